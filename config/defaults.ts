@@ -1,0 +1,67 @@
+/**
+ * The built-in configuration: what qicoord uses when no `.qicoordrc` is found, and the base every
+ * config file is merged over (objects deep-merged, arrays and scalars replaced). The README's
+ * "Configuration reference" shows this object; a test checks the two are equal.
+ *
+ * `"auto"` and `null` values are resolved when the config is loaded:
+ * - `resources.maxTotalMemory: "auto"` → half of this machine's total memory, in MB;
+ * - `sandbox.workspaceRoot: null` → `<os tmpdir>/qicoord`;
+ * - `sandbox.nodePath: null` → the Node binary running the coordinator.
+ */
+export const DEFAULT_CONFIG = {
+  plugins: [],
+  defaults: {
+    agentType: 'basic',
+    isolationLevel: 'restricted',
+    strategy: {
+      type: 'hybrid',
+      maxConcurrentAgents: 4,
+      failureHandling: 'graceful-degradation',
+      communicationProtocol: 'direct',
+    },
+    resourceLimits: {
+      maxMemoryMB: 256,
+      maxExecutionTimeMs: 60000,
+      maxConcurrentOperations: 4,
+      maxToolCalls: 1000,
+      allowedNetworkHosts: [],
+      maxFileOperations: 1000,
+    },
+    securityConstraints: {
+      sandboxEnabled: true,
+      allowedTools: ['read', 'list', 'write'],
+      prohibitedOperations: [],
+      networkAccessLevel: 'none',
+      fileSystemAccess: 'restricted',
+      resourceMonitoring: true,
+    },
+  },
+  resources: {
+    maxTotalMemory: 'auto',
+    maxConcurrentAllocations: 16,
+    allowSharedResources: true,
+  },
+  sandbox: {
+    workspaceRoot: null,
+    keepWorkspace: false,
+    readPaths: [],
+    writePaths: [],
+    networkIsolation: 'auto',
+    onUnavailable: 'fail',
+    nodePath: null,
+    passEnv: [],
+    env: {},
+  },
+  monitor: {
+    pollIntervalMs: 100,
+    cpuWindowMs: 1000,
+  },
+  logging: {
+    level: 'warn',
+    redact: [],
+  },
+  pool: {
+    enabled: true,
+    size: 2,
+  },
+} as const;

@@ -1,0 +1,24 @@
+import type { QiError, Result } from '@qi/base';
+
+/** Exit codes of the CLI (DESIGN A8). */
+export const EXIT = { ok: 0, failed: 1, invalid: 2, environment: 3, interrupted: 130 } as const;
+
+/** Exit code for an error that stopped a command before it ran: bad input/config → 2, environment → 3. */
+export function exitCodeFor(error: QiError): number {
+  if (error.category === 'VALIDATION' || error.category === 'CONFIGURATION') return EXIT.invalid;
+  if (error.code === 'SANDBOX_UNAVAILABLE') return EXIT.environment;
+  return EXIT.failed;
+}
+
+/** Writes exactly one JSON document (the Result) to stdout. */
+export function printJson(result: Result<unknown, QiError>): void {
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+/** Human output of a failure on stderr: the message, then each issue by path. */
+export function printError(error: QiError): void {
+  process.stderr.write(`error [${error.code}] ${error.message}\n`);
+}
+
+/** What a command returns: its exit code. */
+export type CommandResult = Promise<number>;

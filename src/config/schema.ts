@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { AgentType, IsolationLevel, PositiveInt } from '../schemas/common.js';
+import { ResourceLimits, SecurityConstraints } from '../schemas/resources.js';
+import { CommunicationProtocol, FailureHandling, StrategyType } from '../schemas/strategy.js';
+
+const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/**
+ * The whole configuration, after the user's file is merged over `config/defaults`. Every object is
+ * strict: an unknown key is an INVALID_CONFIG error naming its path.
+ */
+export const ConfigSchema = z.strictObject({
+  /** Plugin modules: paths (relative to the config file) or package names. */
+  plugins: z.array(z.string().min(1)),
+  defaults: z.strictObject({
+    agentType: AgentType,
+    isolationLevel: IsolationLevel,
+    strategy: z.strictObject({
+      type: StrategyType,
+      maxConcurrentAgents: PositiveInt,
+      failureHandling: FailureHandling,
+      communicationProtocol: CommunicationProtocol,
+    }),
+    resourceLimits: ResourceLimits,
+    securityConstraints: SecurityConstraints,
+  }),
+  resources: z.strictObject({
+    /** MB all agents may hold together, or "auto" (half of the machine's memory). */
+    maxTotalMemory: z.union([z.number().positive(), z.literal('auto')]),
+    maxConcurrentAllocations: PositiveInt,
+    allowSharedResources: z.boolean(),
+  }),
+  sandbox: z.strictObject({
+    /** Where per-agent workspaces are made; null → `<tmpdir>/qicoord`. */
+    workspaceRoot: z.string().min(1).nullable(),
+    /** Keep each agent's workspace after it ends (for debugging). */
+    keepWorkspace: z.boolean(),
+    /** Extra read grants for every agent (relative to the config file). */
+    readPaths: z.array(z.string().min(1)),
+    /** Extra write grants for every agent (relative to the config file). */
+    writePaths: z.array(z.string().min(1)),
+    /** OS network isolation for isolationLevel 'sandbox'. */
+    networkIsolation: z.enum(['auto', 'bwrap', 'unshare', 'off']),
+    /** When the isolation level needs an OS feature this host lacks: fail (SANDBOX_UNAVAILABLE) or run one level lower, recorded in the agent's events. */
+    onUnavailable: z.enum(['fail', 'downgrade']),
+    /** Node binary for agents; null → the coordinator's own. */
+    nodePath: z.string().min(1).nullable(),
+    /** Names of coordinator environment variables passed to agents (none by default). */
+    passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' })),
+    /** Variables set in every agent's environment. */
+    env: z.record(z.string(), z.string()),
+  }),
+  monitor: z.strictObject({
+    /** How often pidusage samples every live agent, ms. */
+    pollIntervalMs: z.int().min(10).max(10000),
+    /** Window over which CPU percent is judged, ms. */
+    cpuWindowMs: z.int().min(100).max(60000),
+  }),
+  logging: z.strictObject({
+    level: LogLevel,
+    /** Extra key names whose values are redacted in logs. */
+    redact: z.array(z.string().min(1)),
+  }),
+  pool: z.strictObject({
+    enabled: z.boolean(),
+    /** Ready agents kept per security profile. */
+    size: z.int().min(0).max(64),
+  }),
+});
+
+/** A configuration as written in a file: any subset of the keys. */
+export type ConfigInput = DeepPartial<z.input<typeof ConfigSchema>>;
+type Parsed = z.output<typeof ConfigSchema>;
+
+/** The resolved configuration: defaults applied, "auto"/null resolved, paths absolute, frozen. */
+export type Config = DeepReadonly<
+  Omit<Parsed, 'resources' | 'sandbox'> & {
+    resources: Omit<Parsed['resources'], 'maxTotalMemory'> & { maxTotalMemory: number };
+    sandbox: Omit<Parsed['sandbox'], 'workspaceRoot' | 'nodePath'> & { workspaceRoot: string; nodePath: string };
+    /** Where the config came from: the file, or null for the built-in defaults. */
+    source: { filepath: string | null; dir: string };
+  }
+>;
+
+export type DeepPartial<T> = T extends readonly (infer _U)[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+export type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;

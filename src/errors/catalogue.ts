@@ -1,0 +1,144 @@
+import type { ErrorCategory, QiError } from '@qi/base';
+import { create } from '@qi/base';
+
+/** One entry of the error catalogue: the category a code belongs to, when it happens, and how to fix it. */
+export interface CatalogueEntry {
+  readonly category: ErrorCategory;
+  readonly when: string;
+  readonly fix: string;
+}
+
+/**
+ * Every error code qicoord reports, with its category. The README's error table is checked
+ * against this object by a test, so the two cannot drift apart.
+ */
+export const ERROR_CATALOGUE = {
+  INVALID_TASK: {
+    category: 'VALIDATION',
+    when: 'a task file or DistributedTask is malformed, or its subtask DAG is broken (cycle, duplicate id, dangling input)',
+    fix: 'correct every field listed in context.issues; `qicoord validate FILE` lists them all',
+  },
+  INVALID_SPEC: {
+    category: 'VALIDATION',
+    when: 'a SubAgentSpecification, strategy or resource request is malformed',
+    fix: 'correct every field listed in context.issues',
+  },
+  INVALID_CONFIG: {
+    category: 'CONFIGURATION',
+    when: 'a .qicoordrc (or other config source) has an unknown key, a wrong type, or cannot be parsed',
+    fix: 'correct the key paths listed in context.issues; near-misses carry a suggestion',
+  },
+  INVALID_MESSAGE: {
+    category: 'VALIDATION',
+    when: 'a SubAgent sent an IPC message that is malformed, oversized or over the rate cap',
+    fix: 'the agent plugin must talk through ctx only; the agent is stopped and its subtask failed',
+  },
+  FILE_NOT_FOUND: {
+    category: 'VALIDATION',
+    when: 'a task file, config file or plugin path does not exist or cannot be read',
+    fix: 'check the path (relative paths resolve against the current directory or the config file)',
+  },
+  MEMORY_LIMIT: {
+    category: 'RESOURCE',
+    when: "a SubAgent's memory (RSS, or its V8 heap) crossed resourceLimits.maxMemoryMB",
+    fix: 'raise maxMemoryMB / executionConstraints.maxMemory, or make the plugin use less memory',
+  },
+  TOOL_BUDGET: {
+    category: 'RESOURCE',
+    when: 'a SubAgent used all of resourceLimits.maxToolCalls',
+    fix: 'raise maxToolCalls or make fewer tool calls',
+  },
+  FILE_OP_BUDGET: {
+    category: 'RESOURCE',
+    when: 'a SubAgent used all of resourceLimits.maxFileOperations',
+    fix: 'raise maxFileOperations or touch fewer files',
+  },
+  INSUFFICIENT_RESOURCES: {
+    category: 'RESOURCE',
+    when: 'a resource request cannot fit in the budget (resources.maxTotalMemory, maxConcurrentAllocations)',
+    fix: 'request less, release earlier allocations, or raise the budget in .qicoordrc `resources`',
+  },
+  TIME_LIMIT: {
+    category: 'TIMEOUT',
+    when: 'a SubAgent ran past resourceLimits.maxExecutionTimeMs or its subtask past executionConstraints.maxDuration',
+    fix: 'raise the limit, or split the subtask',
+  },
+  SYNC_TIMEOUT: {
+    category: 'TIMEOUT',
+    when: "a synchronization point with onTimeout: 'fail' was not satisfied within timeoutMs",
+    fix: "raise timeoutMs, or use onTimeout 'proceed' to release with what arrived",
+  },
+  FS_DENIED: {
+    category: 'AUTHORIZATION',
+    when: 'a SubAgent touched the file system outside what its securityConstraints grant',
+    fix: 'grant the path (sandbox.readPaths / writePaths, fileSystemAccess) or stop touching it',
+  },
+  NET_DENIED: {
+    category: 'AUTHORIZATION',
+    when: 'a SubAgent opened a network connection its networkAccessLevel / allowedNetworkHosts do not allow',
+    fix: "allow the host in resourceLimits.allowedNetworkHosts with networkAccessLevel 'restricted', or use 'full'",
+  },
+  TOOL_DENIED: {
+    category: 'AUTHORIZATION',
+    when: 'a SubAgent called a tool not in allowedTools, or an operation in prohibitedOperations',
+    fix: 'add the tool to securityConstraints.allowedTools (executionConstraints.allowedTools), or do without it',
+  },
+  PROCESS_DENIED: {
+    category: 'AUTHORIZATION',
+    when: 'a SubAgent tried to start a process or worker its constraints do not allow',
+    fix: "allow the 'execute' tool, or do the work in the plugin itself",
+  },
+  AGENT_ERROR: {
+    category: 'BUSINESS',
+    when: "the agent plugin's own code threw or rejected, or did not return a declared expected output",
+    fix: 'see context.stack; fix the plugin',
+  },
+  AGENT_CRASHED: {
+    category: 'SYSTEM',
+    when: 'a SubAgent process exited unexpectedly',
+    fix: 'see context.exitCode / context.signal and the forwarded stderr log records',
+  },
+  SANDBOX_UNAVAILABLE: {
+    category: 'SYSTEM',
+    when: 'an isolation feature the isolation level needs is missing on this host',
+    fix: 'run `qicoord doctor`; install it (e.g. bubblewrap), pick a lower isolationLevel, or set sandbox.onUnavailable',
+  },
+  NOT_DISTRIBUTABLE: {
+    category: 'BUSINESS',
+    when: 'the task is not suitable for distribution (not decomposable, or simple and not parallelizable, or too little benefit)',
+    fix: 'mark the task decomposable/parallelizable, give it subtasks, or run it directly',
+  },
+  PLUGIN_INVALID: {
+    category: 'CONFIGURATION',
+    when: 'a plugin failed to import, does not have the required shape, or its name is taken',
+    fix: 'see context.path and context.issues; fix or rename the plugin',
+  },
+  NOT_FOUND: {
+    category: 'VALIDATION',
+    when: 'an agent, coordination, allocation or plugin id is unknown',
+    fix: 'use an id returned by qicoord (getActiveAgents, distributeTask, allocateResources)',
+  },
+  CANCELLED: {
+    category: 'SYSTEM',
+    when: 'the run was cancelled (Ctrl-C, close(), or fail-fast after another failure)',
+    fix: 'nothing to fix; the partial result is kept',
+  },
+  INTERNAL: {
+    category: 'SYSTEM',
+    when: 'an unexpected exception inside qicoord itself',
+    fix: 'report it with context.stack',
+  },
+} as const satisfies Record<string, CatalogueEntry>;
+
+/** A code from the catalogue. */
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** Builds a QiError for a catalogue code; the category comes from the catalogue. */
+export function qiError(code: ErrorCode, message: string, context: Record<string, unknown> = {}): QiError {
+  return create(code, message, ERROR_CATALOGUE[code].category, context);
+}
+
+/** True when `e` is a QiError carrying the given catalogue code. */
+export function hasCode(e: QiError | null | undefined, code: ErrorCode): boolean {
+  return e?.code === code;
+}

@@ -1,0 +1,6 @@
+/**
+ * `qicoord/plugin`: what a plugin author imports. Kept free of runtime dependencies: agent
+ * plugins load it inside the sandboxed child, where every module costs start-up time.
+ */
+export type { AgentPlugin, AgentPluginContext, AgentType, PluginLogger, SubtaskView, ToolCaller, QueueHandle, QueuedMessage, DirectMessage } from './types.js';
+export { defineAgent } from './define.js';

@@ -1,0 +1,16 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    // In-process code under test runs from source; forked SubAgents run the built dist/.
+    alias: { '@qi/base': fileURLToPath(new URL('./packages/qi-base/src/index.ts', import.meta.url)) },
+  },
+  test: {
+    include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+    reporters: ['default', './test/reporters/summary-line.ts'],
+    // Child-process tests fork real SubAgents; two cores are shared between files.
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
