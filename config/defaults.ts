@@ -51,6 +51,10 @@ export const DEFAULT_CONFIG = {
     nodePath: null,
     passEnv: [],
     env: {},
+    maxMessageBytes: 4194304,
+    maxMessagesPerSecond: 5000,
+    maxOutputBytes: 1048576,
+    killGraceMs: 500,
   },
   monitor: {
     pollIntervalMs: 100,

@@ -16,3 +16,9 @@ export {
 export { buildTaskGraph, criticalPath, type TaskGraph, type InputSource } from './dag/graph.js';
 export { loadTaskFile, parseTask, parseTaskText, type LoadedTaskFile } from './tasks/load.js';
 export type { AgentContext } from './context.js';
+export { SubAgentFactory, type FactoryOptions, type SpawnRequest, type CoordinationServices } from './subagent/factory.js';
+export { SubAgent, type AgentEvent, type SubtaskOutcome } from './subagent/agent.js';
+export type { SubAgentInstance, SubAgentStatus, SubAgentMetrics, SubAgentConfiguration, PluginInfo } from './subagent/instance.js';
+export { detectHost } from './subagent/host.js';
+export { planLaunch } from './subagent/launch.js';
+export type { HostCapabilities, LaunchPlan, LaunchInput, NetGuardPolicy } from './subagent/types.js';

@@ -49,6 +49,14 @@ export const ConfigSchema = z.strictObject({
     passEnv: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' })),
     /** Variables set in every agent's environment. */
     env: z.record(z.string(), z.string()),
+    /** Largest message an agent may send over its channel; a bigger one fails the agent (INVALID_MESSAGE). */
+    maxMessageBytes: z.int().min(1024).max(1024 * 1024 * 1024),
+    /** Messages per second an agent may send (bursts of twice that); more fails the agent (INVALID_MESSAGE). */
+    maxMessagesPerSecond: z.int().min(10),
+    /** Bytes of each agent's stdout and stderr forwarded to the log; the rest is counted and dropped. */
+    maxOutputBytes: z.int().min(0),
+    /** Grace between the cancel message, SIGTERM and SIGKILL when an agent is stopped. */
+    killGraceMs: z.int().min(10).max(60000),
   }),
   monitor: z.strictObject({
     /** How often pidusage samples every live agent, ms. */

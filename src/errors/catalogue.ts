@@ -43,6 +43,11 @@ export const ERROR_CATALOGUE = {
     when: "a SubAgent's memory (RSS, or its V8 heap) crossed resourceLimits.maxMemoryMB",
     fix: 'raise maxMemoryMB / executionConstraints.maxMemory, or make the plugin use less memory',
   },
+  CPU_LIMIT: {
+    category: 'RESOURCE',
+    when: "a SubAgent's CPU use, averaged over monitor.cpuWindowMs, stayed above resourceLimits.maxCpuPercent",
+    fix: 'raise maxCpuPercent or leave it out (no CPU cap), or make the plugin do less work',
+  },
   TOOL_BUDGET: {
     category: 'RESOURCE',
     when: 'a SubAgent used all of resourceLimits.maxToolCalls',
@@ -83,6 +88,11 @@ export const ERROR_CATALOGUE = {
     when: 'a SubAgent called a tool not in allowedTools, or an operation in prohibitedOperations',
     fix: 'add the tool to securityConstraints.allowedTools (executionConstraints.allowedTools), or do without it',
   },
+  INVALID_TOOL_ARGS: {
+    category: 'VALIDATION',
+    when: 'a tool was called with arguments that do not match its schema',
+    fix: 'see context.issues; call the tool as the README documents it',
+  },
   PROCESS_DENIED: {
     category: 'AUTHORIZATION',
     when: 'a SubAgent tried to start a process or worker its constraints do not allow',
@@ -107,6 +117,11 @@ export const ERROR_CATALOGUE = {
     category: 'BUSINESS',
     when: 'the task is not suitable for distribution (not decomposable, or simple and not parallelizable, or too little benefit)',
     fix: 'mark the task decomposable/parallelizable, give it subtasks, or run it directly',
+  },
+  FETCH_FAILED: {
+    category: 'NETWORK',
+    when: "the fetch tool could not reach the server (connection refused, DNS failure, reset)",
+    fix: 'check the URL and that the server is up; NETWORK errors are retried with backoff under retry-cascade',
   },
   PLUGIN_INVALID: {
     category: 'CONFIGURATION',

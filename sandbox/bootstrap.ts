@@ -1,0 +1,134 @@
+/**
+ * Entry of every SubAgent child process. Order matters: the channel and the process functions
+ * the sandbox relies on are captured first; the network guard is installed before the plugin is
+ * imported; only then does plugin code run.
+ */
+import { pathToFileURL } from 'node:url';
+import type { AgentPlugin } from '../src/plugin/types.js';
+import type { ParentMessage } from '../src/protocol/messages.js';
+import { openChannel } from './channel.js';
+import { createContext, createMailboxes } from './context.js';
+import { toWireError, wireError } from './errors.js';
+import { installNetGuard } from './net-guard.js';
+import { Rpc } from './rpc.js';
+
+type Init = Extract<ParentMessage, { type: 'init' }>;
+type Execute = Extract<ParentMessage, { type: 'execute' }>;
+
+const channel = openChannel();
+const rpc = new Rpc(channel);
+const mailboxes = createMailboxes();
+const exit = process.exit.bind(process);
+
+let plugin: AgentPlugin | undefined;
+let agent: { agentId: string; workspace: string } | undefined;
+let running: { subtaskId: string; abort: AbortController } | undefined;
+
+const AGENT_TYPES = new Set(['basic', 'decision-capable', 'specialized']);
+
+function checkPlugin(mod: unknown): AgentPlugin | string {
+  const candidate = (typeof mod === 'object' && mod !== null && 'default' in mod ? (mod as { default: unknown }).default : mod) as Record<string, unknown>;
+  if (typeof candidate !== 'object' || candidate === null) return 'the module has no default export object';
+  const problems: string[] = [];
+  if (typeof candidate['name'] !== 'string' || candidate['name'] === '') problems.push('name must be a non-empty string');
+  if (typeof candidate['type'] !== 'string' || !AGENT_TYPES.has(candidate['type'])) problems.push("type must be 'basic', 'decision-capable' or 'specialized'");
+  const caps = candidate['capabilities'];
+  if (!Array.isArray(caps) || !caps.every((c) => typeof c === 'string')) problems.push('capabilities must be an array of strings');
+  if (typeof candidate['execute'] !== 'function') problems.push('execute must be a function');
+  return problems.length > 0 ? problems.join('; ') : (candidate as unknown as AgentPlugin);
+}
+
+async function init(message: Init): Promise<void> {
+  installNetGuard(message.netGuard, (event) =>
+    channel.send({ type: 'audit', kind: 'net', action: event.action, detail: { ...event } }),
+  );
+  agent = { agentId: message.agentId, workspace: message.workspace };
+  let mod: unknown;
+  try {
+    mod = await import(pathToFileURL(message.pluginPath).href);
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    channel.send({
+      type: 'init-failed',
+      error: wireError('PLUGIN_INVALID', 'CONFIGURATION', `agent plugin ${message.pluginPath} failed to load: ${reason}`, {
+        path: message.pluginPath,
+        stack: e instanceof Error ? e.stack : undefined,
+      }),
+    });
+    return;
+  }
+  const checked = checkPlugin(mod);
+  if (typeof checked === 'string') {
+    channel.send({
+      type: 'init-failed',
+      error: wireError('PLUGIN_INVALID', 'CONFIGURATION', `agent plugin ${message.pluginPath} is not valid: ${checked}`, { path: message.pluginPath }),
+    });
+    return;
+  }
+  plugin = checked;
+  const description = typeof plugin.description === 'string' ? { description: plugin.description.slice(0, 65_536) } : {};
+  channel.send({ type: 'ready', plugin: { name: plugin.name, type: plugin.type, capabilities: [...plugin.capabilities], ...description } });
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+async function execute(message: Execute): Promise<void> {
+  const subtaskId = message.subtask.id;
+  if (plugin === undefined || agent === undefined || running !== undefined) {
+    channel.send({ type: 'error', subtaskId, error: wireError('INTERNAL', 'SYSTEM', `agent is not ready for subtask '${subtaskId}'`) });
+    return;
+  }
+  const abort = new AbortController();
+  running = { subtaskId, abort };
+  try {
+    const ctx = createContext({ ...agent, subtask: message.subtask, inputs: Object.freeze({ ...message.inputs }), channel, rpc, mailboxes, signal: abort.signal });
+    const outputs: unknown = await plugin.execute(message.subtask, ctx);
+    if (!isPlainObject(outputs)) {
+      throw new TypeError(`execute must return an object of outputs keyed by expectedOutputs names, got ${Array.isArray(outputs) ? 'an array' : typeof outputs}`);
+    }
+    channel.send({ type: 'result', subtaskId, outputs });
+  } catch (e) {
+    channel.send({ type: 'error', subtaskId, error: toWireError(e, subtaskId) });
+  } finally {
+    running = undefined;
+  }
+}
+
+function onMessage(message: ParentMessage): void {
+  switch (message.type) {
+    case 'init':
+      void init(message);
+      return;
+    case 'execute':
+      void execute(message);
+      return;
+    case 'cancel':
+      if (running?.subtaskId === message.subtaskId) running.abort.abort(new Error(message.reason));
+      return;
+    case 'tool-result':
+    case 'sync-release':
+    case 'channel-reply':
+      rpc.settle(message);
+      return;
+    case 'deliver':
+      if (message.stream === 'direct') mailboxes.direct.push({ from: message.from, body: message.body });
+      else for (const inbox of mailboxes.topics.get(message.topic ?? '') ?? []) inbox.push(message.body);
+      return;
+    case 'shutdown':
+      exit(0);
+  }
+}
+
+process.on('uncaughtException', (e) => {
+  if (running !== undefined) channel.send({ type: 'error', subtaskId: running.subtaskId, error: toWireError(e, running.subtaskId) });
+  exit(70);
+});
+process.on('unhandledRejection', (e) => {
+  if (running !== undefined) channel.send({ type: 'error', subtaskId: running.subtaskId, error: toWireError(e, running.subtaskId) });
+  exit(70);
+});
+
+channel.onMessage(onMessage);
+channel.send({ type: 'hello', pid: process.pid, node: process.version });

@@ -1,0 +1,49 @@
+import net from 'node:net';
+import type { ChildMessage, ParentMessage, Unbranded } from '../src/protocol/messages.js';
+import { BRAND, CHANNEL_FD, PROTOCOL_VERSION } from '../src/protocol/constants.js';
+import { LineDecoder, parseLine } from '../src/protocol/framing.js';
+import { isParentMessage } from '../src/protocol/guard.js';
+
+/** Messages from the coordinator can be large (inputs); the cap only guards against corruption. */
+const MAX_PARENT_LINE = 256 * 1024 * 1024;
+
+/** The child's end of the channel. Its functions are captured before any plugin code runs. */
+export interface ChildChannel {
+  send(message: Unbranded<ChildMessage>): void;
+  onMessage(handler: (message: ParentMessage) => void): void;
+}
+
+/**
+ * Opens the channel on fd 3. When it closes (the coordinator closed it, exited or died) the
+ * child exits at once: no agent outlives its coordinator.
+ */
+export function openChannel(): ChildChannel {
+  const socket = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+  const write = socket.write.bind(socket);
+  const stringify = JSON.stringify;
+  const exit = process.exit.bind(process);
+  const decoder = new LineDecoder(MAX_PARENT_LINE);
+  let handler: (message: ParentMessage) => void = () => undefined;
+
+  socket.on('data', (chunk: Buffer) => {
+    const decoded = decoder.push(chunk);
+    if (!decoded.ok) exit(70);
+    else
+      for (const line of decoded.lines) {
+        const message = parseLine(line);
+        if (isParentMessage(message)) handler(message);
+        else process.stderr.write(`qicoord sandbox: ignored a malformed coordinator message\n`);
+      }
+  });
+  socket.on('close', () => exit(0));
+  socket.on('error', () => exit(0));
+
+  return {
+    send(message) {
+      write(`${stringify({ [BRAND]: PROTOCOL_VERSION, ...message })}\n`);
+    },
+    onMessage(h) {
+      handler = h;
+    },
+  };
+}

@@ -1,0 +1,131 @@
+import type { AgentPluginContext, DirectMessage, PluginLogger, QueueHandle, QueuedMessage, SubtaskView } from '../src/plugin/types.js';
+import type { ChildChannel } from './channel.js';
+import type { Rpc } from './rpc.js';
+import { Inbox } from './streams.js';
+
+/** Progress messages are coalesced to at most one per this many ms per subtask. */
+const PROGRESS_INTERVAL_MS = 50;
+
+/** Per-agent message streams, fed by the coordinator's `deliver` messages. */
+export interface Mailboxes {
+  readonly direct: Inbox<DirectMessage>;
+  readonly topics: Map<string, Set<Inbox<unknown>>>;
+}
+
+export function createMailboxes(): Mailboxes {
+  return { direct: new Inbox<DirectMessage>(), topics: new Map() };
+}
+
+interface ContextDeps {
+  readonly agentId: string;
+  readonly workspace: string;
+  readonly subtask: SubtaskView;
+  readonly inputs: Readonly<Record<string, unknown>>;
+  readonly channel: ChildChannel;
+  readonly rpc: Rpc;
+  readonly mailboxes: Mailboxes;
+  readonly signal: AbortSignal;
+}
+
+function createLogger(channel: ChildChannel, subtaskId: string): PluginLogger {
+  const emit =
+    (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') =>
+    (obj: unknown, msg?: string): void => {
+      const isText = typeof obj === 'string';
+      const data = !isText && typeof obj === 'object' && obj !== null ? { ...(obj as Record<string, unknown>) } : undefined;
+      const text = isText ? obj : (msg ?? (data === undefined ? String(obj) : ''));
+      try {
+        channel.send({ type: 'log', level, msg: text.slice(0, 65_536), subtaskId, ...(data === undefined ? {} : { data }) });
+      } catch {
+        channel.send({ type: 'log', level, msg: `${text.slice(0, 65_536)} (unserializable data dropped)`, subtaskId });
+      }
+    };
+  return { trace: emit('trace'), debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+}
+
+function createProgress(channel: ChildChannel, subtaskId: string): (fraction: number, note?: string) => void {
+  let last = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let latest: { fraction: number; note?: string } | undefined;
+  const flush = (): void => {
+    timer = undefined;
+    if (latest === undefined) return;
+    last = Date.now();
+    channel.send({ type: 'progress', subtaskId, fraction: latest.fraction, ...(latest.note === undefined ? {} : { note: latest.note.slice(0, 1000) }) });
+    latest = undefined;
+  };
+  return (fraction, note) => {
+    const f = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
+    latest = note === undefined ? { fraction: f } : { fraction: f, note: String(note) };
+    const wait = PROGRESS_INTERVAL_MS - (Date.now() - last);
+    if (wait <= 0) flush();
+    else timer ??= setTimeout(flush, wait);
+  };
+}
+
+function createQueue<T>(rpc: Rpc, subtaskId: string, name: string): QueueHandle<T> {
+  return {
+    async push(body) {
+      await rpc.call({ type: 'channel', subtaskId, op: 'queue-push', target: name, body });
+    },
+    async pull(timeoutMs) {
+      const item = (await rpc.call({
+        type: 'channel',
+        subtaskId,
+        op: 'queue-pull',
+        target: name,
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      })) as { id: string; body: T } | null;
+      if (item === null || item === undefined) return undefined;
+      const message: QueuedMessage<T> = {
+        id: item.id,
+        body: item.body,
+        ack: async () => {
+          await rpc.call({ type: 'channel', subtaskId, op: 'queue-ack', target: name, body: item.id });
+        },
+      };
+      return message;
+    },
+  };
+}
+
+/** Builds the `ctx` an agent plugin's execute receives; everything crosses to the coordinator. */
+export function createContext(deps: ContextDeps): AgentPluginContext {
+  const { rpc, subtask, mailboxes } = deps;
+  const subtaskId = subtask.id;
+  const channelCall = (op: 'send' | 'publish' | 'subscribe' | 'restore', target?: string, body?: unknown): Promise<unknown> =>
+    rpc.call({ type: 'channel', subtaskId, op, ...(target === undefined ? {} : { target }), ...(body === undefined ? {} : { body }) });
+  return {
+    inputs: deps.inputs,
+    agentId: deps.agentId,
+    workspace: deps.workspace,
+    signal: deps.signal,
+    log: createLogger(deps.channel, subtaskId),
+    progress: createProgress(deps.channel, subtaskId),
+    tools: {
+      call: async <T>(name: string, args: Record<string, unknown> = {}) =>
+        (await rpc.call({ type: 'tool-call', subtaskId, name, args })) as T,
+    },
+    sync: async <T>(pointId: string, value?: unknown) =>
+      (await rpc.call({ type: 'sync-arrive', subtaskId, pointId, ...(value === undefined ? {} : { value }) })) as T,
+    send: async (to, message) => {
+      await channelCall('send', to, message);
+    },
+    publish: async (topic, message) => {
+      await channelCall('publish', topic, message);
+    },
+    subscribe<T>(topic: string): AsyncIterable<T> {
+      const inbox = new Inbox<unknown>();
+      const subscribers = mailboxes.topics.get(topic) ?? new Set();
+      subscribers.add(inbox);
+      mailboxes.topics.set(topic, subscribers);
+      void channelCall('subscribe', topic);
+      return inbox as AsyncIterable<T>;
+    },
+    messages<T>(): AsyncIterable<DirectMessage<T>> {
+      return mailboxes.direct as AsyncIterable<DirectMessage<T>>;
+    },
+    queue: <T>(name: string) => createQueue<T>(rpc, subtaskId, name),
+    restore: async <T>() => ((await channelCall('restore')) ?? undefined) as T | undefined,
+  };
+}

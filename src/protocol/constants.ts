@@ -1,0 +1,5 @@
+/** Brand key and version every channel message carries. */
+export const BRAND = '__qicoord' as const;
+export const PROTOCOL_VERSION = 1 as const;
+/** The child's end of the channel. */
+export const CHANNEL_FD = 3;

@@ -1,0 +1,180 @@
+import { z } from 'zod';
+import { BRAND, PROTOCOL_VERSION } from './constants.js';
+
+/**
+ * The SubAgent channel protocol, version 1: one discriminated union per direction, every message
+ * branded `{ __qicoord: 1 }`. The coordinator parses every child message with {@link ChildMessage}
+ * (untrusted input); the child checks parent messages with the dependency-free guard in
+ * `guard.ts` (importing zod would add ~110 ms to every SubAgent start).
+ */
+
+const brand = { [BRAND]: z.literal(PROTOCOL_VERSION) };
+const Id = z.string().min(1).max(200);
+const Text = z.string().max(65_536);
+const Json = z.unknown();
+
+export const QiErrorShape = z.object({
+  code: z.string().min(1).max(100),
+  message: Text,
+  category: z.enum([
+    'VALIDATION',
+    'NETWORK',
+    'SYSTEM',
+    'BUSINESS',
+    'AUTHENTICATION',
+    'AUTHORIZATION',
+    'CONFIGURATION',
+    'TIMEOUT',
+    'RESOURCE',
+    'CONCURRENCY',
+    'LOGGER',
+  ]),
+  context: z.record(z.string(), Json),
+});
+
+const ResultShape = z.discriminatedUnion('tag', [
+  z.strictObject({ tag: z.literal('success'), value: Json }),
+  z.strictObject({ tag: z.literal('failure'), error: QiErrorShape }),
+]);
+
+// ---- child → parent -------------------------------------------------------------------------
+
+const Hello = z.strictObject({ ...brand, type: z.literal('hello'), pid: z.int(), node: z.string().max(50) });
+const Ready = z.strictObject({
+  ...brand,
+  type: z.literal('ready'),
+  plugin: z.strictObject({
+    name: z.string().min(1).max(200),
+    type: z.enum(['basic', 'decision-capable', 'specialized']),
+    capabilities: z.array(z.string().min(1).max(200)).max(1000),
+    description: Text.optional(),
+  }),
+});
+const InitFailed = z.strictObject({ ...brand, type: z.literal('init-failed'), error: QiErrorShape });
+const Progress = z.strictObject({
+  ...brand,
+  type: z.literal('progress'),
+  subtaskId: Id,
+  fraction: z.number().min(0).max(1),
+  note: z.string().max(1000).optional(),
+});
+const Log = z.strictObject({
+  ...brand,
+  type: z.literal('log'),
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error']),
+  msg: Text,
+  data: z.record(z.string(), Json).optional(),
+  subtaskId: Id.optional(),
+});
+const Audit = z.strictObject({
+  ...brand,
+  type: z.literal('audit'),
+  kind: z.enum(['net', 'fs', 'child', 'worker']),
+  action: z.enum(['blocked', 'audited']),
+  detail: z.record(z.string(), Json),
+});
+const ToolCall = z.strictObject({
+  ...brand,
+  type: z.literal('tool-call'),
+  callId: z.int().nonnegative(),
+  subtaskId: Id,
+  name: z.string().min(1).max(200),
+  args: Json,
+});
+const SyncArrive = z.strictObject({
+  ...brand,
+  type: z.literal('sync-arrive'),
+  callId: z.int().nonnegative(),
+  subtaskId: Id,
+  pointId: Id,
+  value: Json.optional(),
+});
+const Channel = z.strictObject({
+  ...brand,
+  type: z.literal('channel'),
+  callId: z.int().nonnegative(),
+  subtaskId: Id,
+  op: z.enum(['send', 'publish', 'subscribe', 'unsubscribe', 'messages', 'queue-push', 'queue-pull', 'queue-ack', 'restore', 'checkpoint']),
+  target: z.string().max(200).optional(),
+  body: Json.optional(),
+  timeoutMs: z.int().nonnegative().optional(),
+});
+const SubtaskResult = z.strictObject({
+  ...brand,
+  type: z.literal('result'),
+  subtaskId: Id,
+  outputs: z.record(z.string(), Json),
+});
+const SubtaskError = z.strictObject({ ...brand, type: z.literal('error'), subtaskId: Id, error: QiErrorShape });
+
+/** Every message a child may send. */
+export const ChildMessage = z.discriminatedUnion('type', [
+  Hello,
+  Ready,
+  InitFailed,
+  Progress,
+  Log,
+  Audit,
+  ToolCall,
+  SyncArrive,
+  Channel,
+  SubtaskResult,
+  SubtaskError,
+]);
+export type ChildMessage = z.output<typeof ChildMessage>;
+
+// ---- parent → child -------------------------------------------------------------------------
+
+const NetGuard = z.strictObject({
+  mode: z.enum(['off', 'audit', 'deny-all', 'allow-list']),
+  hosts: z.array(z.string()),
+});
+const Init = z.strictObject({
+  ...brand,
+  type: z.literal('init'),
+  agentId: Id,
+  pluginPath: z.string().min(1),
+  workspace: z.string().min(1),
+  netGuard: NetGuard,
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+});
+const SubtaskViewShape = z.strictObject({
+  id: Id,
+  parentTaskId: z.string(),
+  description: z.string(),
+  expectedOutputs: z.array(z.strictObject({ name: z.string(), type: z.string(), description: z.string() })),
+  attempt: z.int().positive(),
+});
+const Execute = z.strictObject({
+  ...brand,
+  type: z.literal('execute'),
+  subtask: SubtaskViewShape,
+  inputs: z.record(z.string(), Json),
+});
+const Cancel = z.strictObject({ ...brand, type: z.literal('cancel'), subtaskId: Id, reason: z.string() });
+const Reply = z.strictObject({
+  ...brand,
+  type: z.enum(['tool-result', 'sync-release', 'channel-reply']),
+  callId: z.int().nonnegative(),
+  result: ResultShape,
+});
+const Deliver = z.strictObject({
+  ...brand,
+  type: z.literal('deliver'),
+  stream: z.enum(['direct', 'topic']),
+  topic: z.string().optional(),
+  from: z.string(),
+  body: Json,
+});
+const Shutdown = z.strictObject({ ...brand, type: z.literal('shutdown'), reason: z.string() });
+
+/** Every message the coordinator sends. */
+export const ParentMessage = z.discriminatedUnion('type', [Init, Execute, Cancel, Reply, Deliver, Shutdown]);
+export type ParentMessage = z.output<typeof ParentMessage>;
+export type ParentMessageType = ParentMessage['type'];
+export type SubtaskViewMessage = z.output<typeof SubtaskViewShape>;
+
+/** Distributes Omit over a union (plain Omit collapses it). */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** A message without its brand, as the sending code builds it. */
+export type Unbranded<M> = DistributiveOmit<M, typeof BRAND>;

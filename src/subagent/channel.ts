@@ -1,0 +1,106 @@
+import type { Duplex } from 'node:stream';
+import type { QiError } from '@qi/base';
+import { qiError } from '../errors/catalogue.js';
+import { BRAND, PROTOCOL_VERSION } from '../protocol/constants.js';
+import { LineDecoder, encodeLine, parseLine } from '../protocol/framing.js';
+import type { ChildMessage, ParentMessage, Unbranded } from '../protocol/messages.js';
+import { ChildMessage as ChildMessageSchema } from '../protocol/messages.js';
+import { toInputIssues } from '../schemas/issues.js';
+
+export interface ChannelLimits {
+  readonly maxMessageBytes: number;
+  readonly maxMessagesPerSecond: number;
+}
+
+export interface ChannelHandlers {
+  onMessage(message: ChildMessage): void;
+  /** The child broke the protocol; the channel has stopped reading. */
+  onViolation(error: QiError): void;
+}
+
+/**
+ * The coordinator's end of one SubAgent's channel. Every line from the child is untrusted: it
+ * must fit `maxMessageBytes`, arrive within the rate cap, parse as JSON without prototype keys,
+ * and match the protocol schema; the first violation stops reading and is reported once.
+ */
+export class ParentChannel {
+  private readonly decoder: LineDecoder;
+  private tokens: number;
+  private lastRefill = performance.now();
+  private violated = false;
+
+  constructor(
+    private readonly socket: Duplex,
+    private readonly agentId: string,
+    private readonly limits: ChannelLimits,
+    private readonly handlers: ChannelHandlers,
+  ) {
+    this.decoder = new LineDecoder(limits.maxMessageBytes);
+    this.tokens = limits.maxMessagesPerSecond * 2;
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', () => undefined);
+  }
+
+  /** Sends a message; false when the channel is already closed. */
+  send(message: Unbranded<ParentMessage>): boolean {
+    if (this.socket.destroyed || !this.socket.writable) return false;
+    this.socket.write(encodeLine({ [BRAND]: PROTOCOL_VERSION, ...message }));
+    return true;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private takeToken(): boolean {
+    const now = performance.now();
+    const rate = this.limits.maxMessagesPerSecond;
+    this.tokens = Math.min(rate * 2, this.tokens + ((now - this.lastRefill) / 1000) * rate);
+    this.lastRefill = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private violation(message: string, context: Record<string, unknown>): void {
+    if (this.violated) return;
+    this.violated = true;
+    this.socket.pause();
+    this.socket.removeAllListeners('data');
+    this.handlers.onViolation(qiError('INVALID_MESSAGE', `agent ${this.agentId} ${message}; it was stopped`, { agentId: this.agentId, ...context }));
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.violated) return;
+    const decoded = this.decoder.push(chunk);
+    if (!decoded.ok) {
+      this.violation(`sent a message over ${this.limits.maxMessageBytes} bytes (sandbox.maxMessageBytes)`, { bytes: decoded.bytes });
+      return;
+    }
+    for (const line of decoded.lines) {
+      if (this.violated) return;
+      if (!this.takeToken()) {
+        this.violation(`sent more than ${this.limits.maxMessagesPerSecond} messages per second (sandbox.maxMessagesPerSecond)`, {});
+        return;
+      }
+      this.handleLine(line);
+    }
+  }
+
+  private handleLine(line: string): void {
+    let raw: unknown;
+    try {
+      raw = parseLine(line);
+    } catch {
+      this.violation('sent a message that is not JSON', { sample: line.slice(0, 200) });
+      return;
+    }
+    const parsed = ChildMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issues = toInputIssues(ChildMessageSchema, parsed.error.issues, 'message');
+      this.violation(`sent a malformed message (${issues.map((i) => `${i.path}: ${i.message}`).join('; ').slice(0, 500)})`, { issues: issues.slice(0, 10) });
+      return;
+    }
+    this.handlers.onMessage(parsed.data);
+  }
+}

@@ -1,0 +1,148 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { HostCapabilities } from './types.js';
+
+/** How long one probe run (`bwrap … true`, `unshare -n true`, …) may take before it counts as failed. */
+const PROBE_TIMEOUT_MS = 3000;
+
+/** The permission-model features of a Node version. */
+export type NodeFeatures = Pick<HostCapabilities, 'permissionFlag' | 'permissionCoversNet' | 'permissionAudit'>;
+
+/**
+ * Permission-model features by Node major: ≥ 22 `--permission`, 20/21 `--experimental-permission`,
+ * older (or unparsable) none; `--allow-net` from 25, `--permission-audit` from 24.
+ */
+export function nodeFeatures(version: string): NodeFeatures {
+  const match = /^v?(\d+)\./.exec(version.trim());
+  const major = match?.[1] === undefined ? 0 : Number(match[1]);
+  const permissionFlag = major >= 22 ? '--permission' : major >= 20 ? '--experimental-permission' : null;
+  return { permissionFlag, permissionCoversNet: major >= 25, permissionAudit: major >= 24 };
+}
+
+/**
+ * A HostCapabilities for tests: a fully equipped Node 22 Linux host (setpriv, prlimit, bwrap,
+ * `unshare -n`, not root) unless overridden. Overriding `nodeVersion` derives the permission
+ * fields from it; any field given explicitly wins.
+ */
+export function hostCapabilitiesFor(overrides: Partial<HostCapabilities> = {}): HostCapabilities {
+  const nodeVersion = overrides.nodeVersion ?? '22.22.2';
+  return {
+    nodeVersion,
+    ...nodeFeatures(nodeVersion),
+    dataBaselineMB: 48,
+    setpriv: '/usr/bin/setpriv',
+    prlimit: '/usr/bin/prlimit',
+    bwrap: '/usr/bin/bwrap',
+    unshare: '/usr/bin/unshare',
+    unshareArgs: overrides.unshare === null ? [] : ['-n'],
+    isRoot: false,
+    ...overrides,
+  };
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The absolute path of the first executable `name` in the directories of `pathValue` (a PATH string), or null. */
+export function findExecutable(name: string, pathValue: string = process.env['PATH'] ?? ''): string | null {
+  for (const dir of pathValue.split(path.delimiter)) {
+    if (dir === '' || !path.isAbsolute(dir)) continue;
+    const file = path.join(dir, name);
+    if (isExecutableFile(file)) return file;
+  }
+  return null;
+}
+
+/** Runs a probe command with an environment of PATH only; true when it exits 0 within the timeout. */
+async function probe(file: string, args: readonly string[], pathValue: string): Promise<boolean> {
+  const result = await execa(file, args, {
+    reject: false,
+    extendEnv: false,
+    env: { PATH: pathValue },
+    stdin: 'ignore',
+    timeout: PROBE_TIMEOUT_MS,
+  });
+  return result.exitCode === 0 && !result.timedOut;
+}
+
+/** The program's path when it is on PATH and `args` (the probe) run successfully with it, else null. */
+async function workingProgram(name: string, args: readonly string[], pathValue: string): Promise<string | null> {
+  const file = findExecutable(name, pathValue);
+  if (file === null) return null;
+  return (await probe(file, args, pathValue)) ? file : null;
+}
+
+/** Prints the version and the data segment (VmData, kB) of a fresh Node process. */
+const NODE_PROBE = "const m=/VmData:\\s*(\\d+)/.exec(require('fs').readFileSync('/proc/self/status','utf8'));console.log(process.version, m ? m[1] : 0)";
+
+/**
+ * The version of the agents' Node binary and its data segment right after start (MB). Newer
+ * Node reserves hundreds of MB of address space at start (V8's code range: ~560 MB VmData on
+ * Node 24, ~48 MB on Node 20), which RLIMIT_DATA counts, so the kernel data cap is set above it.
+ */
+async function nodeFacts(nodePath: string, pathValue: string): Promise<{ nodeVersion: string; dataBaselineMB: number }> {
+  const result = await execa(nodePath, ['-e', NODE_PROBE], {
+    reject: false,
+    extendEnv: false,
+    env: { PATH: pathValue },
+    stdin: 'ignore',
+    timeout: 10_000,
+  });
+  const [version, dataKb] = (typeof result.stdout === 'string' ? result.stdout.trim() : '').split(' ');
+  if (result.exitCode !== 0 || version === undefined || version === '') return { nodeVersion: 'unknown', dataBaselineMB: 0 };
+  return { nodeVersion: version.replace(/^v/, ''), dataBaselineMB: Math.ceil(Number(dataKb ?? 0) / 1024) };
+}
+
+/** unshare and the arguments that gave it a network namespace: `-n` (root), else `-rn` (user namespace). */
+async function workingUnshare(pathValue: string): Promise<{ unshare: string | null; unshareArgs: string[] }> {
+  const file = findExecutable('unshare', pathValue);
+  if (file === null) return { unshare: null, unshareArgs: [] };
+  for (const args of [['-n'], ['-rn']]) {
+    if (await probe(file, [...args, 'true'], pathValue)) return { unshare: file, unshareArgs: args };
+  }
+  return { unshare: null, unshareArgs: [] };
+}
+
+async function probeHost(nodePath: string): Promise<HostCapabilities> {
+  const pathValue = process.env['PATH'] ?? '';
+  const [{ nodeVersion, dataBaselineMB }, setpriv, prlimit, bwrap, unshare] = await Promise.all([
+    nodeFacts(nodePath, pathValue),
+    workingProgram('setpriv', ['--pdeathsig', 'KILL', 'true'], pathValue),
+    workingProgram('prlimit', ['--data=1073741824:1073741824', 'true'], pathValue),
+    workingProgram('bwrap', ['--die-with-parent', '--unshare-net', '--ro-bind', '/', '/', 'true'], pathValue),
+    workingUnshare(pathValue),
+  ]);
+  return {
+    nodeVersion,
+    ...nodeFeatures(nodeVersion),
+    dataBaselineMB,
+    setpriv,
+    prlimit,
+    bwrap,
+    ...unshare,
+    isRoot: process.getuid?.() === 0,
+  };
+}
+
+const detected = new Map<string, Promise<HostCapabilities>>();
+
+/**
+ * What this host can enforce for agents run on `nodePath`: the Node binary's permission-model
+ * flags (from `nodePath --version`) and which wrappers (setpriv, prlimit, bwrap, unshare) are on
+ * PATH and pass a probe run. Detected once per `nodePath`; later calls return the same promise.
+ */
+export function detectHost(nodePath: string): Promise<HostCapabilities> {
+  const known = detected.get(nodePath);
+  if (known !== undefined) return known;
+  const pending = probeHost(nodePath);
+  detected.set(nodePath, pending);
+  pending.catch(() => detected.delete(nodePath)); // a failed detection is retried on the next call
+  return pending;
+}

@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import pidusage from 'pidusage';
+
+const MB = 1024 * 1024;
+
+/** One reading of a watched process. */
+export interface UsageSample {
+  readonly at: number;
+  readonly rssMB: number;
+  /** CPU percent of one core since the previous reading. */
+  readonly cpuPercent: number;
+  /** CPU percent of one core averaged over the CPU window (undefined until the window is full). */
+  readonly cpuWindowPercent: number | undefined;
+  readonly peakRssMB: number;
+}
+
+export type LimitKind = 'memory' | 'cpu';
+
+export interface Watch {
+  readonly agentId: string;
+  readonly pid: number;
+  /** Memory the agent may add on top of `baselineMB` (its runtime footprint at start). */
+  readonly maxMemoryMB: number;
+  readonly baselineMB: number;
+  readonly maxCpuPercent?: number;
+  onSample(sample: UsageSample): void;
+  /** Called once, when a limit is first crossed. */
+  onLimit(kind: LimitKind, sample: UsageSample): void;
+}
+
+interface WatchState {
+  readonly watch: Watch;
+  peakRssMB: number;
+  history: { at: number; ctime: number }[];
+  tripped: boolean;
+}
+
+/**
+ * The spec's ResourceMonitor, made real: one timer for every live SubAgent, one pidusage call
+ * per tick for all their pids. Memory is checked every tick; CPU is judged over `cpuWindowMs`
+ * from cumulative CPU time (single short samples are too noisy). A pid is dropped as soon as it
+ * is unwatched (pidusage keeps a /proc fd per pid while it is polled).
+ */
+export class ResourceMonitor {
+  private readonly states = new Map<number, WatchState>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+
+  constructor(
+    private readonly pollIntervalMs: number,
+    private readonly cpuWindowMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts watching a process; returns the function that stops it. */
+  watch(watch: Watch): () => void {
+    this.states.set(watch.pid, { watch, peakRssMB: 0, history: [], tripped: false });
+    this.timer ??= setInterval(() => void this.tick(), this.pollIntervalMs).unref();
+    return () => this.unwatch(watch.pid);
+  }
+
+  /** Number of processes being watched. */
+  get size(): number {
+    return this.states.size;
+  }
+
+  stop(): void {
+    this.states.clear();
+    this.stopTimer();
+  }
+
+  private unwatch(pid: number): void {
+    this.states.delete(pid);
+    if (this.states.size === 0) this.stopTimer();
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async read(pids: number[]): Promise<Map<number, pidusage.Status>> {
+    const out = new Map<number, pidusage.Status>();
+    try {
+      const stats = await pidusage(pids);
+      for (const pid of pids) {
+        const s = stats[pid];
+        if (s !== undefined) out.set(pid, s);
+      }
+    } catch {
+      // One pid exited between ticks: read the others one by one.
+      const settled = await Promise.allSettled(pids.map((pid) => pidusage(pid)));
+      settled.forEach((r, i) => {
+        if (r.status === 'fulfilled') out.set(pids[i]!, r.value);
+      });
+    }
+    return out;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.states.size === 0) return;
+    this.ticking = true;
+    try {
+      const readings = await this.read([...this.states.keys()]);
+      for (const [pid, status] of readings) {
+        const state = this.states.get(pid);
+        if (state !== undefined) this.judge(state, status);
+      }
+    } catch (e) {
+      this.logger.warn({ err: e }, 'resource monitor tick failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private cpuOverWindow(state: WatchState, at: number, ctime: number): number | undefined {
+    state.history.push({ at, ctime });
+    while (state.history.length > 2 && at - state.history[1]!.at >= this.cpuWindowMs) state.history.shift();
+    const first = state.history[0]!;
+    const span = at - first.at;
+    return span >= this.cpuWindowMs ? ((ctime - first.ctime) / span) * 100 : undefined;
+  }
+
+  private judge(state: WatchState, status: pidusage.Status): void {
+    const { watch } = state;
+    const rssMB = status.memory / MB;
+    state.peakRssMB = Math.max(state.peakRssMB, rssMB);
+    const sample: UsageSample = {
+      at: status.timestamp,
+      rssMB,
+      cpuPercent: status.cpu,
+      cpuWindowPercent: this.cpuOverWindow(state, status.timestamp, status.ctime),
+      peakRssMB: state.peakRssMB,
+    };
+    watch.onSample(sample);
+    if (state.tripped) return;
+    if (rssMB - watch.baselineMB > watch.maxMemoryMB) {
+      state.tripped = true;
+      watch.onLimit('memory', sample);
+    } else if (watch.maxCpuPercent !== undefined && sample.cpuWindowPercent !== undefined && sample.cpuWindowPercent > watch.maxCpuPercent) {
+      state.tripped = true;
+      watch.onLimit('cpu', sample);
+    }
+  }
+}
+
+/** Page size of x86-64 and arm64 Linux, the hosts qicoord supports. */
+const PAGE_BYTES = 4096;
+
+/** Resident memory of a pid right now, read synchronously from /proc/<pid>/statm (0 where unavailable). */
+export function residentMB(pid: number): number {
+  try {
+    const resident = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
+    return Number.isFinite(resident) ? (resident * PAGE_BYTES) / MB : 0;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import type { Duplex, Readable } from 'node:stream';
+import { execa } from 'execa';
+import type { Logger } from 'pino';
+import type { ChannelHandlers, ChannelLimits } from './channel.js';
+import { ParentChannel } from './channel.js';
+import { captureOutput } from './output.js';
+import type { LaunchPlan } from './types.js';
+
+export interface ExitInfo {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  /** Set when the process could not be started at all (e.g. ENOENT). */
+  readonly spawnError?: string;
+}
+
+export interface SpawnOptions {
+  readonly agentId: string;
+  readonly limits: ChannelLimits;
+  readonly maxOutputBytes: number;
+  readonly logger: Logger;
+  readonly handlers: ChannelHandlers;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+
+/** The node process below a wrapper that forks (bwrap, bwrap's pid-namespace init). */
+export function findNodePid(rootPid: number, depth = 4): number {
+  let pid = rootPid;
+  for (let i = 0; i < depth; i++) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'node') return pid;
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      if (children.length === 0) return pid;
+      pid = children[0]!;
+    } catch {
+      return pid;
+    }
+  }
+  return pid;
+}
+
+/**
+ * One SubAgent OS process: spawned with execa in its own process group from a {@link LaunchPlan},
+ * talking over the capped channel on fd 3, its stdout/stderr captured into the log.
+ */
+export class AgentProcess {
+  readonly channel: ParentChannel;
+  readonly exited: Promise<ExitInfo>;
+  private exitInfo: ExitInfo | undefined;
+  /** The last 4 KiB of stderr (even past the output cap): how a V8 heap death is recognized. */
+  stderrTail = '';
+
+  private constructor(
+    readonly pid: number,
+    channelSocket: Duplex,
+    done: Promise<ExitInfo>,
+    options: SpawnOptions,
+  ) {
+    this.channel = new ParentChannel(channelSocket, options.agentId, options.limits, options.handlers);
+    this.exited = done.then((info) => (this.exitInfo = info));
+  }
+
+  /** Starts the process; an Error result when it cannot start. */
+  static spawn(plan: LaunchPlan, options: SpawnOptions): AgentProcess | ExitInfo {
+    const subprocess = execa(plan.command, [...plan.args], {
+      cwd: plan.cwd,
+      env: { ...plan.env },
+      extendEnv: false,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+      cleanup: false,
+      buffer: false,
+      reject: false,
+      forceKillAfterDelay: false,
+    });
+    const done: Promise<ExitInfo> = subprocess.then(
+      (r) => ({ exitCode: r.exitCode ?? null, signal: r.signal ?? null, ...(r.failed && r.exitCode === undefined && r.signal === undefined ? { spawnError: r.shortMessage } : {}) }),
+      (e: unknown) => ({ exitCode: null, signal: null, spawnError: e instanceof Error ? e.message : String(e) }),
+    );
+    const socket = subprocess.stdio[3] as Duplex | undefined;
+    if (subprocess.pid === undefined || socket === undefined) {
+      return { exitCode: null, signal: null, spawnError: `could not start ${plan.command}` };
+    }
+    const agentProcess = new AgentProcess(subprocess.pid, socket, done, options);
+    captureOutput(subprocess.stdout as Readable, 'stdout', options.maxOutputBytes, options.logger);
+    captureOutput(subprocess.stderr as Readable, 'stderr', options.maxOutputBytes, options.logger, (chunk) => {
+      agentProcess.stderrTail = (agentProcess.stderrTail + chunk.toString('utf8')).slice(-4096);
+    });
+    return agentProcess;
+  }
+
+  get alive(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** Signals the whole process group (the agent and anything it started). */
+  signalGroup(signal: NodeJS.Signals): void {
+    if (!this.alive) return;
+    try {
+      process.kill(-this.pid, signal);
+    } catch {
+      try {
+        process.kill(this.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  private async waitExit(ms: number): Promise<boolean> {
+    if (!this.alive) return true;
+    await Promise.race([this.exited, sleep(ms)]);
+    return !this.alive;
+  }
+
+  /**
+   * Stops the process and waits for it: the shutdown message (graceful), SIGTERM after
+   * `graceMs`, SIGKILL after another `graceMs`. `immediate` goes straight to SIGKILL (a memory
+   * bomb must not get a grace period to grow in).
+   */
+  async stop(reason: string, graceMs: number, immediate = false): Promise<ExitInfo> {
+    if (immediate) this.signalGroup('SIGKILL');
+    else if (this.alive) {
+      this.channel.send({ type: 'shutdown', reason });
+      if (!(await this.waitExit(graceMs))) {
+        this.signalGroup('SIGTERM');
+        if (!(await this.waitExit(graceMs))) this.signalGroup('SIGKILL');
+      }
+    }
+    const info = await this.exited;
+    // Anything the agent left in its process group goes too.
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      // No process left in the group.
+    }
+    this.channel.close();
+    return info;
+  }
+}

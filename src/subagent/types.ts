@@ -1,0 +1,79 @@
+import type { IsolationLevel } from '../schemas/common.js';
+import type { SubAgentSpecification } from '../schemas/spec.js';
+
+/** What this host (and the agents' Node binary) can enforce. Detected once per Node binary. */
+export interface HostCapabilities {
+  /** Version of the Node binary agents run on, e.g. "20.20.2". */
+  readonly nodeVersion: string;
+  /** The permission-model flag of that binary, or null when it has none. */
+  readonly permissionFlag: '--permission' | '--experimental-permission' | null;
+  /** Node ≥ 25: the permission model also denies network unless `--allow-net`. */
+  readonly permissionCoversNet: boolean;
+  /** Node ≥ 24: `--permission-audit` (report, do not deny). */
+  readonly permissionAudit: boolean;
+  /** Data segment (VmData) of a fresh process of that binary, MB: the kernel data cap is set above it. */
+  readonly dataBaselineMB: number;
+  /** Absolute paths of usable wrapper programs, or null when missing / not working here. */
+  readonly setpriv: string | null;
+  readonly prlimit: string | null;
+  /** bubblewrap, only if a probe run with --unshare-net succeeded. */
+  readonly bwrap: string | null;
+  /** unshare, only if `unshare -n true` (or `-rn`) succeeded; `unshareArgs` says which. */
+  readonly unshare: string | null;
+  readonly unshareArgs: readonly string[];
+  readonly isRoot: boolean;
+}
+
+/** Network policy the child's guard applies (the seat belt; OS isolation is separate). */
+export interface NetGuardPolicy {
+  /** off: nothing patched; audit: report, never block; deny-all; allow-list: only `hosts`. */
+  readonly mode: 'off' | 'audit' | 'deny-all' | 'allow-list';
+  /** `host` or `host:port` entries (allow-list mode). */
+  readonly hosts: readonly string[];
+}
+
+/** Everything the launch planner needs; all paths absolute. */
+export interface LaunchInput {
+  readonly spec: SubAgentSpecification;
+  readonly host: HostCapabilities;
+  readonly nodePath: string;
+  /** The child entry (dist/sandbox/bootstrap.js). */
+  readonly bootstrapPath: string;
+  /** Dirs the sandbox runtime itself must read (dist/sandbox, dist/src/protocol, …). */
+  readonly runtimeReadPaths: readonly string[];
+  /** The plugin's own dir and the dirs of the modules it imports. */
+  readonly pluginReadPaths: readonly string[];
+  /** The agent's workspace directory (exists before the spawn). */
+  readonly workspace: string;
+  /** Config `sandbox.readPaths` / `writePaths`. */
+  readonly extraReadPaths: readonly string[];
+  readonly extraWritePaths: readonly string[];
+  /** The child's environment, already built from scratch (config passEnv + env). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly networkIsolation: 'auto' | 'bwrap' | 'unshare' | 'off';
+  readonly onUnavailable: 'fail' | 'downgrade';
+}
+
+/** How to start one SubAgent: the command line and what it enforces. Plain data. */
+export interface LaunchPlan {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+  /** The level really applied (lower than requested only after a 'downgrade'). */
+  readonly isolationLevel: IsolationLevel;
+  readonly downgradedFrom?: IsolationLevel;
+  /** Why a downgrade happened (missing feature). */
+  readonly downgradeReason?: string;
+  /** Enforcement layers applied, for doctor/README/audit: e.g. 'permission-model', 'heap-cap:192MB'. */
+  readonly layers: readonly string[];
+  /** Layers the level wanted but the host lacks (recorded, e.g. 'pdeathsig' without setpriv). */
+  readonly missingLayers: readonly string[];
+  readonly netGuard: NetGuardPolicy;
+  /** V8 heap cap in MB, or null when none. */
+  readonly heapCapMB: number | null;
+  /** Kernel data-segment cap in MB (prlimit --data), or null when none. */
+  readonly dataCapMB: number | null;
+  /** True when the node process is not the spawned pid (bwrap): the monitor must find it. */
+  readonly nodePidDiffers: boolean;
+}

@@ -1,0 +1,32 @@
+import { readdir } from 'node:fs/promises';
+import { failure, success } from '@qi/base';
+import { z } from 'zod';
+import { qiError } from '../../errors/catalogue.js';
+import { errnoCode, fsError } from '../fs-errors.js';
+import { pathArg } from '../paths.js';
+import { defineTool } from '../types.js';
+
+/**
+ * `list {path}` → the entry names of a directory, sorted, directories suffixed with '/'.
+ * Symlinks are listed by name without following them.
+ */
+export const listTool = defineTool({
+  name: 'list',
+  operation: 'fs.read',
+  fileOperation: true,
+  networkRequest: false,
+  args: z.strictObject({ path: pathArg }),
+  async run(args, ctx) {
+    const checked = await ctx.checkRead(args.path);
+    if (checked.tag === 'failure') return checked;
+    try {
+      const entries = await readdir(checked.value, { withFileTypes: true });
+      return success(entries.map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).sort());
+    } catch (e) {
+      if (errnoCode(e) === 'ENOTDIR') {
+        return failure(qiError('INVALID_TOOL_ARGS', `list '${args.path}': it is not a directory; use the 'read' tool for files`, { path: args.path }));
+      }
+      return failure(fsError(e, 'list', args.path));
+    }
+  },
+});
