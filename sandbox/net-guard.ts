@@ -40,6 +40,7 @@ type Gate = (attempt: Attempt) => Error | null;
 const DNS_FUNCTION = /^(lookup|lookupService|resolve\w*|reverse)$/;
 let installed = false;
 
+/** Patches once per process ('off' patches nothing); call it before any plugin code is imported. */
 export function installNetGuard(policy: NetGuardPolicy, report: (event: NetEvent) => void): void {
   if (policy.mode === 'off') return;
   if (installed) throw new Error('the network guard is already installed in this process');
