@@ -4,7 +4,13 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     // In-process code under test runs from source; forked SubAgents run the built dist/.
-    alias: { '@qi/base': fileURLToPath(new URL('./packages/qi-base/src/index.ts', import.meta.url)) },
+    // The package's self-reference too (`qicoord/*` before `qicoord`: an alias also matches `key/…`).
+    alias: {
+      '@qi/base': fileURLToPath(new URL('./packages/qi-base/src/index.ts', import.meta.url)),
+      'qicoord/plugin': fileURLToPath(new URL('./src/plugin/index.ts', import.meta.url)),
+      'qicoord/testing': fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
+      qicoord: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
+    },
   },
   test: {
     include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],

@@ -38,6 +38,12 @@ function checkPlugin(mod: unknown): AgentPlugin | string {
   return problems.length > 0 ? problems.join('; ') : (candidate as unknown as AgentPlugin);
 }
 
+function pluginKind(mod: unknown): string | undefined {
+  const candidate = typeof mod === 'object' && mod !== null && 'default' in mod ? (mod as { default: unknown }).default : mod;
+  const kind = typeof candidate === 'object' && candidate !== null ? (candidate as { kind?: unknown }).kind : undefined;
+  return kind === 'strategy' || kind === 'tool' ? kind : undefined;
+}
+
 async function init(message: Init): Promise<void> {
   installNetGuard(message.netGuard, (event) =>
     channel.send({ type: 'audit', kind: 'net', action: event.action, detail: { ...event } }),
@@ -54,6 +60,15 @@ async function init(message: Init): Promise<void> {
         path: message.pluginPath,
         stack: e instanceof Error ? e.stack : undefined,
       }),
+    });
+    return;
+  }
+  const kind = pluginKind(mod);
+  if (kind !== undefined) {
+    // A strategy or tool plugin: it runs in the coordinator, not in an agent.
+    channel.send({
+      type: 'init-failed',
+      error: wireError('PLUGIN_KIND', 'CONFIGURATION', `${message.pluginPath} is a ${kind} plugin, not an agent plugin`, { path: message.pluginPath, kind }),
     });
     return;
   }

@@ -22,3 +22,24 @@ export type { SubAgentInstance, SubAgentStatus, SubAgentMetrics, SubAgentConfigu
 export { detectHost } from './subagent/host.js';
 export { planLaunch } from './subagent/launch.js';
 export type { HostCapabilities, LaunchPlan, LaunchInput, NetGuardPolicy } from './subagent/types.js';
+export { MultiAgentCoordinator, createCoordinator, type CoordinatorOptions } from './coordinator/coordinator.js';
+export type { IMultiAgentCoordinator, CoordinationSummary } from './coordinator/interface.js';
+export { TaskDistributionEngine } from './distribution/engine.js';
+export type {
+  TaskDistribution,
+  AgentAllocation,
+  CommunicationChannel,
+  SynchronizationPlan,
+  FallbackPlan,
+  FallbackAction,
+  DistributionAnalysis,
+  ResourceAllocation,
+} from './distribution/types.js';
+export { CoordinationExecutionEngine } from './execution/engine.js';
+export type { CoordinationResult, AgentExecutionResult, CoordinationMetrics, ExecutionStatus, AggregatedResult, SubtaskReport } from './execution/types.js';
+export type { CoordinatorEvent, SubtaskStatus } from './events/types.js';
+export { PluginRegistry, type AgentPluginEntry, type StrategyPluginEntry, type PluginProblem } from './plugins/registry.js';
+export { loadPlugins } from './plugins/load.js';
+export { ResourceManager } from './resources/index.js';
+export { ChannelRouter } from './channels/index.js';
+export { SyncHub } from './sync/index.js';

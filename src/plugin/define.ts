@@ -1,3 +1,4 @@
+import type { StrategyPlugin } from './strategy-types.js';
 import type { AgentPlugin } from './types.js';
 
 /**
@@ -6,4 +7,9 @@ import type { AgentPlugin } from './types.js';
  */
 export function defineAgent<const P extends AgentPlugin>(plugin: P): P {
   return plugin;
+}
+
+/** Declares a strategy plugin (a typed identity, like {@link defineAgent}). */
+export function defineStrategy<const S extends StrategyPlugin>(strategy: S): S {
+  return strategy;
 }

@@ -11,8 +11,8 @@ import type { StartedProcess } from './start.js';
 /** The coordinator-side services an agent's messages reach (tools here; sync and channels from the engine). */
 export interface AgentServices {
   tool(agent: SubAgent, subtaskId: string, name: string, args: unknown, signal: AbortSignal): Promise<Result<unknown, QiError>>;
-  sync?(agent: SubAgent, subtaskId: string, pointId: string, value: unknown): Promise<Result<unknown, QiError>>;
-  channel?(agent: SubAgent, message: Extract<ChildMessage, { type: 'channel' }>): Promise<Result<unknown, QiError>>;
+  sync?: ((agent: SubAgent, subtaskId: string, pointId: string, value: unknown) => Promise<Result<unknown, QiError>>) | undefined;
+  channel?: ((agent: SubAgent, message: Extract<ChildMessage, { type: 'channel' }>) => Promise<Result<unknown, QiError>>) | undefined;
   toolUsage(): { toolCalls: number; fileOperations: number; networkRequests: number };
 }
 
@@ -127,6 +127,22 @@ export class SubAgent {
   async terminate(reason: string, status: 'terminated' | 'completed' = 'terminated', immediate = false): Promise<void> {
     this.record(status, reason);
     await this.stop(reason, immediate);
+  }
+
+  /** Resolves once the agent's process is gone. */
+  get exited(): Promise<void> {
+    return this.o.started.process.exited.then(() => undefined);
+  }
+
+  /** Pushes a direct or topic message into the agent (its ctx.messages() / ctx.subscribe()). */
+  deliver(delivery: { stream: 'direct' | 'topic'; topic?: string; from: string; body: unknown }): void {
+    this.o.started.process.channel.send({ type: 'deliver', stream: delivery.stream, from: delivery.from, body: delivery.body, ...(delivery.topic === undefined ? {} : { topic: delivery.topic }) });
+  }
+
+  /** Replaces the coordination services (coordinateAgents attaches sync points to running agents). */
+  setCoordination(services: Pick<AgentServices, 'sync' | 'channel'>): void {
+    this.o.services.sync = services.sync;
+    this.o.services.channel = services.channel;
   }
 
   /** SIGKILLs the process group synchronously (the coordinator's process-exit hook). */

@@ -18,12 +18,12 @@ import { SubAgent } from './agent.js';
 import { deriveConfiguration, effectiveSpecification } from './configuration.js';
 import { buildAgentEnv } from './env.js';
 import { detectHost } from './host.js';
-import { emptyUsage, type SubAgentInstance } from './instance.js';
+import { emptyUsage, type PluginInfo, type SubAgentInstance } from './instance.js';
 import { planLaunch } from './launch.js';
 import { ResourceMonitor } from './monitor.js';
 import { RUNTIME } from './package-root.js';
 import type { PluginResolver, PluginSource } from './plugin-source.js';
-import { defaultPluginResolver } from './plugin-source.js';
+import { defaultPluginResolver, pluginFromFile } from './plugin-source.js';
 import { WarmPool, type PooledAgent } from './pool.js';
 import { startProcess, type StartedProcess } from './start.js';
 import { findEscapingLinks } from './symlinks.js';
@@ -50,6 +50,8 @@ export interface SpawnRequest {
   readonly services?: CoordinationServices;
   /** Use (and refill) the warm pool for this profile. Default: config pool.enabled. */
   readonly pooled?: boolean;
+  /** Refill the pool in the background after taking from it (default true; a run defers it to its end). */
+  readonly refill?: boolean;
 }
 
 interface Prepared {
@@ -82,6 +84,7 @@ export class SubAgentFactory {
   private readonly tools: ReadonlyMap<string, ToolDefinition>;
   private counter = 0;
   private closed = false;
+  private resolver: PluginResolver;
   private readonly exitHook = (): void => this.killAllNow();
 
   constructor(private readonly o: FactoryOptions) {
@@ -89,6 +92,7 @@ export class SubAgentFactory {
     this.monitor = new ResourceMonitor(o.config.monitor.pollIntervalMs, o.config.monitor.cpuWindowMs, this.log);
     this.pool = new WarmPool(o.config.pool.enabled ? o.config.pool.size : 0);
     this.tools = new Map([...builtinTools(), ...(o.tools ?? new Map())]);
+    this.resolver = o.pluginResolver ?? defaultPluginResolver;
     process.once('exit', this.exitHook);
   }
 
@@ -111,7 +115,7 @@ export class SubAgentFactory {
     const pooled = request.pooled ?? this.o.config.pool.enabled;
     const fromPool = pooled ? this.pool.take(prepared.value.profileKey) : undefined;
     const entry = fromPool === undefined ? await this.startEntry(prepared.value) : success(fromPool);
-    if (pooled) this.pool.refill(prepared.value.profileKey, () => this.startEntry(prepared.value));
+    if (pooled && request.refill !== false) this.pool.refill(prepared.value.profileKey, () => this.startEntry(prepared.value));
     if (entry.tag === 'failure') return entry;
 
     const agent = this.adopt(entry.value, spec, context, request.services);
@@ -122,6 +126,40 @@ export class SubAgentFactory {
       warm: fromPool !== undefined,
     });
     return success(agent);
+  }
+
+  /**
+   * Loads an agent plugin in a sandboxed child (restricted, read-only, no network) and returns
+   * what it says about itself, without ever importing it into the coordinator.
+   */
+  async probePlugin(file: string): Promise<Result<PluginInfo, QiError>> {
+    const plugin = pluginFromFile(file);
+    if (plugin.tag === 'failure') return plugin;
+    const d = this.o.config.defaults;
+    const spec: SubAgentSpecification = {
+      agentType: 'basic',
+      capabilities: ['plugin-probe'],
+      resourceLimits: { ...d.resourceLimits, allowedNetworkHosts: [], maxMemoryMB: Math.min(d.resourceLimits.maxMemoryMB, 128), maxToolCalls: 0, maxFileOperations: 0 },
+      securityConstraints: { ...d.securityConstraints, allowedTools: [], prohibitedOperations: [], networkAccessLevel: 'none', fileSystemAccess: 'read-only' },
+      isolationLevel: d.isolationLevel,
+      parentAgentId: this.o.parentAgentId,
+    };
+    const entry = await this.startEntry({ spec, plugin: plugin.value, profileKey: '' });
+    if (entry.tag === 'failure') return entry;
+    await entry.value.discard();
+    return success(entry.value.started.plugin);
+  }
+
+  /** Resolves plugins through the registry from now on (after the registry has been loaded). */
+  usePluginResolver(resolver: PluginResolver): void {
+    this.resolver = resolver;
+  }
+
+  /** Tops up the warm pool of a specification's profile in the background (after a run). */
+  refillPool(specification: unknown, context: AgentContext = {}): void {
+    if (!this.o.config.pool.enabled || this.closed) return;
+    const prepared = this.prepare(specification, context);
+    if (prepared.tag === 'success') this.pool.refill(prepared.value.profileKey, () => this.startEntry(prepared.value));
   }
 
   /** Pre-starts `count` agents of a specification's profile (warm pool). */
@@ -190,7 +228,7 @@ export class SubAgentFactory {
     const parsed = parseInput(SpecSchema, specification, { code: 'INVALID_SPEC', what: 'SubAgent specification', root: 'spec' });
     if (parsed.tag === 'failure') return parsed;
     const spec = effectiveSpecification(parsed.value, context);
-    const plugin = (this.o.pluginResolver ?? defaultPluginResolver)(spec);
+    const plugin = this.resolver(spec);
     if (plugin.tag === 'failure') return plugin;
     const { parentAgentId: _parent, configurationOverrides: _overrides, ...profile } = spec;
     return success({ spec, plugin: plugin.value, profileKey: JSON.stringify({ profile, plugin: plugin.value.path }) });

@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { QiError, Result } from '@qi/base';
+import { failure, success } from '@qi/base';
+import type { Logger } from 'pino';
+import { loadConfig, resolveConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import type { AgentContext } from '../context.js';
+import { TaskDistributionEngine } from '../distribution/engine.js';
+import type { ResourceAllocation, TaskDistribution } from '../distribution/types.js';
+import { qiError } from '../errors/catalogue.js';
+import { EventBus } from '../events/bus.js';
+import type { CoordinatorEvent } from '../events/types.js';
+import { CoordinationExecutionEngine } from '../execution/engine.js';
+import type { CoordinationResult, ExecutionStatus } from '../execution/types.js';
+import { createRootLogger } from '../logging/logger.js';
+import { loadPlugins } from '../plugins/load.js';
+import type { PluginRegistry } from '../plugins/registry.js';
+import { ResourceManager } from '../resources/index.js';
+import { parseInput } from '../schemas/issues.js';
+import type { SynchronizationPoint } from '../schemas/strategy.js';
+import { SynchronizationPoint as PointSchema } from '../schemas/strategy.js';
+import { SubAgentFactory } from '../subagent/factory.js';
+import type { SubAgentInstance } from '../subagent/instance.js';
+import { SyncHub } from '../sync/index.js';
+import type { CoordinationSummary, IMultiAgentCoordinator } from './interface.js';
+
+export interface CoordinatorOptions {
+  /** Where `.qicoordrc` is searched (default: process.cwd()). */
+  readonly cwd?: string;
+  /** A config object (no file is read), or an explicit config file. */
+  readonly config?: unknown;
+  readonly configPath?: string;
+  /** The host's pino logger; default: a root logger on stderr at `logging.level`. */
+  readonly logger?: Logger;
+}
+
+interface Parts {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly factory: SubAgentFactory;
+  readonly registry: PluginRegistry;
+  readonly resources: ResourceManager;
+  readonly distribution: TaskDistributionEngine;
+  readonly execution: CoordinationExecutionEngine;
+}
+
+async function configFor(options: CoordinatorOptions): Promise<Result<Config, QiError>> {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  if (options.config !== undefined) return resolveConfig(options.config, { filepath: null, dir: cwd });
+  return loadConfig({ cwd, ...(options.configPath === undefined ? {} : { configPath: options.configPath }) });
+}
+
+/**
+ * The spec's MultiAgentCoordinator: one facade over the SubAgent factory, the distribution and
+ * execution engines, the resource manager and the plugin registry. Everything is set up on first
+ * use (so `new MultiAgentCoordinator(id)` works as in the spec); `createCoordinator` sets it up
+ * eagerly and reports a bad configuration at once. `close()` stops every agent it started.
+ */
+export class MultiAgentCoordinator implements IMultiAgentCoordinator {
+  private parts: Promise<Result<Parts, QiError>> | undefined;
+  private readonly bus = new EventBus<CoordinatorEvent>();
+  private closed = false;
+
+  constructor(
+    readonly agentId: string,
+    private readonly options: CoordinatorOptions = {},
+  ) {}
+
+  /** Sets everything up (idempotent). */
+  init(): Promise<Result<Parts, QiError>> {
+    this.parts ??= this.build();
+    return this.parts;
+  }
+
+  private async build(): Promise<Result<Parts, QiError>> {
+    const config = await configFor(this.options);
+    if (config.tag === 'failure') return config;
+    const logger = this.options.logger ?? createRootLogger({ level: config.value.logging.level, redact: config.value.logging.redact });
+    let execution: CoordinationExecutionEngine | undefined;
+    const factory = new SubAgentFactory({
+      parentAgentId: this.agentId,
+      config: config.value,
+      logger,
+      onEvent: (event) => {
+        const coordinationId = execution?.onAgentEvent(event);
+        this.bus.emit({ type: 'agent', coordinationId, event, at: Date.now() });
+      },
+    });
+    const registry = await loadPlugins({ config: config.value, probe: (file) => factory.probePlugin(file) });
+    for (const problem of registry.problems) logger.error({ path: problem.path, origin: problem.origin, code: problem.error.code }, problem.error.message);
+    factory.usePluginResolver(registry.resolver());
+    const resources = new ResourceManager(config.value.resources);
+    const emit = (event: CoordinatorEvent): void => this.bus.emit(event);
+    execution = new CoordinationExecutionEngine({ config: config.value, factory, resources, registry, logger, emit });
+    const distribution = new TaskDistributionEngine({ config: config.value, registry, logger, coordinatorId: this.agentId });
+    return success({ config: config.value, logger, factory, registry, resources, distribution, execution });
+  }
+
+  private async use<T>(fn: (p: Parts) => Promise<Result<T, QiError>> | Result<T, QiError>): Promise<Result<T, QiError>> {
+    if (this.closed) return failure(qiError('CANCELLED', `coordinator ${this.agentId} is closed`, {}));
+    const parts = await this.init();
+    if (parts.tag === 'failure') return parts;
+    try {
+      return await fn(parts.value);
+    } catch (e) {
+      return failure(qiError('INTERNAL', `unexpected error in coordinator ${this.agentId}: ${e instanceof Error ? e.message : String(e)}`, { stack: e instanceof Error ? e.stack : undefined }));
+    }
+  }
+
+  distributeTask(task: unknown, strategy: unknown, context: AgentContext = {}): Promise<Result<TaskDistribution, QiError>> {
+    return this.use((p) => p.distribution.distributeTask(task, strategy, context));
+  }
+
+  spawnSubAgent(specification: unknown, context: AgentContext = {}): Promise<Result<SubAgentInstance, QiError>> {
+    return this.use((p) => p.factory.createSubAgent(specification, context));
+  }
+
+  terminateSubAgent(agentId: string, reason: string): Promise<Result<void, QiError>> {
+    return this.use((p) => p.factory.terminateSubAgent(agentId, reason));
+  }
+
+  executeDistributedTask(distribution: TaskDistribution, context: AgentContext = {}): Promise<Result<CoordinationResult, QiError>> {
+    return this.use((p) => p.execution.executeDistributedTask(distribution, context));
+  }
+
+  monitorExecution(coordinationId: string): Promise<Result<ExecutionStatus, QiError>> {
+    return this.use((p) => p.execution.monitorExecution(coordinationId));
+  }
+
+  getActiveAgents(): Promise<Result<SubAgentInstance[], QiError>> {
+    return this.use((p) => p.factory.getActiveSubAgents());
+  }
+
+  allocateResources(requirements: unknown, constraints: unknown): Promise<Result<ResourceAllocation, QiError>> {
+    return this.use((p) => p.resources.allocate(requirements, constraints, this.agentId));
+  }
+
+  releaseResources(allocation: ResourceAllocation): Promise<Result<void, QiError>> {
+    return this.use((p) => p.resources.release(allocation));
+  }
+
+  /**
+   * Synchronization points for agents already running (their plugins call `ctx.sync`): waits
+   * until every point released, failed or timed out, and reports what happened. In
+   * `participatingAgents`, '*' means every given agent.
+   */
+  coordinateAgents(agents: readonly SubAgentInstance[], synchronizationPoints: readonly SynchronizationPoint[]): Promise<Result<CoordinationSummary, QiError>> {
+    return this.use(async (p) => {
+      const points: SynchronizationPoint[] = [];
+      for (const [i, point] of synchronizationPoints.entries()) {
+        const parsed = parseInput(PointSchema, point, { code: 'INVALID_SPEC', what: 'synchronization point', root: `synchronizationPoints[${i}]` });
+        if (parsed.tag === 'failure') return parsed;
+        points.push(parsed.value);
+      }
+      const valid = SyncHub.validate(points);
+      if (valid.tag === 'failure') return valid;
+      const handles = agents.map((a) => p.factory.get(a.id));
+      const missing = agents.filter((_, i) => handles[i] === undefined).map((a) => a.id);
+      if (missing.length > 0) return failure(qiError('NOT_FOUND', `coordinateAgents: agents not active: ${missing.join(', ')}`, { missing }));
+      const coordinationId = `coord-${randomUUID()}`;
+      let events = 0;
+      const hub = new SyncHub({
+        points,
+        allSubtasks: agents.map((a) => a.id),
+        failureHandling: 'graceful-degradation',
+        checkpointDir: path.join(p.config.sandbox.workspaceRoot, 'runs', coordinationId),
+        onEvent: (event) => {
+          events++;
+          this.bus.emit({ type: 'sync', coordinationId, event: { ...event }, at: Date.now() });
+        },
+      });
+      for (const handle of handles) {
+        handle!.setCoordination({ sync: (agent, subtaskId, pointId, value) => hub.arrive(pointId, subtaskId, agent.id, value) });
+        void handle!.exited.then(() => hub.departAgent(handle!.id));
+      }
+      const outcomes = await Promise.all(points.map((point) => hub.settled(point.id)));
+      const reached = outcomes.filter((o) => o.status === 'released').length;
+      hub.close();
+      return success({ coordinationId, participatingAgents: agents.length, synchronizationPointsReached: reached, communicationEvents: events, overallSuccess: reached === points.length });
+    });
+  }
+
+  /** Every coordinator event from now on (lifecycle, progress, usage, sync, channels). */
+  events(): AsyncIterableIterator<CoordinatorEvent> {
+    return this.bus.subscribe();
+  }
+
+  /** The plugin registry (agent types and strategies with their sources). */
+  async plugins(): Promise<Result<PluginRegistry, QiError>> {
+    return this.use((p) => success(p.registry));
+  }
+
+  /** Cancels running executions and stops every SubAgent; nothing keeps running. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const parts = this.parts === undefined ? undefined : await this.parts;
+    if (parts?.tag === 'success') {
+      parts.value.execution.cancelAll(`coordinator ${this.agentId} closed`);
+      await parts.value.factory.close();
+      parts.value.resources.close();
+    }
+    this.bus.close();
+  }
+}
+
+/** Creates a coordinator and sets it up (config, plugins, engines); a failure names what is wrong. */
+export async function createCoordinator(options: CoordinatorOptions & { readonly agentId?: string } = {}): Promise<Result<MultiAgentCoordinator, QiError>> {
+  const coordinator = new MultiAgentCoordinator(options.agentId ?? 'qicoord', options);
+  const parts = await coordinator.init();
+  return parts.tag === 'failure' ? parts : success(coordinator);
+}

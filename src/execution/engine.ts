@@ -1,0 +1,98 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { QiError, Result } from '@qi/base';
+import { failure, success } from '@qi/base';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { AgentContext } from '../context.js';
+import type { TaskDistribution } from '../distribution/types.js';
+import { qiError } from '../errors/catalogue.js';
+import type { CoordinatorEvent } from '../events/types.js';
+import { componentLogger, logPerformance } from '../logging/logger.js';
+import type { PluginRegistry } from '../plugins/registry.js';
+import type { ResourceManager } from '../resources/index.js';
+import type { AgentEvent } from '../subagent/agent.js';
+import type { SubAgentFactory } from '../subagent/factory.js';
+import { CoordinationRun } from './run.js';
+import type { CoordinationResult, ExecutionStatus } from './types.js';
+
+export interface ExecutionDeps {
+  readonly config: Config;
+  readonly factory: SubAgentFactory;
+  readonly resources: ResourceManager;
+  readonly registry: PluginRegistry;
+  readonly logger: Logger;
+  readonly emit: (event: CoordinatorEvent) => void;
+}
+
+function looksLikeDistribution(d: unknown): d is TaskDistribution {
+  if (typeof d !== 'object' || d === null) return false;
+  const x = d as Partial<TaskDistribution>;
+  return typeof x.distributionId === 'string' && Array.isArray(x.subtasks) && typeof x.specifications === 'object' && Array.isArray(x.agentAllocations) && typeof x.strategy === 'object';
+}
+
+/**
+ * The spec's CoordinationExecutionEngine, made real: runs a distribution on SubAgent processes
+ * (see {@link CoordinationRun}), keeps every run it started visible to `monitorExecution`, and
+ * cancels them all on `cancelAll`.
+ */
+export class CoordinationExecutionEngine {
+  private readonly runs = new Map<string, CoordinationRun>();
+  private readonly log: Logger;
+
+  constructor(private readonly deps: ExecutionDeps) {
+    this.log = componentLogger(deps.logger, 'CoordinationExecutionEngine');
+  }
+
+  async executeDistributedTask(distribution: TaskDistribution, context: AgentContext = {}): Promise<Result<CoordinationResult, QiError>> {
+    if (!looksLikeDistribution(distribution)) {
+      return failure(qiError('INVALID_SPEC', 'executeDistributedTask needs a TaskDistribution returned by distributeTask', {}));
+    }
+    if (this.runs.get(distribution.distributionId)?.status === 'executing') {
+      return failure(qiError('INVALID_SPEC', `distribution ${distribution.distributionId} is already executing`, { coordinationId: distribution.distributionId }));
+    }
+    const strategy = this.deps.registry.strategy(distribution.strategy.type);
+    if (strategy === undefined) return failure(qiError('PLUGIN_INVALID', `no strategy plugin named '${distribution.strategy.type}'`, {}));
+    const runDir = path.join(this.deps.config.sandbox.workspaceRoot, 'runs', distribution.distributionId);
+    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    const started = performance.now();
+    let run: CoordinationRun;
+    try {
+      run = new CoordinationRun(distribution, { ...this.deps, strategy, context, runDir, logger: this.log.child({ coordinationId: distribution.distributionId }) });
+    } catch (e) {
+      return failure(qiError('INVALID_SPEC', `the distribution cannot be executed: ${e instanceof Error ? e.message : String(e)}`, {}));
+    }
+    this.runs.set(run.id, run);
+    const result = await run.execute();
+    if (!this.deps.config.sandbox.keepWorkspace) rmSync(runDir, { recursive: true, force: true });
+    logPerformance(this.log, 'executeDistributedTask', performance.now() - started, result.success, {
+      coordinationId: run.id,
+      agents: result.metrics.totalAgents,
+      subtasks: distribution.subtasks.length,
+    });
+    return success(result);
+  }
+
+  /** Live status of a run this engine started (spec: monitorExecution). */
+  monitorExecution(coordinationId: string): Result<ExecutionStatus, QiError> {
+    const run = this.runs.get(coordinationId);
+    if (run === undefined) return failure(qiError('NOT_FOUND', `coordination ${coordinationId} is unknown; use the distributionId of a task passed to executeDistributedTask`, { coordinationId }));
+    return success(run.progress());
+  }
+
+  /** Routes an agent's event to the run that owns the agent. */
+  onAgentEvent(event: AgentEvent): string | undefined {
+    for (const run of this.runs.values()) {
+      if (run.ownsAgent(event.agentId)) {
+        run.onAgentEvent(event.agentId, event);
+        return run.id;
+      }
+    }
+    return undefined;
+  }
+
+  /** Cancels every executing run (Ctrl-C, close()). */
+  cancelAll(reason: string): void {
+    for (const run of this.runs.values()) run.cancel(qiError('CANCELLED', reason, {}));
+  }
+}
