@@ -46,17 +46,25 @@ describe('buildTaskGraph', () => {
     ]);
   });
 
-  it('names a self-loop and a cycle made by explicit dependencies', () => {
+  it('names a cycle made by explicit dependencies, and a self-dependency', () => {
     const e = err(
-      buildTaskGraph([node('a', ['x'], ['x']), node('b'), node('c')], [
+      buildTaskGraph([node('a'), node('b'), node('c')], [
         { dependentTask: 'b', dependsOn: ['c'], type: 'sequential' },
         { dependentTask: 'c', dependsOn: ['b'], type: 'sequential' },
+        { dependentTask: 'a', dependsOn: ['a'], type: 'sequential' },
       ]),
     );
     const lines = issueLines(e);
     expect(lines).toHaveLength(2);
     expect(lines.some((l) => l.includes('a → a'))).toBe(true);
     expect(lines.some((l) => l.includes('b → c → b'))).toBe(true);
+  });
+
+  it('never feeds a subtask from itself: x in and x out reads an upstream x', () => {
+    const g = ok(buildTaskGraph([node('a', [], ['x']), node('b', ['x'], ['x']), node('c', ['x'])]));
+    expect(g.inputSources[1]!['x']).toEqual({ kind: 'upstream', producers: ['a'] });
+    expect(g.inputSources[2]!['x']).toEqual({ kind: 'upstream', producers: ['a', 'b'] });
+    expect(issueLines(err(buildTaskGraph([node('t', ['x'], ['x'])])))[0]).toContain("input 'x' of subtask 't' is produced by no subtask");
   });
 
   it('rejects duplicate ids, naming both places', () => {

@@ -304,7 +304,7 @@ describe('planLaunch: exact command lines', () => {
 describe('planLaunch: Node versions', () => {
   it('Node 20 uses --experimental-permission and has no --allow-net or audit', () => {
     const host = { nodeVersion: '20.20.2' };
-    expect(nodeFlags(plan({ level: 'restricted', net: 'full', host }))[0]).toBe('--experimental-permission');
+    expect(nodeFlags(plan({ level: 'restricted', net: 'full', host })).slice(0, 2)).toEqual(['--disable-warning=ExperimentalWarning', '--experimental-permission']);
     expect(nodeFlags(plan({ level: 'restricted', net: 'full', host }))).not.toContain('--allow-net');
     expect(nodeFlags(plan({ level: 'monitored', host }))).toEqual([]);
   });

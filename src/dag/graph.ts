@@ -139,7 +139,8 @@ export function buildTaskGraph(
         sources[input.name] = { kind: 'literal' };
         return;
       }
-      const from = producers.get(input.name) ?? [];
+      // A subtask never feeds itself: `x` in and `x` out is a transform of an upstream `x`.
+      const from = (producers.get(input.name) ?? []).filter((p) => p !== i);
       if (from.length === 0) {
         if (input.required) {
           issues.push({

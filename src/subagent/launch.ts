@@ -167,7 +167,9 @@ function permissionPart(input: LaunchInput, level: IsolationLevel): { flags: str
   const grants = fsGrants(input);
   const netAllowed = input.spec.securityConstraints.networkAccessLevel !== 'none';
   const netFlags = input.host.permissionCoversNet && netAllowed ? ['--allow-net'] : [];
-  const flags = [mode, ...fsGrantFlags(grants), ...netFlags];
+  // Node 20's experimental model prints an ExperimentalWarning on every start: noise in the agent's log.
+  const quiet = mode === '--experimental-permission' ? ['--disable-warning=ExperimentalWarning'] : [];
+  const flags = [...quiet, mode, ...fsGrantFlags(grants), ...netFlags];
   if (level === 'monitored') return { flags, layers: ['permission-audit'] };
   const netLayers = input.host.permissionCoversNet && !netAllowed ? ['permission-net:deny'] : [];
   return { flags, layers: ['permission-model', ...fsLayers(input, grants), ...netLayers] };
