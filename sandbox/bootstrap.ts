@@ -21,7 +21,7 @@ const mailboxes = createMailboxes();
 const exit = process.exit.bind(process);
 
 let plugin: AgentPlugin | undefined;
-let agent: { agentId: string; workspace: string } | undefined;
+let agent: { agentId: string; workspace: string; grants: { read: string[]; write: string[] } } | undefined;
 let running: { subtaskId: string; abort: AbortController } | undefined;
 
 const AGENT_TYPES = new Set(['basic', 'decision-capable', 'specialized']);
@@ -48,7 +48,7 @@ async function init(message: Init): Promise<void> {
   installNetGuard(message.netGuard, (event) =>
     channel.send({ type: 'audit', kind: 'net', action: event.action, detail: { ...event } }),
   );
-  agent = { agentId: message.agentId, workspace: message.workspace };
+  agent = { agentId: message.agentId, workspace: message.workspace, grants: message.grants };
   let mod: unknown;
   try {
     mod = await import(pathToFileURL(message.pluginPath).href);

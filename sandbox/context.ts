@@ -19,6 +19,7 @@ export function createMailboxes(): Mailboxes {
 interface ContextDeps {
   readonly agentId: string;
   readonly workspace: string;
+  readonly grants: { readonly read: readonly string[]; readonly write: readonly string[] };
   readonly subtask: SubtaskView;
   readonly inputs: Readonly<Record<string, unknown>>;
   readonly channel: ChildChannel;
@@ -99,6 +100,7 @@ export function createContext(deps: ContextDeps): AgentPluginContext {
     inputs: deps.inputs,
     agentId: deps.agentId,
     workspace: deps.workspace,
+    grants: deps.grants,
     signal: deps.signal,
     log: createLogger(deps.channel, subtaskId),
     progress: createProgress(deps.channel, subtaskId),

@@ -6,7 +6,7 @@ import { ChildMessage, ParentMessage } from '../src/protocol/messages.js';
 const b = { __qicoord: 1 } as const;
 
 const validParent: unknown[] = [
-  { ...b, type: 'init', agentId: 'a1', pluginPath: '/p.mjs', workspace: '/w', netGuard: { mode: 'deny-all', hosts: [] }, logLevel: 'warn' },
+  { ...b, type: 'init', agentId: 'a1', pluginPath: '/p.mjs', workspace: '/w', grants: { read: ['/w'], write: [] }, netGuard: { mode: 'deny-all', hosts: [] }, logLevel: 'warn' },
   { ...b, type: 'execute', subtask: { id: 's', parentTaskId: 't', description: '', expectedOutputs: [{ name: 'o', type: 'any', description: '' }], attempt: 1 }, inputs: { x: 1 } },
   { ...b, type: 'cancel', subtaskId: 's', reason: 'deadline' },
   { ...b, type: 'tool-result', callId: 0, result: { tag: 'success', value: 'text' } },

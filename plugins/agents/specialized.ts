@@ -5,12 +5,14 @@ import { defineAgent, type AgentPluginContext } from 'qicoord/plugin';
  * Built-in `specialized` agent: file analysis over the agent's read grants, through the brokered
  * `list` and `read` tools.
  *
- * - Expected output `stats` (input `dir`, optional `root` to resolve it against, `pattern` — a
- *   regular expression to search for — and `hash: true`): walks the folder (skipping
+ * - Expected output `stats` (input `dir`, resolved against input `root` or else the agent's first
+ *   read grant beyond its workspace (config `sandbox.readPaths`); optional `pattern` — a regular
+ *   expression to search for — and `hash: true`): walks the folder (skipping
  *   `node_modules`, `.git`, `dist`, `coverage`), counts files, lines and bytes per extension,
  *   lists the five largest files, the lines matching `pattern`, and a SHA-256 of every file.
  * - Expected output `report` (input `stats`: one stats object or the array of them fanned in
- *   from several subtasks): totals and one row per folder, largest first.
+ *   from several subtasks): totals, one row per folder (largest first), totals per extension,
+ *   the five largest files, and the pattern matches found.
  */
 const SKIP = new Set(['node_modules', '.git', 'dist', 'coverage', '.cache']);
 const MAX_MATCHES = 50;
@@ -47,9 +49,11 @@ async function walk(ctx: AgentPluginContext, dir: string, out: string[]): Promis
 }
 
 async function stats(ctx: AgentPluginContext): Promise<Stats> {
-  const root = typeof ctx.inputs['root'] === 'string' ? ctx.inputs['root'] : undefined;
+  // Relative folders resolve against input `root`, else the first read grant beyond the workspace.
+  const granted = ctx.grants.read.find((p) => p !== ctx.workspace) ?? ctx.workspace;
+  const root = typeof ctx.inputs['root'] === 'string' ? ctx.inputs['root'] : granted;
   const rel = String(ctx.inputs['dir'] ?? '.');
-  const dir = root === undefined || rel.startsWith('/') ? rel : join(root, rel);
+  const dir = rel.startsWith('/') ? rel : rel === '.' ? root : join(root, rel);
   const pattern = typeof ctx.inputs['pattern'] === 'string' ? new RegExp(ctx.inputs['pattern']) : undefined;
   const files: string[] = [];
   await walk(ctx, dir, files);
@@ -85,7 +89,17 @@ function report(input: unknown): Record<string, unknown> {
   const rows = all.map((s) => ({ dir: s.dir, files: s.files, lines: s.lines, bytes: s.bytes })).sort((a, b) => b.bytes - a.bytes);
   const totals = rows.reduce((t, r) => ({ folders: t.folders + 1, files: t.files + r.files, lines: t.lines + r.lines, bytes: t.bytes + r.bytes }), { folders: 0, files: 0, lines: 0, bytes: 0 });
   const largest = all.flatMap((s) => s.largest).sort((a, b) => b.bytes - a.bytes).slice(0, 5);
-  return { totals, folders: rows, largest };
+  const byExtension: Stats['byExtension'] = {};
+  for (const s of all) {
+    for (const [ext, e] of Object.entries(s.byExtension)) {
+      const bucket = (byExtension[ext] ??= { files: 0, lines: 0, bytes: 0 });
+      bucket.files += e.files;
+      bucket.lines += e.lines;
+      bucket.bytes += e.bytes;
+    }
+  }
+  const matches = all.flatMap((s) => s.matches);
+  return { totals, folders: rows, byExtension, largest, matches: { count: matches.length, first: matches.slice(0, 10) } };
 }
 
 export default defineAgent({

@@ -1,34 +1,65 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { doctorCommand, doctorHelp } from './commands/doctor.js';
+import { initCommand, initHelp } from './commands/init.js';
+import { planCommand, planHelp } from './commands/plan.js';
+import { pluginsCommand, pluginsHelp } from './commands/plugins.js';
+import { runCommand, runHelp } from './commands/run.js';
 import { validateCommand, validateHelp } from './commands/validate.js';
 import { EXIT } from './output.js';
 
 const mainHelp = `Usage: qicoord <command> [options]
 
+Coordinates sandboxed SubAgents (real Node child processes) on a task DAG.
+
 Commands:
+  run FILE         distribute and execute a task, with live progress
+  plan FILE        distribution only: allocations, DAG, channels, sync and fallback plans
   validate FILE    check a task file and list every problem
+  doctor           what this host can enforce
+  plugins          registered agent types and strategies, with their sources
+  init [DIR]       a starter .qicoordrc, plugin and task
 
 Run 'qicoord <command> --help' for a command's options.`;
 
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+type Values = Record<string, string | boolean | undefined>;
+
 interface Command {
   readonly help: string;
-  readonly options: NonNullable<Parameters<typeof parseArgs>[0]>['options'];
-  run(positionals: readonly string[], values: Record<string, unknown>): Promise<number>;
+  readonly options: Options;
+  /** How many positionals it needs (FILE). */
+  readonly needsFile: boolean;
+  run(positionals: readonly string[], values: Values): Promise<number>;
 }
 
+const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+const strategyOptions: Options = {
+  strategy: { type: 'string' },
+  'max-agents': { type: 'string' },
+  failure: { type: 'string' },
+  config: { type: 'string' },
+  json: { type: 'boolean' },
+};
+
 const commands: Record<string, Command> = {
-  validate: {
-    help: validateHelp,
-    options: { json: { type: 'boolean' } },
-    async run(positionals, values) {
-      const file = positionals[0];
-      if (file === undefined) {
-        process.stderr.write(`qicoord validate: missing FILE\n\n${validateHelp}\n`);
-        return EXIT.invalid;
-      }
-      return validateCommand(file, values['json'] === true);
-    },
+  run: {
+    help: runHelp,
+    options: { ...strategyOptions, trace: { type: 'string' } },
+    needsFile: true,
+    run: (p, v) =>
+      runCommand({ file: p[0]!, strategy: str(v['strategy']), maxAgents: str(v['max-agents']), failure: str(v['failure']), config: str(v['config']), json: v['json'] === true, trace: str(v['trace']) }),
   },
+  plan: {
+    help: planHelp,
+    options: strategyOptions,
+    needsFile: true,
+    run: (p, v) => planCommand({ file: p[0]!, strategy: str(v['strategy']), maxAgents: str(v['max-agents']), failure: str(v['failure']), config: str(v['config']), json: v['json'] === true }),
+  },
+  validate: { help: validateHelp, options: { json: { type: 'boolean' } }, needsFile: true, run: (p, v) => validateCommand(p[0]!, v['json'] === true) },
+  doctor: { help: doctorHelp, options: { config: { type: 'string' }, json: { type: 'boolean' } }, needsFile: false, run: (_p, v) => doctorCommand({ config: str(v['config']), json: v['json'] === true }) },
+  plugins: { help: pluginsHelp, options: { config: { type: 'string' }, json: { type: 'boolean' } }, needsFile: false, run: (_p, v) => pluginsCommand({ config: str(v['config']), json: v['json'] === true }) },
+  init: { help: initHelp, options: {}, needsFile: false, run: (p) => initCommand(p[0] ?? '.') },
 };
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -42,9 +73,9 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`qicoord: unknown command '${name}'\n\n${mainHelp}\n`);
     return EXIT.invalid;
   }
-  let parsed: ReturnType<typeof parseArgs>;
+  let parsed: { values: Values; positionals: string[] };
   try {
-    parsed = parseArgs({ args: [...rest], options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: [...rest], options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
   } catch (e) {
     process.stderr.write(`qicoord ${name}: ${e instanceof Error ? e.message : String(e)}\n\n${command.help}\n`);
     return EXIT.invalid;
@@ -52,6 +83,10 @@ async function main(argv: readonly string[]): Promise<number> {
   if (parsed.values['help'] === true) {
     process.stdout.write(`${command.help}\n`);
     return EXIT.ok;
+  }
+  if (command.needsFile && parsed.positionals[0] === undefined) {
+    process.stderr.write(`qicoord ${name}: missing FILE\n\n${command.help}\n`);
+    return EXIT.invalid;
   }
   return command.run(parsed.positionals, parsed.values);
 }

@@ -191,6 +191,17 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
     return this.use((p) => success(p.registry));
   }
 
+  /** Cancels every execution in progress: agents stopped, pending subtasks cancelled, partial results returned. */
+  async cancel(reason: string): Promise<void> {
+    const parts = this.parts === undefined ? undefined : await this.parts;
+    if (parts?.tag === 'success') parts.value.execution.cancelAll(reason);
+  }
+
+  /** The resolved configuration (after `init`). */
+  async configuration(): Promise<Result<Config, QiError>> {
+    return this.use((p) => success(p.config));
+  }
+
   /** Cancels running executions and stops every SubAgent; nothing keeps running. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -51,6 +51,8 @@ export interface AgentPluginContext {
   readonly agentId: string;
   /** The agent's own workspace directory (writable unless fileSystemAccess is read-only). */
   readonly workspace: string;
+  /** What the agent may read and write: its workspace and the configured grants (absolute paths). */
+  readonly grants: { readonly read: readonly string[]; readonly write: readonly string[] };
   readonly tools: ToolCaller;
   /** Reports progress of this subtask, a fraction 0..1. */
   progress(fraction: number, note?: string): void;

@@ -34,7 +34,7 @@ function isSubtaskView(v: unknown): boolean {
 
 const checks: Record<ParentMessage['type'], Check> = {
   init: (m) =>
-    str(m['agentId']) && str(m['pluginPath']) && str(m['workspace']) && obj(m['netGuard']) && str(m['netGuard']['mode']) && Array.isArray(m['netGuard']['hosts']),
+    str(m['agentId']) && str(m['pluginPath']) && str(m['workspace']) && obj(m['grants']) && Array.isArray(m['grants']['read']) && Array.isArray(m['grants']['write']) && obj(m['netGuard']) && str(m['netGuard']['mode']) && Array.isArray(m['netGuard']['hosts']),
   execute: (m) => isSubtaskView(m['subtask']) && obj(m['inputs']),
   cancel: (m) => str(m['subtaskId']) && str(m['reason']),
   'tool-result': (m) => int(m['callId']) && isResult(m['result']),

@@ -135,6 +135,7 @@ const Init = z.strictObject({
   agentId: Id,
   pluginPath: z.string().min(1),
   workspace: z.string().min(1),
+  grants: z.strictObject({ read: z.array(z.string()), write: z.array(z.string()) }),
   netGuard: NetGuard,
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
 });

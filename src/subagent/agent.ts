@@ -18,7 +18,7 @@ export interface AgentServices {
 
 /** Something that happened to an agent, for monitoring and the event stream. */
 export type AgentEvent =
-  | { readonly type: 'status'; readonly agentId: string; readonly status: SubAgentStatus; readonly reason?: string }
+  | { readonly type: 'status'; readonly agentId: string; readonly agentType: string; readonly plugin: string; readonly status: SubAgentStatus; readonly reason?: string }
   | { readonly type: 'progress'; readonly agentId: string; readonly subtaskId: string; readonly fraction: number; readonly note?: string }
   | { readonly type: 'usage'; readonly agentId: string; readonly sample: UsageSample }
   | { readonly type: 'audit'; readonly agentId: string; readonly kind: string; readonly action: string; readonly detail: Record<string, unknown> }
@@ -82,6 +82,7 @@ export class SubAgent {
       onLimit: (kind, s) => this.onLimit(kind, s),
     });
     o.started.process.exited.then((info) => this.onExit(info.exitCode, info.signal)).catch(() => undefined);
+    this.setStatus(this.instance.status);
   }
 
   get status(): SubAgentStatus {
@@ -165,7 +166,7 @@ export class SubAgent {
   private setStatus(status: SubAgentStatus, reason?: string): void {
     this.instance.status = status;
     this.instance.lastActivity = new Date();
-    this.o.onEvent({ type: 'status', agentId: this.id, status, ...(reason === undefined ? {} : { reason }) });
+    this.o.onEvent({ type: 'status', agentId: this.id, agentType: this.instance.specification.agentType, plugin: this.instance.plugin.name, status, ...(reason === undefined ? {} : { reason }) });
   }
 
   /** Fails the running subtask (if any) with `error`, then stops the agent. */

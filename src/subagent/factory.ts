@@ -282,7 +282,7 @@ export class SubAgentFactory {
     const started = await startProcess({
       agentId,
       plan,
-      init: { agentId, pluginPath: plugin.path, workspace, netGuard: { mode: plan.netGuard.mode, hosts: [...plan.netGuard.hosts] }, logLevel: this.o.config.logging.level },
+      init: { agentId, pluginPath: plugin.path, workspace, grants: this.grantsFor(spec, workspace), netGuard: { mode: plan.netGuard.mode, hosts: [...plan.netGuard.hosts] }, logLevel: this.o.config.logging.level },
       limits: { maxMessageBytes: sandbox.maxMessageBytes, maxMessagesPerSecond: sandbox.maxMessagesPerSecond },
       maxOutputBytes: sandbox.maxOutputBytes,
       logger,
@@ -305,6 +305,13 @@ export class SubAgentFactory {
         if (!sandbox.keepWorkspace) removeWorkspace(workspace);
       },
     });
+  }
+
+  /** What an agent may read and write, as its plugin sees it (ctx.grants). */
+  private grantsFor(spec: SubAgentSpecification, workspace: string): { read: string[]; write: string[] } {
+    const { sandbox } = this.o.config;
+    const fs = spec.securityConstraints.fileSystemAccess;
+    return { read: [workspace, ...sandbox.readPaths], write: fs === 'read-only' ? [] : [workspace, ...sandbox.writePaths] };
   }
 
   private toolPolicy(spec: SubAgentSpecification, entry: PoolEntry): ToolPolicy {

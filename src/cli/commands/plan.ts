@@ -1,0 +1,79 @@
+import path from 'node:path';
+import { createCoordinator } from '../../coordinator/coordinator.js';
+import type { TaskDistribution } from '../../distribution/types.js';
+import { loadTaskFile } from '../../tasks/load.js';
+import { mergeStrategy, type StrategyFlags } from '../options.js';
+import { EXIT, exitCodeFor, printError, printJson, type CommandResult } from '../output.js';
+import { seconds, table } from '../progress/format.js';
+
+export const planHelp = `Usage: qicoord plan FILE [--strategy S] [--max-agents N] [--failure F] [--config C] [--json]
+
+Distribution only, nothing runs: the analysis, the agent lanes (allocations) with their
+subtasks and SubAgent specifications, the DAG, the communication channels, and the
+synchronization and fallback plans.
+
+Exit codes: 0 planned, 2 invalid input or config, or not suitable for distribution.`;
+
+export interface PlanOptions extends StrategyFlags {
+  readonly file: string;
+  readonly config?: string | undefined;
+  readonly json: boolean;
+}
+
+function describe(d: TaskDistribution): string {
+  const a = d.analysis;
+  const lines = [
+    `task '${d.originalTask.id}': ${d.subtasks.length} subtasks, strategy ${d.strategy.type} (max ${d.strategy.maxConcurrentAgents} agents, ${d.strategy.failureHandling}, ${d.strategy.communicationProtocol})`,
+    `estimate: work ${seconds(a.totalWorkMs)}, critical path ${seconds(a.criticalPathMs)} (${a.criticalPath.join(' → ')}), ${a.recommendedAgents} agents recommended, benefit ${(a.estimatedBenefit * 100).toFixed(0)}%`,
+    '',
+    ...table(
+      [
+        { title: 'LANE', width: 8 },
+        { title: 'PRIO', width: 4 },
+        { title: 'PLUGIN', width: 18 },
+        { title: 'ISOLATION', width: 10 },
+        { title: 'MEMORY', width: 7 },
+        { title: 'WAITS FOR', width: 16 },
+        { title: 'SUBTASKS', width: 60 },
+      ],
+      d.agentAllocations.map((al) => [
+        al.agentId,
+        String(al.priority),
+        al.plugin,
+        al.specification.isolationLevel,
+        `${al.specification.resourceLimits.maxMemoryMB}MB`,
+        al.dependencies.join(',') || '-',
+        al.assignedSubTasks.map((s) => s.id).join(', '),
+      ]),
+    ),
+    '',
+    `channels: ${d.communicationChannels.map((c) => c.id).join(', ') || 'none'}`,
+    `synchronization (${d.synchronizationPlan.strategy}): ${d.synchronizationPlan.points.map((p) => `${p.id} (${p.type})`).join(', ') || 'none'}`,
+    `fallback (${d.fallbackPlan.recoveryStrategy}): ${d.fallbackPlan.actions.map((x) => x.action).join(', ') || 'none'}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export async function planCommand(o: PlanOptions): CommandResult {
+  const loaded = await loadTaskFile(o.file);
+  if (loaded.tag === 'failure') {
+    if (o.json) printJson(loaded);
+    else printError(loaded.error);
+    return exitCodeFor(loaded.error);
+  }
+  const created = await createCoordinator(o.config === undefined ? { cwd: path.dirname(loaded.value.path) } : { cwd: process.cwd(), configPath: o.config });
+  if (created.tag === 'failure') {
+    if (o.json) printJson(created);
+    else printError(created.error);
+    return exitCodeFor(created.error);
+  }
+  const coordinator = created.value;
+  const config = await coordinator.configuration();
+  const plan = config.tag === 'failure' ? config : await coordinator.distributeTask(loaded.value.task, mergeStrategy(config.value, loaded.value.strategy, o), { agentId: 'qicoord-cli' });
+  await coordinator.close();
+  if (o.json) printJson(plan);
+  else if (plan.tag === 'failure') printError(plan.error);
+  else process.stdout.write(describe(plan.value));
+  if (plan.tag === 'success') return EXIT.ok;
+  return plan.error.code === 'NOT_DISTRIBUTABLE' ? EXIT.invalid : exitCodeFor(plan.error);
+}

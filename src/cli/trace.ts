@@ -1,0 +1,81 @@
+import { writeFileSync } from 'node:fs';
+import type { CoordinatorEvent } from '../events/types.js';
+
+interface TraceEvent {
+  name: string;
+  cat: string;
+  ph: 'X' | 'M' | 'i';
+  ts: number;
+  dur?: number;
+  pid: number;
+  tid: number;
+  s?: 'g' | 't';
+  args?: Record<string, unknown>;
+}
+
+/**
+ * Records a run as Chrome trace-event JSON (opens in Perfetto and chrome://tracing): one track
+ * per agent; subtasks, synchronization waits and tool calls as slices; retries and fallbacks
+ * as instant events on the coordinator's track.
+ */
+export class TraceRecorder {
+  private readonly events: TraceEvent[] = [];
+  private readonly tracks = new Map<string, number>();
+  private readonly open = new Map<string, { ts: number; tid: number; attempt: number }>();
+  private readonly origin = Date.now();
+
+  private us(at: number): number {
+    return (at - this.origin) * 1000;
+  }
+
+  private tid(agentId: string): number {
+    let tid = this.tracks.get(agentId);
+    if (tid === undefined) {
+      tid = this.tracks.size + 1;
+      this.tracks.set(agentId, tid);
+      this.events.push({ name: 'thread_name', cat: '__metadata', ph: 'M', ts: 0, pid: 1, tid, args: { name: agentId } });
+    }
+    return tid;
+  }
+
+  onEvent(event: CoordinatorEvent): void {
+    switch (event.type) {
+      case 'subtask-start':
+        this.open.set(event.subtaskId, { ts: this.us(event.at), tid: this.tid(event.agentId), attempt: event.attempt });
+        return;
+      case 'subtask-end': {
+        const started = this.open.get(event.subtaskId);
+        if (started === undefined) return;
+        this.open.delete(event.subtaskId);
+        this.events.push({ name: event.subtaskId, cat: 'subtask', ph: 'X', ts: started.ts, dur: Math.max(1, this.us(event.at) - started.ts), pid: 1, tid: started.tid, args: { status: event.status, attempt: started.attempt, ...(event.error === undefined ? {} : { error: event.error.code }) } });
+        return;
+      }
+      case 'agent':
+        if (event.event.type === 'tool') {
+          const e = event.event;
+          this.events.push({ name: `tool:${e.name}`, cat: 'tool', ph: 'X', ts: this.us(e.startedAt), dur: Math.max(1, (e.endedAt - e.startedAt) * 1000), pid: 1, tid: this.tid(e.agentId), args: { subtask: e.subtaskId, ok: e.ok } });
+        }
+        return;
+      case 'sync': {
+        const e = event.event;
+        const waited = typeof e['waitedMs'] === 'number' ? e['waitedMs'] : undefined;
+        if ((e['type'] === 'sync-release' || e['type'] === 'sync-fail') && waited !== undefined && typeof e['agentId'] === 'string') {
+          this.events.push({ name: `sync:${String(e['pointId'])}`, cat: 'sync', ph: 'X', ts: this.us(event.at - waited), dur: Math.max(1, waited * 1000), pid: 1, tid: this.tid(e['agentId']), args: { type: e['type'], subtask: e['subtaskId'] } });
+        }
+        return;
+      }
+      case 'subtask-retry':
+      case 'fallback':
+        this.events.push({ name: event.type === 'fallback' ? `fallback:${event.action}` : `retry:${event.subtaskId}`, cat: 'coordination', ph: 'i', s: 'g', ts: this.us(event.at), pid: 1, tid: 0, args: { ...event } });
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Writes the trace file (JSON object format). */
+  write(file: string): void {
+    const meta: TraceEvent = { name: 'process_name', cat: '__metadata', ph: 'M', ts: 0, pid: 1, tid: 0, args: { name: 'qicoord' } };
+    writeFileSync(file, JSON.stringify({ traceEvents: [meta, ...this.events], displayTimeUnit: 'ms' }));
+  }
+}
