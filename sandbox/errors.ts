@@ -47,11 +47,21 @@ function permissionError(e: NodeishError, message: string): WireError | undefine
   if (e.code !== 'ERR_ACCESS_DENIED') return undefined;
   const permission = typeof e.permission === 'string' ? e.permission : 'unknown';
   const context = { permission, resource: typeof e.resource === 'string' ? e.resource : undefined };
+  const what = context.resource === undefined ? permission : `${permission} ${context.resource}`;
   if (permission.startsWith('FileSystem')) {
-    return wireError('FS_DENIED', 'AUTHORIZATION', `${message} — the agent's file-system grants do not cover this path`, context);
+    return wireError('FS_DENIED', 'AUTHORIZATION', `${what} denied: the agent's file-system grants do not cover this path (${message})`, context);
   }
   if (permission === 'Net') return wireError('NET_DENIED', 'AUTHORIZATION', message, context);
-  return wireError('PROCESS_DENIED', 'AUTHORIZATION', `${message} — SubAgents may not start processes or workers; use the 'execute' tool where allowed`, context);
+  return wireError('PROCESS_DENIED', 'AUTHORIZATION', `${what} denied: SubAgents may not start processes or workers; use the 'execute' tool where allowed (${message})`, context);
+}
+
+/** The messages of an error's cause chain, joined. */
+function causeText(cause: unknown, depth = 0): string {
+  if (depth > 4 || typeof cause !== 'object' || cause === null) return cause === undefined || cause === null ? '' : String(cause);
+  const c = cause as NodeishError;
+  const own = typeof c.message === 'string' ? c.message : String(cause);
+  const deeper = causeText(c.cause, depth + 1);
+  return deeper === '' ? own : `${own}: ${deeper}`;
 }
 
 /**
@@ -72,7 +82,8 @@ export function toWireError(thrown: unknown, subtaskId: string): WireError {
   }
   const e = (typeof thrown === 'object' && thrown !== null ? thrown : {}) as NodeishError;
   const message = typeof e.message === 'string' ? e.message : String(thrown);
-  return wireError('AGENT_ERROR', 'BUSINESS', `subtask '${subtaskId}' failed in the agent plugin: ${message}`, {
+  const cause = causeText(e.cause);
+  return wireError('AGENT_ERROR', 'BUSINESS', `subtask '${subtaskId}' failed in the agent plugin: ${message}${cause === '' ? '' : ` (cause: ${cause})`}`, {
     subtaskId,
     name: typeof e.name === 'string' ? e.name : typeof thrown,
     stack: typeof e.stack === 'string' ? e.stack : undefined,
