@@ -170,6 +170,21 @@ describe('qicoord init, plan, doctor, plugins', () => {
     expect((await qicoord(['plan', 'test/fixtures/tasks/many-problems.yaml'])).code).toBe(2);
   });
 
+  it('a strategy plugin from the config is selectable by name', async () => {
+    const dir = tempProject();
+    writeFiles(dir, {
+      '.qicoordrc.json': JSON.stringify({ plugins: [path.join(fixtures, 'fifo-strategy.mjs'), path.join(root, 'examples/pipeline/plugins/stage.mjs')] }),
+    });
+    const task = path.join(root, 'examples/pipeline/task.yaml');
+    const r = await qicoord(['run', task, '--config', path.join(dir, '.qicoordrc.json'), '--strategy', 'fifo', '--json'], dir);
+    expect(r.code).toBe(0);
+    expect(RunJson.parse(JSON.parse(r.stdout)).value.success).toBe(true);
+    const unknown = await qicoord(['plan', task, '--config', path.join(dir, '.qicoordrc.json'), '--strategy', 'lifo'], dir);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("strategy.type: unknown strategy 'lifo'; registered:");
+    expect(unknown.stderr).toContain('fifo');
+  });
+
   it('doctor reports the host and exits 0 when the default level can be honoured', async () => {
     const r = await qicoord(['doctor', '--json']);
     const doc = JSON.parse(r.stdout) as { tag: string; value?: { checks: { name: string; ok: boolean }[]; defaultIsolationHonoured: boolean } };

@@ -64,6 +64,6 @@ describe('logging', () => {
     logPerformance(root, 'spawn', 5, false);
     const [a, b] = out.lines();
     expect(a).toMatchObject({ operation: 'distributeTask', durationMs: 12.346, success: true, subtasks: 3, kind: 'performance', level: 30 });
-    expect(b).toMatchObject({ operation: 'spawn', success: false, level: 40 });
+    expect(b).toMatchObject({ operation: 'spawn', success: false, level: 30 });
   });
 });

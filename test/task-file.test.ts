@@ -31,7 +31,7 @@ describe('loadTaskFile', () => {
   it('lists every schema problem with its path', async () => {
     const e = err(await loadTaskFile(fixture('many-problems.yaml')));
     expect(issueLines(e).sort()).toEqual([
-      'strategy.type: expected one of "sequential", "parallel", "hybrid", "adaptive", got "chaotic"',
+      'strategy.maxConcurrentAgents: expected a positive number',
       'task.priority: expected one of "low", "medium", "high", "critical", got "urgent"',
       'task.subtasks[0].executionConstraints.maxDuration: expected a positive number',
       'task.subtasks[0].executionConstraints.maxMemory: expected a positive number',

@@ -18,7 +18,7 @@ export class Figures {
    * @param {string} name
    * @param {string} unit
    * @param {number[]} samples
-   * @param {{ baseline?: string | { name: string, median: number }, ratio?: number, goal?: { op: '<=' | '>=' | '<', value: number, of?: 'median' | 'ratio' | 'p95' }, higherIsBetter?: boolean, note?: string }} [extra]
+   * @param {{ baseline?: string | { name: string, median: number }, ideal?: number, ratio?: number, goal?: { op: '<=' | '>=' | '<', value: number, of?: 'median' | 'ratio' | 'p95' }, note?: string }} [extra]
    */
   add(name, unit, samples, extra = {}) {
     const s = summarize(samples);
@@ -27,8 +27,10 @@ export class Figures {
     if (baseline !== undefined) {
       figure.baseline = { name: baseline.name, median: round(baseline.median) };
       figure.ratio = round(extra.ratio ?? s.median / baseline.median);
+    } else if (extra.ideal !== undefined) {
+      figure.ideal = round(extra.ideal);
+      figure.ratio = round(s.median / extra.ideal);
     } else if (extra.ratio !== undefined) figure.ratio = round(extra.ratio);
-    if (extra.ideal !== undefined) figure.ideal = round(extra.ideal);
     if (extra.goal !== undefined) {
       const value = extra.goal.of === 'ratio' ? figure.ratio : extra.goal.of === 'p95' ? figure.p95 : figure.median;
       const met = extra.goal.op === '<=' ? value <= extra.goal.value : extra.goal.op === '<' ? value < extra.goal.value : value >= extra.goal.value;

@@ -132,7 +132,11 @@ export class TaskDistributionEngine {
     const plugins = matchPlugins(subtasks, registry);
     if (plugins.tag === 'failure') return plugins;
     const strategyEntry = registry.strategy(strategy.type);
-    if (strategyEntry === undefined) return failure(qiError('PLUGIN_INVALID', `no strategy plugin named '${strategy.type}' is registered`, { strategy: strategy.type }));
+    if (strategyEntry === undefined) {
+      const known = registry.listStrategies().map((s) => s.name);
+      const issues = [{ path: 'strategy.type', message: `unknown strategy '${strategy.type}'; registered: ${known.join(', ')}` }];
+      return failure(qiError('INVALID_SPEC', `coordination strategy is invalid (1 problem):\nstrategy.type: ${issues[0]!.message}`, { issues }));
+    }
     const parent = context.agentId ?? this.deps.coordinatorId;
     const specs = subtasks.map((s, i) => specificationFor(s, plugins.value[i]!, config, parent));
     const input: PlanInput = {

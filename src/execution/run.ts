@@ -221,7 +221,9 @@ export class CoordinationRun {
 
   private state(): SchedulerState {
     const live = [...this.agents.values()];
-    const usedMB = live.reduce((s, a) => s + a.agent.instance.resourceUsage.memoryMB, 0);
+    // Memory pressure is the busy agents' RSS: an idle agent is reused by the next subtask of its
+    // profile or retired to make room, so the memory it still holds is no reason to run fewer.
+    const usedMB = live.reduce((s, a) => s + (a.busy ? a.agent.instance.resourceUsage.memoryMB : 0), 0);
     const perAgentMB = Math.max(64, ...[...this.ready].map((i) => this.specs[i]!.resourceLimits.maxMemoryMB));
     const recent = this.latencies.slice(-5);
     let lowestOpenLevel = Infinity;

@@ -25,7 +25,10 @@ export const SynchronizationPoint = z.strictObject({
 });
 export type SynchronizationPoint = z.output<typeof SynchronizationPoint>;
 
-export const StrategyType = z.enum(['sequential', 'parallel', 'hybrid', 'adaptive']);
+/** The built-in strategies; `type` may also name a strategy plugin registered from the config. */
+export const BUILTIN_STRATEGIES = ['sequential', 'parallel', 'hybrid', 'adaptive'] as const;
+/** A strategy name: a built-in one or a registered strategy plugin (checked when the task is distributed). */
+export const StrategyType = z.string().min(1).max(200);
 export const FailureHandling = z.enum(['fail-fast', 'graceful-degradation', 'retry-cascade']);
 export const CommunicationProtocol = z.enum(['direct', 'message-queue', 'event-driven']);
 
