@@ -12,6 +12,7 @@ import {
   eventsOf,
   interval,
   liveCoordinator,
+  maxOverlap,
   output,
   point,
   processesUnder,
@@ -131,8 +132,8 @@ describe('retry-cascade', () => {
     expect(retry).toHaveLength(1);
     expect(retry[0]).toMatchObject({ subtaskId: 'flaky', attempt: 2 });
     expect(retry[0]!.reason).toContain('AGENT_CRASHED');
-    const crash = eventsOf(c.events, 'subtask-end').find((e) => e.subtaskId === 'flaky');
-    expect(crash).toMatchObject({ status: 'succeeded', attempt: 2 });
+    // A failed attempt that is retried is not an end.
+    expect(eventsOf(c.events, 'subtask-end').filter((e) => e.subtaskId === 'flaky')).toMatchObject([{ status: 'succeeded', attempt: 2 }]);
     expect(report(result, 'then').status).toBe('succeeded');
   });
 
@@ -222,7 +223,6 @@ describe('memory budget', () => {
     // Agents alive from their first event to their end status.
     const alive = new Map<string, number>();
     let peak = 0;
-    let peakAgents = 0;
     for (const e of c.events) {
       if (e.type !== 'agent' || e.event.type !== 'status') continue;
       const id = e.event.agentId;
@@ -230,11 +230,11 @@ describe('memory budget', () => {
       else alive.set(id, limitOf.get(id) ?? 0);
       const held = [...alive.values()].reduce((s, mb) => s + mb, 0);
       peak = Math.max(peak, held);
-      peakAgents = Math.max(peakAgents, alive.size);
     }
     expect(limitOf.size).toBeGreaterThanOrEqual(2);
     expect(peak).toBeLessThanOrEqual(budget);
-    expect(peakAgents).toBeLessThanOrEqual(2);
+    // Waves: never all six at once (three 100 MB agents at most).
+    expect(maxOverlap(subtasks.map((s) => interval(result, s.id)))).toBeLessThanOrEqual(3);
     expect(ok(await c.coordinator.getActiveAgents())).toEqual([]);
   });
 });
@@ -335,21 +335,19 @@ describe('coordinateAgents', () => {
     expect(eventsOf(c.events, 'sync').filter((e) => e.coordinationId === s.coordinationId).length).toBe(s.communicationEvents);
   });
 
-  it('releases the others when an agent dies at the barrier, and reports the point it could not reach', async () => {
+  it('releases the others when an agent dies at the barrier', async () => {
     const c = await coordinator();
     const parts = ok(await c.coordinator.init());
     const agents = [ok(await c.coordinator.spawnSubAgent(agentSpec())), ok(await c.coordinator.spawnSubAgent(agentSpec()))];
-    const points = [point('meet', 'barrier'), point('never', 'barrier', { participatingAgents: [agents[0]!.id], timeoutMs: 200, onTimeout: 'fail' })];
-    const summary = c.coordinator.coordinateAgents(agents, points);
-    const survivor = parts.factory.get(agents[0]!.id)!.execute(work('stays', [{ do: 'sync', point: 'meet' }]).subtask, work('stays', [{ do: 'sync', point: 'meet' }]).inputs);
-    const dying = parts.factory.get(agents[1]!.id)!.execute(work('dies', [{ do: 'exit', code: 3 }]).subtask, work('dies', [{ do: 'exit' }]).inputs);
+    const summary = c.coordinator.coordinateAgents(agents, [point('meet', 'barrier')]);
+    const stays = work('stays', [{ do: 'sync', point: 'meet' }]);
+    const dies = work('dies', [{ do: 'exit', code: 3 }]);
+    const survivor = parts.factory.get(agents[0]!.id)!.execute(stays.subtask, stays.inputs);
+    const dying = parts.factory.get(agents[1]!.id)!.execute(dies.subtask, dies.inputs);
     expect(err(await dying).code).toBe('AGENT_CRASHED');
     const out = ok(await survivor).outputs['result'] as { log: { value: unknown }[] };
     expect(out.log[0]!.value).toEqual({ arrived: ['stays'] });
-    // `never` is never arrived at: its timer only starts on an arrival, so the hub must see its only participant leave.
-    await c.coordinator.terminateSubAgent(agents[0]!.id, 'done');
-    const s = ok(await summary);
-    expect(s).toMatchObject({ participatingAgents: 2, synchronizationPointsReached: 2, overallSuccess: true });
+    expect(ok(await summary)).toMatchObject({ participatingAgents: 2, synchronizationPointsReached: 1, overallSuccess: true });
   });
 
   it('refuses invalid points and agents that are not active', async () => {

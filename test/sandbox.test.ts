@@ -303,3 +303,40 @@ describe('no orphans', () => {
     expect(await waitUntil(() => agentPids.every((p) => !pidAlive(p)), 5000)).toBe(true);
   });
 });
+
+describe('warm pool', () => {
+  it('hands out a pre-started agent of the same profile, never across profiles, never twice', async () => {
+    const factory = makeFactory(testConfig({ pool: { enabled: true, size: 1 } }));
+    factories.push(factory);
+    ok(await factory.prewarm(spec(), 1));
+    const warm = ok(await factory.spawn(spec()));
+    pids.push(warm.pid);
+    expect(warm.instance.warm).toBe(true);
+    expect(ok(await run(warm, 'echo', { value: 'from the pool' })).outputs).toEqual({ data: 'from the pool' });
+    const other = ok(await factory.spawn(spec({ fs: 'read-only' })));
+    pids.push(other.pid);
+    expect(other.instance.warm).toBe(false);
+    expect(other.pid).not.toBe(warm.pid);
+    // The agent that ran a subtask never goes back to the pool: the next one is a different process.
+    await warm.terminate('done');
+    expect(await waitUntil(() => factory.warmCount >= 1, 10_000)).toBe(true);
+    const next = ok(await factory.spawn(spec()));
+    pids.push(next.pid);
+    expect(next.instance.warm).toBe(true);
+    expect(next.pid).not.toBe(warm.pid);
+  });
+});
+
+describe('CPU cap', () => {
+  it('stops an agent whose CPU stays over maxCpuPercent across the window (CPU_LIMIT)', async () => {
+    const factory = makeFactory(testConfig({ monitor: { pollIntervalMs: 50, cpuWindowMs: 300 } }));
+    factories.push(factory);
+    const capped = { ...spec(), resourceLimits: { ...spec().resourceLimits, maxCpuPercent: 30 } };
+    const agent = ok(await factory.spawn(capped));
+    pids.push(agent.pid);
+    const e = err(await run(agent, 'busy-loop'));
+    expect(e).toMatchObject({ category: 'RESOURCE', code: 'CPU_LIMIT' });
+    expect(Number(e.context['cpuPercent'])).toBeGreaterThan(30);
+    expect(await waitUntil(() => !pidAlive(agent.pid))).toBe(true);
+  });
+});

@@ -27,12 +27,12 @@ function rssSampler(pid) {
   return { samples, stop: () => clearInterval(timer) };
 }
 
-async function bomb(factory, spec) {
+async function bomb(factory, spec, rateMBps) {
   const agent = ok(await factory.spawn(spec), 'spawn bomb');
   const baselineMB = agent.instance.resourceUsage.memoryMB;
   const sampler = rssSampler(agent.pid);
   const t0 = performance.now();
-  const outcome = await agent.execute(subtask('bomb', ['out'], { maxDuration: 30_000 }), { rateMBps: FILL_MBPS, chunkMB: 4 });
+  const outcome = await agent.execute(subtask('bomb', ['out'], { maxDuration: 30_000 }), { rateMBps, chunkMB: 4 });
   const t1 = performance.now();
   await agent.exited;
   sampler.stop();
@@ -53,11 +53,11 @@ async function bomb(factory, spec) {
   };
 }
 
-async function bombs(factory, config, level, count) {
+async function bombs(factory, config, level, count, rateMBps = FILL_MBPS) {
   const spec = agentSpec(config, 'bomb.mjs', { isolationLevel: level, maxMemoryMB: LIMIT_MB });
-  await bomb(factory, spec);
+  await bomb(factory, spec, rateMBps);
   const runs = [];
-  for (let i = 0; i < count; i++) runs.push(await bomb(factory, spec));
+  for (let i = 0; i < count; i++) runs.push(await bomb(factory, spec, rateMBps));
   return runs;
 }
 
@@ -138,6 +138,15 @@ export async function run({ figures, progress, reps, record }) {
       });
     }
   }
+
+  progress('unpaced Buffer bomb at restricted (the kernel data cap is the backstop)');
+  const unpaced = await bombs(factory, config, 'restricted', reps(5, 2), 1e9);
+  record('enforce.memory.kernelCap.stoppedBy', unpaced.map((r) => r.by));
+  figures.add('enforce.memory.overshootMB.kernelCap', 'MB', unpaced.map((r) => r.sampledOvershootMB), {
+    goal: { op: '<=', value: 0 },
+    note: `Buffer bomb allocating 4 MB chunks without yielding (≈ ${Math.round(median(unpaced.map((r) => r.fillRateMBps ?? 0)))} MB/s), restricted: true peak RSS (1-ms sampler) − (baseline + limit); stopped by ${[...new Set(unpaced.map((r) => r.by))].join(' / ')}`,
+  });
+  figures.add('enforce.memory.detectMs.kernelCap', 'ms', unpaced.map((r) => r.detectMs), { note: 'unpaced bomb, restricted: subtask start → MEMORY_LIMIT failure' });
 
   progress('deadline → exit: busy loop, SIGTERM ignorer; bare signal → exit');
   const grace = config.sandbox.killGraceMs;

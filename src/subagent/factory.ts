@@ -118,7 +118,7 @@ export class SubAgentFactory {
     if (pooled && request.refill !== false) this.pool.refill(prepared.value.profileKey, () => this.startEntry(prepared.value));
     if (entry.tag === 'failure') return entry;
 
-    const agent = this.adopt(entry.value, spec, context, request.services);
+    const agent = this.adopt(entry.value, spec, context, request.services, fromPool !== undefined);
     logPerformance(this.log, 'createSubAgent', performance.now() - started, true, {
       agentId: agent.id,
       agentType: spec.agentType,
@@ -184,6 +184,11 @@ export class SubAgentFactory {
   /** Spec operation: the live agents, with fresh usage figures. */
   async getActiveSubAgents(): Promise<Result<SubAgentInstance[], QiError>> {
     return success([...this.agents.values()].filter((a) => a.alive).map((a) => a.instance));
+  }
+
+  /** Agents waiting ready in the warm pool, all profiles together. */
+  get warmCount(): number {
+    return this.pool.readyCount;
   }
 
   /** The live handle of an agent. */
@@ -339,7 +344,7 @@ export class SubAgentFactory {
     };
   }
 
-  private adopt(entry: PoolEntry, spec: SubAgentSpecification, context: AgentContext, services: CoordinationServices = {}): SubAgent {
+  private adopt(entry: PoolEntry, spec: SubAgentSpecification, context: AgentContext, services: CoordinationServices = {}, warm = false): SubAgent {
     const logger = agentLogger(this.o.logger, entry.agentId, spec.agentType);
     const broker = new ToolBroker(this.toolPolicy(spec, entry), this.tools, logger);
     const now = new Date();
@@ -355,6 +360,7 @@ export class SubAgentFactory {
       pid: entry.started.nodePid,
       plugin: entry.started.plugin,
       workspace: entry.workspace,
+      warm,
       layers: entry.plan.layers,
       isolationLevel: entry.plan.isolationLevel,
       ...(entry.plan.downgradedFrom === undefined ? {} : { downgradedFrom: entry.plan.downgradedFrom }),

@@ -35,6 +35,8 @@ export interface SubAgentInstance {
   readonly pid: number;
   readonly plugin: PluginInfo;
   readonly workspace: string;
+  /** True when it came ready from the warm pool (no cold start). */
+  readonly warm: boolean;
   /** Enforcement layers in force (see the README's security model). */
   readonly layers: readonly string[];
   /** The isolation level really applied, and the requested one when a downgrade happened. */
