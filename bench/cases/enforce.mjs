@@ -100,15 +100,6 @@ export async function run({ figures, progress, reps, record }) {
   const factory = makeFactory(config);
   const pollMs = config.monitor.pollIntervalMs;
 
-  progress('monitoring cost (coordinator host with 8 idle agents; bare pidusage poller) — in the background');
-  const windowMs = String(reps(2000, 1000));
-  const windows = String(reps(3, 2));
-  const env = { PATH: process.env.PATH ?? '' };
-  const monitorCost = Promise.all([
-    hostRun('hosts/coordinate.mjs', ['monitor', windowMs, windows], env),
-    hostRun('hosts/poll.mjs', [fixture('bare-idle.cjs'), String(pollMs), windowMs, windows], env),
-  ]);
-
   for (const level of ['monitored', 'restricted']) {
     progress(`Buffer bomb at ${level} (limit ${LIMIT_MB} MB, ${FILL_MBPS} MB/s)`);
     const runs = await bombs(factory, config, level, reps(5, 2));
@@ -180,7 +171,15 @@ export async function run({ figures, progress, reps, record }) {
   }
   await factory.close();
 
-  progress('waiting for the monitoring-cost hosts');
+  progress('monitoring cost: a coordinator host with 8 idle agents and a bare pidusage poller, side by side (both near idle)');
+  const windowMs = String(reps(2000, 1000));
+  const windows = String(reps(3, 2));
+  const env = { PATH: process.env.PATH ?? '' };
+  const monitorCost = Promise.all([
+    hostRun('hosts/coordinate.mjs', ['monitor', windowMs, windows], env),
+    hostRun('hosts/poll.mjs', [fixture('bare-idle.cjs'), String(pollMs), windowMs, windows], env),
+  ]);
+
   const [ours, bare] = await monitorCost;
   const idleOurs = median(ours.without);
   const idleBare = median(bare.idle);

@@ -2,7 +2,7 @@
  * `hybrid`: DAG-aware list scheduling. A subtask starts as soon as its inputs exist, up to
  * `maxConcurrentAgents` at once; the critical path goes first.
  *
- * - plan: simulated HEFT-style list scheduling on estimated durations onto
+ * - plan: HEFT-style list scheduling over the estimated durations, onto
  *   min(maxConcurrentAgents, widest DAG level) lanes per profile: the ready subtask with the
  *   largest bottom level goes onto the lane of its profile that can start it earliest.
  * - scheduler: concurrency = the cap; next = the ready subtask with the largest bottom level,

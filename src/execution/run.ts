@@ -44,7 +44,9 @@ interface LiveAgent {
   busy: boolean;
   /** Set when the run itself stops the agent (not a failure of the agent). */
   retiring: boolean;
+  /** The agent's budget allocation, held until its process is gone. */
   readonly allocationId: string;
+  readonly memoryMB: number;
 }
 
 const MAX_ATTEMPTS = 3;
@@ -283,6 +285,7 @@ export class CoordinationRun {
     if (acquired.tag === 'failure') {
       this.running.delete(i);
       this.onFailure(i, acquired.error, undefined);
+      this.pump();
       return;
     }
     const live = acquired.value;
@@ -359,12 +362,13 @@ export class CoordinationRun {
         return success(pick);
       }
     }
-    const liveCount = this.agents.size;
-    if (liveCount >= this.distribution.strategy.maxConcurrentAgents) {
-      const spare = [...this.agents.values()].find((a) => !a.busy);
+    const kept = [...this.agents.values()].filter((a) => !a.retiring);
+    if (kept.length >= this.distribution.strategy.maxConcurrentAgents) {
+      const spare = kept.find((a) => !a.busy);
       if (spare !== undefined) this.retire(spare, 'making room for another profile');
     }
     const spec = this.specs[i]!;
+    this.makeRoom(spec.resourceLimits.maxMemoryMB);
     const allocation = await this.deps.resources.acquire(spec.resourceLimits.maxMemoryMB, `${this.id}:${this.subtasks[i]!.id}`, this.distribution.agentAllocations[lane]?.priority ?? 0);
     if (allocation.tag === 'failure') return allocation;
     if (this.cancelled !== undefined) {
@@ -379,7 +383,15 @@ export class CoordinationRun {
       this.deps.resources.release(allocation.value.allocationId);
       return spawned;
     }
-    const live: LiveAgent = { agent: spawned.value, profile, lane, busy: true, retiring: false, allocationId: allocation.value.allocationId };
+    const live: LiveAgent = {
+      agent: spawned.value,
+      profile,
+      lane,
+      busy: true,
+      retiring: false,
+      allocationId: allocation.value.allocationId,
+      memoryMB: spec.resourceLimits.maxMemoryMB,
+    };
     this.agents.set(live.agent.id, live);
     this.agentRecord(live.agent.id);
     this.router.register(live.agent.id, (d) => live.agent.deliver(d));
@@ -387,9 +399,27 @@ export class CoordinationRun {
     return success(live);
   }
 
+  /**
+   * Idle agents keep their budget for the next subtask of their profile. When a new agent of
+   * `memoryMB` would not fit the budget, idle agents are retired until it does: otherwise its
+   * acquire could wait forever for budget that nobody gives back.
+   */
+  private makeRoom(memoryMB: number): void {
+    const usage = this.deps.resources.usage();
+    let freeMB = usage.budget.maxTotalMemory - usage.memoryMB;
+    let freeSlots = usage.budget.maxConcurrentAllocations - usage.allocations;
+    for (const spare of this.agents.values()) {
+      if (memoryMB <= freeMB && freeSlots > 0) return;
+      if (spare.busy || spare.retiring) continue;
+      this.retire(spare, 'making room within the memory budget');
+      freeMB += spare.memoryMB;
+      freeSlots += 1;
+    }
+  }
+
+  /** Stops an idle agent; its budget comes back when its process is gone (see onAgentExit). */
   private retire(live: LiveAgent, reason: string): void {
     live.retiring = true;
-    this.forget(live);
     void live.agent.terminate(reason, 'completed');
   }
 
@@ -420,6 +450,8 @@ export class CoordinationRun {
   private onSuccess(i: number, outputs: Readonly<Record<string, unknown>>, durationMs: number): void {
     const record = this.records[i]!;
     record.outputs = outputs;
+    // An earlier attempt's failure (retried, or a deadline extended) is not the subtask's error.
+    record.error = undefined;
     record.progress = 1;
     this.end(record, 'succeeded');
     const estimate = this.subtasks[i]!.estimatedDuration;

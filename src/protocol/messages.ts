@@ -1,3 +1,4 @@
+import { ErrorCategories } from '@qi/base';
 import { z } from 'zod';
 import { BRAND, PROTOCOL_VERSION } from './constants.js';
 
@@ -16,19 +17,7 @@ const Json = z.unknown();
 export const QiErrorShape = z.object({
   code: z.string().min(1).max(100),
   message: Text,
-  category: z.enum([
-    'VALIDATION',
-    'NETWORK',
-    'SYSTEM',
-    'BUSINESS',
-    'AUTHENTICATION',
-    'AUTHORIZATION',
-    'CONFIGURATION',
-    'TIMEOUT',
-    'RESOURCE',
-    'CONCURRENCY',
-    'LOGGER',
-  ]),
+  category: z.enum(ErrorCategories),
   context: z.record(z.string(), Json),
 });
 

@@ -1,8 +1,6 @@
-import path from 'node:path';
-import { createCoordinator } from '../../coordinator/coordinator.js';
 import type { TaskDistribution } from '../../distribution/types.js';
-import { loadTaskFile } from '../../tasks/load.js';
-import { mergeStrategy, type StrategyFlags } from '../options.js';
+import type { StrategyFlags } from '../options.js';
+import { openTask } from './open.js';
 import { EXIT, exitCodeFor, printError, printJson, type CommandResult } from '../output.js';
 import { seconds, table } from '../progress/format.js';
 
@@ -55,21 +53,14 @@ function describe(d: TaskDistribution): string {
 }
 
 export async function planCommand(o: PlanOptions): CommandResult {
-  const loaded = await loadTaskFile(o.file);
-  if (loaded.tag === 'failure') {
-    if (o.json) printJson(loaded);
-    else printError(loaded.error);
-    return exitCodeFor(loaded.error);
+  const opened = await openTask(o.file, o.config, o);
+  if (opened.tag === 'failure') {
+    if (o.json) printJson(opened);
+    else printError(opened.error);
+    return exitCodeFor(opened.error);
   }
-  const created = await createCoordinator(o.config === undefined ? { cwd: path.dirname(loaded.value.path) } : { cwd: process.cwd(), configPath: o.config });
-  if (created.tag === 'failure') {
-    if (o.json) printJson(created);
-    else printError(created.error);
-    return exitCodeFor(created.error);
-  }
-  const coordinator = created.value;
-  const config = await coordinator.configuration();
-  const plan = config.tag === 'failure' ? config : await coordinator.distributeTask(loaded.value.task, mergeStrategy(config.value, loaded.value.strategy, o), { agentId: 'qicoord-cli' });
+  const { coordinator, strategy, loaded } = opened.value;
+  const plan = await coordinator.distributeTask(loaded.task, strategy, { agentId: 'qicoord-cli' });
   await coordinator.close();
   if (o.json) printJson(plan);
   else if (plan.tag === 'failure') printError(plan.error);

@@ -1,9 +1,7 @@
-import path from 'node:path';
 import { success } from '@qi/base';
-import { createCoordinator } from '../../coordinator/coordinator.js';
 import type { CoordinatorEvent } from '../../events/types.js';
-import { loadTaskFile } from '../../tasks/load.js';
-import { mergeStrategy, type StrategyFlags } from '../options.js';
+import type { StrategyFlags } from '../options.js';
+import { openTask } from './open.js';
 import { EXIT, exitCodeFor, printError, printJson, type CommandResult } from '../output.js';
 import { LineRenderer, TtyRenderer, type ProgressRenderer } from '../progress/renderers.js';
 import { formatSummary } from '../summary.js';
@@ -39,23 +37,14 @@ function renderer(): ProgressRenderer {
 }
 
 export async function runCommand(o: RunOptions): CommandResult {
-  const loaded = await loadTaskFile(o.file);
-  if (loaded.tag === 'failure') {
-    if (o.json) printJson(loaded);
-    else printError(loaded.error);
-    return exitCodeFor(loaded.error);
+  const opened = await openTask(o.file, o.config, o);
+  if (opened.tag === 'failure') {
+    if (o.json) printJson(opened);
+    else printError(opened.error);
+    return exitCodeFor(opened.error);
   }
-  const created = await createCoordinator(o.config === undefined ? { cwd: path.dirname(loaded.value.path) } : { cwd: process.cwd(), configPath: o.config });
-  if (created.tag === 'failure') {
-    if (o.json) printJson(created);
-    else printError(created.error);
-    return exitCodeFor(created.error);
-  }
-  const coordinator = created.value;
-  const config = await coordinator.configuration();
-  if (config.tag === 'failure') return exitCodeFor(config.error);
-  const strategy = mergeStrategy(config.value, loaded.value.strategy, o);
-  const plan = await coordinator.distributeTask(loaded.value.task, strategy, { agentId: 'qicoord-cli' });
+  const { coordinator, strategy, loaded } = opened.value;
+  const plan = await coordinator.distributeTask(loaded.task, strategy, { agentId: 'qicoord-cli' });
   if (plan.tag === 'failure') {
     await coordinator.close();
     if (o.json) printJson(plan);
