@@ -18,5 +18,19 @@ export default defineConfig({
     // Child-process tests fork real SubAgents; two cores are shared between files.
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // `npm test` runs with --coverage. Only in-process code is measured: agents run dist/ in
+    // their own processes. The coordination layer must keep 90% of its lines and branches.
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      reporter: ['text-summary', 'json-summary'],
+      thresholds: {
+        'src/distribution/**': { lines: 90, branches: 90 },
+        'src/execution/**': { lines: 90, branches: 90 },
+        'src/sync/**': { lines: 90, branches: 90 },
+        'src/channels/**': { lines: 90, branches: 90 },
+        'src/resources/**': { lines: 90, branches: 90 },
+      },
+    },
   },
 });

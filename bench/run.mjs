@@ -27,6 +27,7 @@ if (unknown.length > 0) {
 }
 
 const started = performance.now();
+const loadavg = { start: os.loadavg().map((x) => Number(x.toFixed(2))) };
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`.padStart(7);
 const figures = new Figures();
 const records = {};
@@ -40,9 +41,10 @@ const ctx = {
 
 for (const group of GROUPS) {
   if (only !== undefined && !only.includes(group)) continue;
-  ctx.progress(`== ${group}`);
+  ctx.progress(`== ${group} (load average ${os.loadavg()[0].toFixed(2)})`);
   const { run } = await import(`./cases/${group}.mjs`);
   await run(ctx);
+  loadavg[group] = Number(os.loadavg()[0].toFixed(2));
 }
 
 const results = {
@@ -52,6 +54,8 @@ const results = {
   platform: `${os.platform()} ${os.release()}`,
   date: new Date().toISOString(),
   quick,
+  // 1-minute load average at the start and after each group: other work on the machine shows here.
+  loadavg,
   wallSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
   figures: figures.list(),
   details: records,

@@ -52,7 +52,7 @@ export const DEFAULT_CONFIG = {
     passEnv: [],
     env: {},
     maxMessageBytes: 4194304,
-    maxMessagesPerSecond: 5000,
+    maxMessagesPerSecond: 20000,
     maxOutputBytes: 1048576,
     killGraceMs: 500,
   },

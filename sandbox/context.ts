@@ -125,7 +125,7 @@ export function createContext(deps: ContextDeps): AgentPluginContext {
       return inbox as AsyncIterable<T>;
     },
     messages<T>(): AsyncIterable<DirectMessage<T>> {
-      return mailboxes.direct as AsyncIterable<DirectMessage<T>>;
+      return mailboxes.direct.reader() as AsyncIterable<DirectMessage<T>>;
     },
     queue: <T>(name: string) => createQueue<T>(rpc, subtaskId, name),
     restore: async <T>() => ((await channelCall('restore')) ?? undefined) as T | undefined,

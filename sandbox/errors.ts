@@ -36,7 +36,7 @@ interface NodeishError {
 }
 
 /** What V8 throws when the kernel data cap (prlimit --data) refuses an ArrayBuffer. */
-const KERNEL_CAP = /Array buffer allocation failed|ArrayBuffer allocation failed/;
+const KERNEL_CAP = /Array buffer allocation failed|ArrayBuffer allocation failed|Failed to allocate memory/;
 
 function permissionError(e: NodeishError, message: string): WireError | undefined {
   if (e.name === 'RangeError' && KERNEL_CAP.test(message)) {

@@ -17,6 +17,26 @@ export class Inbox<T> implements AsyncIterable<T> {
     this.waiters = [];
   }
 
+  /**
+   * A view of this inbox whose iterators can stop — a `for await` loop's `break` — without
+   * closing the inbox: an agent's direct messages outlive any one loop and any one subtask.
+   */
+  reader(): AsyncIterable<T> {
+    return {
+      [Symbol.asyncIterator]: (): AsyncIterator<T> => {
+        const source = this[Symbol.asyncIterator]();
+        let stopped = false;
+        return {
+          next: () => (stopped ? Promise.resolve({ value: undefined, done: true }) : source.next()),
+          return: () => {
+            stopped = true;
+            return Promise.resolve({ value: undefined, done: true });
+          },
+        };
+      },
+    };
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
       next: () => {

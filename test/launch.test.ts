@@ -157,7 +157,7 @@ describe('planLaunch: every isolation level × fileSystemAccess × networkAccess
       expect(flags.includes('--max-old-space-size=192')).toBe(enforced);
       expect(wrappers(p).includes('/usr/bin/prlimit')).toBe(enforced);
       expect(p.heapCapMB).toBe(enforced ? 192 : null);
-      expect(p.dataCapMB).toBe(enforced ? 384 : null);
+      expect(p.dataCapMB).toBe(enforced ? 312 : null);
     });
 
     it('always wraps in setpriv --pdeathsig KILL', () => {
@@ -212,7 +212,7 @@ describe('planLaunch: exact command lines', () => {
       '--chdir', WORKSPACE,
       '--',
       '/usr/bin/setpriv', '--pdeathsig', 'KILL', '--',
-      '/usr/bin/prlimit', `--data=${384 * 1024 * 1024}:${384 * 1024 * 1024}`, '--',
+      '/usr/bin/prlimit', `--data=${312 * 1024 * 1024}:${312 * 1024 * 1024}`, '--',
       NODE,
       '--permission',
       '--allow-fs-read=/opt/qicoord/dist/sandbox',
@@ -234,7 +234,7 @@ describe('planLaunch: exact command lines', () => {
       'fs-read:granted',
       'fs-write:workspace',
       'heap-cap:192MB',
-      'prlimit-data:384MB',
+      'prlimit-data:312MB',
       'net-guard:deny-all',
       'pidusage-watchdog',
       'tool-broker',
@@ -478,11 +478,11 @@ describe('planLaunch: environment', () => {
 
 describe('planLaunch: memory caps', () => {
   it.each([
-    [256, 192, 384],
-    [1024, 768, 1344],
-    [100, 75, 189],
-    [10, 16, 77],
-    [1, 16, 65],
+    [256, 192, 312],
+    [1024, 768, 1080],
+    [100, 75, 156],
+    [10, 16, 66],
+    [1, 16, 57],
   ])('maxMemoryMB %d → heap %d MB, data %d MB', (maxMemoryMB, heap, data) => {
     const p = plan({ level: 'restricted', maxMemoryMB });
     expect(p.heapCapMB).toBe(heap);
@@ -494,6 +494,6 @@ describe('planLaunch: memory caps', () => {
 
   it('sets the data cap above the Node binary\'s own reservation (Node 24 reserves ~560 MB)', () => {
     const p = plan({ level: 'restricted', maxMemoryMB: 256, host: { nodeVersion: '24.21.0', dataBaselineMB: 560 } });
-    expect(p.dataCapMB).toBe(896);
+    expect(p.dataCapMB).toBe(824);
   });
 });

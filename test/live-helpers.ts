@@ -15,6 +15,8 @@ import { ok } from './helpers.js';
 import { waitUntil } from './sandbox-helpers.js';
 
 export const STEPS_PLUGIN = path.join(import.meta.dirname, 'fixtures/plugins/steps.mjs');
+/** A strategy plugin whose scheduler never picks anything. */
+export const STALLING_STRATEGY = path.join(import.meta.dirname, 'fixtures/plugins/stalling-strategy.mjs');
 
 /** One step of the `steps` fixture plugin (see its header). */
 export type Step = { readonly do: string; readonly attempt?: number } & Readonly<Record<string, unknown>>;

@@ -93,8 +93,9 @@ describe('hybrid', () => {
 
 describe('adaptive', () => {
   it('lowers concurrency under memory pressure and raises it again when there is room', async () => {
+    // Two agents holding 150 MB each leave no room for a third 256 MB agent in 600 MB.
     const c = await coordinator({ resources: { maxTotalMemory: 600 } });
-    const subtasks = Array.from({ length: 8 }, (_, i) => sub(`m${i}`, [{ do: 'hold', mb: 100 }, { do: 'sleep', ms: 400 }]));
+    const subtasks = Array.from({ length: 6 }, (_, i) => sub(`m${i}`, [{ do: 'hold', mb: 150 }, { do: 'sleep', ms: 400 }], { executionConstraints: { maxMemory: 256 } }));
     const result = await c.run(task('pressure', subtasks), strategy('adaptive', { maxConcurrentAgents: 4 }));
     expect(result.success).toBe(true);
     const changes = eventsOf(c.events, 'concurrency').filter((e) => e.coordinationId === result.coordinationId);

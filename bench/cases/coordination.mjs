@@ -5,7 +5,7 @@
  */
 import { ResourceManager, SyncHub } from '../../dist/src/index.js';
 import { benchCoordinator, independentTask, strategy, timedRun } from '../lib/coordinator.mjs';
-import { benchConfig, ok, tempDir } from '../lib/env.mjs';
+import { benchConfig, ok, scratchDir } from '../lib/env.mjs';
 import { median } from '../lib/stats.mjs';
 
 const REQUIREMENTS = [{ type: 'memory', amount: 64, unit: 'MB' }];
@@ -45,7 +45,7 @@ async function syncRounds(coordinator, { agents, rounds, type, reducer, id }) {
 async function hubRounds(agents, rounds, type, reducer) {
   const ids = Array.from({ length: agents }, (_, i) => `s${i}`);
   const points = Array.from({ length: rounds }, (_, k) => point(`p${k}`, type, reducer));
-  const hub = new SyncHub({ points, allSubtasks: ids, failureHandling: 'fail-fast', checkpointDir: tempDir('qicoord-bench-hub-') });
+  const hub = new SyncHub({ points, allSubtasks: ids, failureHandling: 'fail-fast', checkpointDir: scratchDir('hub-') });
   const out = [];
   for (let k = 0; k < rounds; k++) {
     const t0 = performance.now();
@@ -58,6 +58,10 @@ async function hubRounds(agents, rounds, type, reducer) {
 }
 
 export async function run({ figures, progress, reps }) {
+  // Barrier rounds are in ms, the bare round trip (measured by the dispatch group) in µs.
+  const rtt = figures.get('fork.ipc.rtt');
+  const rttRatio = (samples) => (rtt === undefined ? {} : { baseline: 'fork.ipc.rtt', ratio: median(samples) / (rtt.median / 1000) });
+
   progress('resources.allocRelease');
   const config = benchConfig();
   const manager = new ResourceManager(config.resources);
@@ -95,8 +99,7 @@ export async function run({ figures, progress, reps }) {
     await syncRounds(coordinator, { agents, rounds: 5, type: 'barrier', id: `barrier-warm-${agents}` });
     const times = await syncRounds(coordinator, { agents, rounds, type: 'barrier', id: `barrier-${agents}` });
     figures.add(`barrier.${agents}`, 'ms', times, {
-      baseline: 'fork.ipc.rtt',
-      ratio: median(times) / (figures.get('fork.ipc.rtt').median / 1000),
+      ...rttRatio(times),
       ...(agents === 8 ? { goal: { op: '<', value: 5 } } : {}),
       note: `${agents} agents calling ctx.sync on consecutive barriers: per round, release → next release (one IPC round trip per agent + the hub), mean over agents; ratio to one bare fork IPC round trip`,
     });
@@ -107,8 +110,7 @@ export async function run({ figures, progress, reps }) {
   await syncRounds(coordinator, { agents: 8, rounds: 5, type: 'aggregation', reducer: 'sum', id: 'agg-warm' });
   const agg = await syncRounds(coordinator, { agents: 8, rounds, type: 'aggregation', reducer: 'sum', id: 'agg-8' });
   figures.add('aggregation.8', 'ms', agg, {
-    baseline: 'fork.ipc.rtt',
-    ratio: median(agg) / (figures.get('fork.ipc.rtt').median / 1000),
+    ...rttRatio(agg),
     note: '8 agents calling ctx.sync(point, i) on consecutive sum aggregations: per round, release → next release, mean over agents',
   });
   await coordinator.close();

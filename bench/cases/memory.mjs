@@ -46,7 +46,7 @@ export async function run({ figures, progress, reps, record }) {
   const idle = await idleNodeRss(samples);
   const coord = await coordinatorRss(samples);
   figures.add('node.idle.rss', 'MB', idle, { note: 'VmRSS of an idle `node` (fork of a 3-line .cjs), env {PATH}, no flags: what the coordinator process would weigh doing nothing' });
-  const f = figures.add('coordinator.rss', 'MB', coord.rss, {
+  figures.add('coordinator.rss', 'MB', coord.rss, {
     baseline: 'node.idle.rss',
     note: 'VmRSS of a coordinator process (same env, no flags) running 8 holder subtasks on 8 agents, sampled every 100 ms while all 8 run',
   });
@@ -55,7 +55,6 @@ export async function run({ figures, progress, reps, record }) {
     note: 'coordinator.rss − median node.idle.rss',
   });
   record('coordinator.memoryUsage', coord.inside);
-  void f;
 
   progress('agent.idle.rss vs node.idle.rss.sandboxed (8 each)');
   const config = benchConfig();

@@ -1,8 +1,11 @@
 /**
  * 5. distributeTask for DAGs of 100, 1,000 and 10,000 subtasks, and how its time grows; the
- *    baseline is building and checking the same DAG alone (buildTaskGraph).
+ *    baseline is building and checking the same DAG alone (buildTaskGraph). `plan.N` plans a
+ *    task validated once at the boundary (as `qicoord run` does: the file is parsed, then
+ *    distributed); `validate.N` is that validation (zod schema + DAG checks) and `plan.N.raw`
+ *    both together, for an unvalidated object.
  */
-import { buildTaskGraph, DistributedTask } from '../../dist/src/index.js';
+import { buildTaskGraph, DistributedTask, parseTask } from '../../dist/src/index.js';
 import { benchCoordinator, strategy } from '../lib/coordinator.mjs';
 import { ok } from '../lib/env.mjs';
 import { seeded } from '../lib/random.mjs';
@@ -48,22 +51,34 @@ export async function run({ figures, progress, reps }) {
     const task = randomDag(n);
     const parsed = DistributedTask.parse(task);
     const planMs = [];
+    const rawMs = [];
+    const validateMs = [];
     const graphMs = [];
     for (let i = -2; i < count; i++) {
+      let validated;
+      const v = time(() => (validated = ok(parseTask(task), `parseTask ${n}`)));
       const t0 = performance.now();
-      ok(await coordinator.distributeTask(task, strat), `distributeTask ${n}`);
+      ok(await coordinator.distributeTask(validated, strat), `distributeTask ${n}`);
       const ms = performance.now() - t0;
+      const t1 = performance.now();
+      ok(await coordinator.distributeTask(task, strat), `distributeTask raw ${n}`);
+      const raw = performance.now() - t1;
       const g = time(() => ok(buildTaskGraph(parsed.subtasks, parsed.dependencies), 'buildTaskGraph'));
       if (i >= 0) {
         planMs.push(ms);
+        rawMs.push(raw);
+        validateMs.push(v);
         graphMs.push(g);
       }
     }
+
     figures.add(`dag.build.${n}`, 'ms', graphMs, { note: `buildTaskGraph alone on the same ${n} parsed subtasks (index, producers, edges, cycle check, topological order)` });
+    figures.add(`validate.${n}`, 'ms', validateMs, { note: `parseTask: zod schema and DAG checks of ${n} subtasks, once at the boundary` });
+    figures.add(`plan.${n}.raw`, 'ms', rawMs, { baseline: `dag.build.${n}`, note: `distributeTask on the unvalidated object (validation included)` });
     const f = figures.add(`plan.${n}`, 'ms', planMs, {
       baseline: `dag.build.${n}`,
       ...(n === 10000 ? { goal: { op: '<', value: 50 } } : {}),
-      note: `coordinator.distributeTask, hybrid strategy, random DAG of ${n} subtasks (≤ 3 data inputs each, seeded)`,
+      note: `coordinator.distributeTask of a validated task, hybrid strategy, random DAG of ${n} subtasks (≤ 3 data inputs each, seeded)`,
     });
     medians.set(n, f.median);
   }

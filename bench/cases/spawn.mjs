@@ -21,7 +21,12 @@ async function bareFork(launch, script) {
   return { ms, child };
 }
 
-/** Compares a live agent's node argv and env with the baseline's (paths that must differ masked). */
+/**
+ * Compares a live agent's node argv (from /proc) and env with the baseline's. Masked, because
+ * they must differ: each one's workspace, the script, and the script's own directory (granted
+ * first: dist/sandbox for the bootstrap, bench/fixtures for the bare script; both directories
+ * are granted to both, so the set of grants is the same).
+ */
 function likeForLikeCheck(agent, launch, script) {
   const ws = agent.instance.workspace;
   const mine = procArgv(agent.pid, [[ws, '<workspace>'], [RUNTIME.bootstrap, '<script>'], ['/dist/sandbox', '/<runtime>'], ['/bench/fixtures', '/<runtime>']]);

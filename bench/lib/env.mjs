@@ -29,6 +29,11 @@ export function tempDir(prefix) {
 const ROOT = tempDir('qicoord-bench-');
 process.once('exit', () => rmSync(ROOT, { recursive: true, force: true }));
 
+/** A fresh directory under the bench's temporary root (removed when the bench exits). */
+export function scratchDir(prefix) {
+  return realpathSync(mkdtempSync(path.join(ROOT, prefix)));
+}
+
 /** Config input shared by every case: temp workspace root, silent logs, pool off. */
 export function configInput(overrides = {}) {
   return {

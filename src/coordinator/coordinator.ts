@@ -194,7 +194,7 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
   /** Cancels every execution in progress: agents stopped, pending subtasks cancelled, partial results returned. */
   async cancel(reason: string): Promise<void> {
     const parts = this.parts === undefined ? undefined : await this.parts;
-    if (parts?.tag === 'success') parts.value.execution.cancelAll(reason);
+    if (parts?.tag === 'success') void parts.value.execution.cancelAll(reason);
   }
 
   /** The resolved configuration (after `init`). */
@@ -208,8 +208,8 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
     this.closed = true;
     const parts = this.parts === undefined ? undefined : await this.parts;
     if (parts?.tag === 'success') {
-      parts.value.execution.cancelAll(`coordinator ${this.agentId} closed`);
-      await parts.value.factory.close();
+      // Every run reports its end (run-end, its result) before the event stream closes.
+      await Promise.all([parts.value.execution.cancelAll(`coordinator ${this.agentId} closed`), parts.value.factory.close()]);
       parts.value.resources.close();
     }
     this.bus.close();

@@ -15,11 +15,11 @@ import type { SubAgentSpecification } from '../schemas/spec.js';
 import type { CoordinationStrategy } from '../schemas/strategy.js';
 import { CoordinationStrategy as StrategySchema } from '../schemas/strategy.js';
 import type { DistributedTask, SubTask } from '../schemas/task.js';
-import { parseTask } from '../tasks/load.js';
+import { parseTask, validatedGraph } from '../tasks/load.js';
 import { analyzeDistribution } from './analysis.js';
 import { decompose } from './decompose.js';
 import { planChannels, planFallback, planSynchronization } from './plans.js';
-import { profileKey, specificationFor } from './specs.js';
+import { specificationsFor } from './specs.js';
 import type { AgentAllocation, ResourceAllocation, TaskDistribution } from './types.js';
 
 /** The plan's default lifetime of a resource allocation when the task has no time limit. */
@@ -84,11 +84,19 @@ function toAllocations(lanes: Lanes, subtasks: readonly SubTask[], specs: readon
   return allocations;
 }
 
+/** Lanes must be non-empty and hold every subtask index (0 … n-1) exactly once. */
 function checkLanes(lanes: Lanes, n: number, strategy: string): Result<void, QiError> {
-  const seen = new Uint8Array(n);
-  for (const lane of lanes) for (const i of lane) seen[i] = (seen[i] ?? 0) + 1;
-  if (seen.every((c) => c === 1)) return success(undefined);
-  return failure(qiError('PLUGIN_INVALID', `strategy '${strategy}' planned lanes that do not cover every subtask exactly once`, { strategy }));
+  const seen = new Int32Array(n);
+  let wellFormed = true;
+  for (const lane of lanes) {
+    if (lane.length === 0) wellFormed = false;
+    for (const i of lane) {
+      if (Number.isInteger(i) && i >= 0 && i < n) seen[i]! += 1;
+      else wellFormed = false;
+    }
+  }
+  if (wellFormed && seen.every((c) => c === 1)) return success(undefined);
+  return failure(qiError('PLUGIN_INVALID', `strategy '${strategy}' planned lanes that are not non-empty lists of its ${n} subtask indices, each exactly once`, { strategy }));
 }
 
 /**
@@ -122,8 +130,11 @@ export class TaskDistributionEngine {
 
   private plan(task: DistributedTask, strategy: CoordinationStrategy, context: AgentContext): Result<TaskDistribution, QiError> {
     const { config, registry } = this.deps;
-    const subtasks = decompose(task, strategy.type).map((s) => (s.parentTaskId === undefined ? { ...s, parentTaskId: task.id } : s));
-    const graph = buildTaskGraph(subtasks, task.dependencies);
+    // parseTask gave every listed subtask its parentTaskId; decomposed ones have it too.
+    const subtasks = decompose(task, strategy.type);
+    // A validated task's DAG was built when it was validated; decomposed subtasks need one.
+    const known = task.subtasks !== undefined && task.subtasks.length > 0 ? validatedGraph(task) : undefined;
+    const graph = known === undefined ? buildTaskGraph(subtasks, task.dependencies) : success(known);
     if (graph.tag === 'failure') return graph;
     const analysis = analyzeDistribution(task, subtasks, graph.value, strategy);
     if (!analysis.suitable) {
@@ -138,9 +149,9 @@ export class TaskDistributionEngine {
       return failure(qiError('INVALID_SPEC', `coordination strategy is invalid (1 problem):\nstrategy.type: ${issues[0]!.message}`, { issues }));
     }
     const parent = context.agentId ?? this.deps.coordinatorId;
-    const specs = subtasks.map((s, i) => specificationFor(s, plugins.value[i]!, config, parent));
+    const { specs, profiles } = specificationsFor(subtasks, plugins.value, config, parent);
     const input: PlanInput = {
-      subtasks: subtasks.map((s, i) => ({ id: s.id, estimatedDuration: s.estimatedDuration, profile: profileKey(specs[i]!) })),
+      subtasks: subtasks.map((s, i) => ({ id: s.id, estimatedDuration: s.estimatedDuration, profile: profiles[i]! })),
       preds: graph.value.preds,
       succs: graph.value.succs,
       order: graph.value.order,

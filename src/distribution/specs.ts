@@ -37,3 +37,39 @@ export function profileKey(spec: SubAgentSpecification): string {
   const { parentAgentId: _parent, configurationOverrides: _overrides, ...profile } = spec;
   return JSON.stringify(profile);
 }
+
+/**
+ * Specifications for all subtasks, computed once per distinct (plugin, executionConstraints)
+ * and shared; `profiles[i]` is a short id of subtask i's security profile (equal ids may share
+ * an agent).
+ */
+export function specificationsFor(
+  subtasks: readonly SubTask[],
+  plugins: readonly AgentPluginEntry[],
+  config: Config,
+  parentAgentId: string,
+): { specs: SubAgentSpecification[]; profiles: string[] } {
+  const byKey = new Map<string, { spec: SubAgentSpecification; profile: string }>();
+  const byProfile = new Map<string, string>();
+  const specs: SubAgentSpecification[] = [];
+  const profiles: string[] = [];
+  subtasks.forEach((subtask, i) => {
+    const plugin = plugins[i]!;
+    const key = `${plugin.name}\u0000${JSON.stringify(subtask.executionConstraints)}`;
+    let entry = byKey.get(key);
+    if (entry === undefined) {
+      const spec = specificationFor(subtask, plugin, config, parentAgentId);
+      const full = profileKey(spec);
+      let profile = byProfile.get(full);
+      if (profile === undefined) {
+        profile = `p${byProfile.size}`;
+        byProfile.set(full, profile);
+      }
+      entry = { spec, profile };
+      byKey.set(key, entry);
+    }
+    specs.push(entry.spec);
+    profiles.push(entry.profile);
+  });
+  return { specs, profiles };
+}

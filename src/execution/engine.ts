@@ -54,7 +54,6 @@ export class CoordinationExecutionEngine {
     const strategy = this.deps.registry.strategy(distribution.strategy.type);
     if (strategy === undefined) return failure(qiError('PLUGIN_INVALID', `no strategy plugin named '${distribution.strategy.type}'`, {}));
     const runDir = path.join(this.deps.config.sandbox.workspaceRoot, 'runs', distribution.distributionId);
-    mkdirSync(runDir, { recursive: true, mode: 0o700 });
     const started = performance.now();
     let run: CoordinationRun;
     try {
@@ -62,6 +61,8 @@ export class CoordinationExecutionEngine {
     } catch (e) {
       return failure(qiError('INVALID_SPEC', `the distribution cannot be executed: ${e instanceof Error ? e.message : String(e)}`, {}));
     }
+    // Only a run that can execute gets a directory (removed again when it ends).
+    mkdirSync(runDir, { recursive: true, mode: 0o700 });
     this.runs.set(run.id, run);
     const result = await run.execute();
     if (!this.deps.config.sandbox.keepWorkspace) rmSync(runDir, { recursive: true, force: true });
@@ -84,15 +85,17 @@ export class CoordinationExecutionEngine {
   onAgentEvent(event: AgentEvent): string | undefined {
     for (const run of this.runs.values()) {
       if (run.ownsAgent(event.agentId)) {
-        run.onAgentEvent(event.agentId, event);
+        run.onAgentEvent(event);
         return run.id;
       }
     }
     return undefined;
   }
 
-  /** Cancels every executing run (Ctrl-C, close()). */
-  cancelAll(reason: string): void {
-    for (const run of this.runs.values()) run.cancel(qiError('CANCELLED', reason, {}));
+  /** Cancels every executing run (Ctrl-C, close()); resolves once each of them has ended. */
+  async cancelAll(reason: string): Promise<void> {
+    const executing = [...this.runs.values()].filter((run) => run.status === 'executing');
+    for (const run of executing) run.cancel(qiError('CANCELLED', reason, {}));
+    await Promise.all(executing.map((run) => run.ended));
   }
 }

@@ -80,6 +80,10 @@ export class CoordinationRun {
   private readonly router: ChannelRouter;
   private readonly fallbacks: { action: string; detail: Record<string, unknown> }[] = [];
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** MB each subtask waiting for budget for a new agent asks for, by subtask index. */
+  private readonly acquiring = new Map<number, number>();
+  /** Aborted by cancel(): budget waits end at once. */
+  private readonly abort = new AbortController();
   private readonly latencies: number[] = [];
   private reassignments = 0;
   private pendingStarts = 0;
@@ -163,11 +167,17 @@ export class CoordinationRun {
     return this.done;
   }
 
+  /** Resolves with the result once the run has ended (after `execute`). */
+  get ended(): Promise<CoordinationResult> {
+    return this.done;
+  }
+
   /** Stops the run: running agents are stopped, pending subtasks cancelled, the partial result kept. */
   cancel(reason: QiError): void {
     if (this.cancelled !== undefined || this.isFinished()) return;
     this.cancelled = reason;
     this.firstFailure ??= reason;
+    this.abort.abort();
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
     for (const [i, live] of this.running) {
@@ -202,8 +212,7 @@ export class CoordinationRun {
   }
 
   /** Progress and usage from the run's agents (the coordinator forwards their events here). */
-  onAgentEvent(agentId: string, event: { type: string; subtaskId?: string; fraction?: number }): void {
-    if (!this.agents.has(agentId)) return;
+  onAgentEvent(event: { type: string; subtaskId?: string; fraction?: number }): void {
     if (event.type === 'progress' && event.subtaskId !== undefined && event.fraction !== undefined) {
       const i = this.graph.index.get(event.subtaskId);
       if (i !== undefined) this.records[i]!.progress = event.fraction;
@@ -263,7 +272,23 @@ export class CoordinationRun {
       this.ready.delete(chosen.index);
       void this.start(chosen.index);
     }
+    if (this.acquiring.size > 0) this.makeRoom(Math.max(...this.acquiring.values()));
+    if (this.cancelled === undefined && this.ready.size > 0 && this.running.size === 0 && this.retryTimers.size === 0) this.stalled();
     this.maybeFinish();
+  }
+
+  /**
+   * The scheduler picked none of the ready subtasks while nothing was running: nothing would
+   * ever call it again, so they are skipped (and what waits for them) instead of hanging the run.
+   */
+  private stalled(): void {
+    const name = this.deps.strategy.name;
+    const error = qiError('PLUGIN_INVALID', `strategy '${name}' started none of the ${this.ready.size} ready subtask(s) while nothing was running; its scheduler's pick must choose one`, {
+      strategy: name,
+    });
+    this.firstFailure ??= error;
+    for (const i of this.ready) this.end(this.records[i]!, 'skipped', error);
+    this.ready.clear();
   }
 
   private async start(i: number): Promise<void> {
@@ -306,7 +331,6 @@ export class CoordinationRun {
     const outcome = await live.agent.execute(withDeadline, inputs, record.attempts);
     this.running.delete(i);
     this.router.unbindSubtask(subtask.id);
-    this.hub.depart(subtask.id);
     record.endedAt = Date.now();
     record.usage = { ...live.agent.instance.resourceUsage };
     const agentRecord = this.agentRecord(live.agent.id);
@@ -368,8 +392,11 @@ export class CoordinationRun {
       if (spare !== undefined) this.retire(spare, 'making room for another profile');
     }
     const spec = this.specs[i]!;
-    this.makeRoom(spec.resourceLimits.maxMemoryMB);
-    const allocation = await this.deps.resources.acquire(spec.resourceLimits.maxMemoryMB, `${this.id}:${this.subtasks[i]!.id}`, this.distribution.agentAllocations[lane]?.priority ?? 0);
+    const memoryMB = spec.resourceLimits.maxMemoryMB;
+    this.makeRoom(memoryMB);
+    this.acquiring.set(i, memoryMB);
+    const priority = this.distribution.agentAllocations[lane]!.priority;
+    const allocation = await this.deps.resources.acquire(memoryMB, `${this.id}:${this.subtasks[i]!.id}`, priority, this.abort.signal).finally(() => this.acquiring.delete(i));
     if (allocation.tag === 'failure') return allocation;
     if (this.cancelled !== undefined) {
       this.deps.resources.release(allocation.value.allocationId);
@@ -390,7 +417,7 @@ export class CoordinationRun {
       busy: true,
       retiring: false,
       allocationId: allocation.value.allocationId,
-      memoryMB: spec.resourceLimits.maxMemoryMB,
+      memoryMB,
     };
     this.agents.set(live.agent.id, live);
     this.agentRecord(live.agent.id);
@@ -401,13 +428,17 @@ export class CoordinationRun {
 
   /**
    * Idle agents keep their budget for the next subtask of their profile. When a new agent of
-   * `memoryMB` would not fit the budget, idle agents are retired until it does: otherwise its
-   * acquire could wait forever for budget that nobody gives back.
+   * `memoryMB` would not fit the budget, idle agents are retired until it does (budget of agents
+   * already retiring counts as coming back): otherwise a new agent could wait forever for budget
+   * that nobody gives back. Called before each budget wait and, while any waits, on every pump.
    */
   private makeRoom(memoryMB: number): void {
     const usage = this.deps.resources.usage();
-    let freeMB = usage.budget.maxTotalMemory - usage.memoryMB;
-    let freeSlots = usage.budget.maxConcurrentAllocations - usage.allocations;
+    // An agent bigger than the whole budget is refused at once: retiring others would not help.
+    if (memoryMB > usage.budget.maxTotalMemory) return;
+    const returning = [...this.agents.values()].filter((a) => a.retiring);
+    let freeMB = usage.budget.maxTotalMemory - usage.memoryMB + returning.reduce((sum, a) => sum + a.memoryMB, 0);
+    let freeSlots = usage.budget.maxConcurrentAllocations - usage.allocations + returning.length;
     for (const spare of this.agents.values()) {
       if (memoryMB <= freeMB && freeSlots > 0) return;
       if (spare.busy || spare.retiring) continue;
@@ -463,10 +494,15 @@ export class CoordinationRun {
     }
   }
 
+  /**
+   * A subtask's end (succeeded, failed, skipped, cancelled). Only now does it leave the
+   * synchronization points it has not reached: a failed attempt that is retried still arrives.
+   */
   private end(record: SubtaskRecord, status: SubtaskStatus, error?: QiError): void {
     record.status = status;
     if (error !== undefined) record.error = error;
     record.endedAt ??= Date.now();
+    this.hub.depart(record.id);
     this.deps.emit({ type: 'subtask-end', coordinationId: this.id, subtaskId: record.id, agentId: record.agentId, status, attempt: record.attempts, error: record.error, at: Date.now() });
   }
 
@@ -526,7 +562,6 @@ export class CoordinationRun {
       if (record.status !== 'pending') continue;
       this.ready.delete(s);
       this.end(record, 'skipped', qiError('CANCELLED', `subtask '${record.id}' was skipped: its upstream '${cause}' failed`, { upstream: cause }));
-      this.hub.depart(record.id);
       stack.push(...this.graph.succs[s]!);
     }
   }

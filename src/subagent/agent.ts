@@ -51,6 +51,8 @@ interface Running {
   timer?: NodeJS.Timeout;
 }
 
+/** One reason for every ended subtask's abort signal (building a DOMException per subtask is costly). */
+const SUBTASK_ENDED = new Error('subtask ended');
 const END_STATUSES: ReadonlySet<SubAgentStatus> = new Set(['completed', 'failed', 'terminated']);
 const HEAP_DEATH = /Reached heap limit|JavaScript heap out of memory|Allocation failed - process out of memory/;
 
@@ -181,7 +183,7 @@ export class SubAgent {
     if (running === undefined) return;
     this.running = undefined;
     clearTimeout(running.timer);
-    running.abort.abort();
+    running.abort.abort(SUBTASK_ENDED);
     const elapsed = Date.now() - running.startedAt;
     this.busyMs += elapsed;
     const m = this.instance.performanceMetrics;

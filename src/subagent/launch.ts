@@ -14,6 +14,12 @@ const STRIPPED_ENV: ReadonlySet<string> = new Set([
   'NODE_REPL_EXTERNAL_MODULE',
 ]);
 
+/**
+ * Kernel data cap = the Node binary's own data segment at start + maxMemoryMB + this slack (malloc
+ * arenas), so an allocation past the limit is refused by the kernel with almost no overshoot.
+ */
+const DATA_CAP_SLACK_MB = 8;
+
 /** The next lower level a 'downgrade' falls back to. */
 const LOWER: Readonly<Record<IsolationLevel, IsolationLevel | null>> = {
   sandbox: 'restricted',
@@ -179,7 +185,7 @@ function memoryCaps(input: LaunchInput, level: IsolationLevel): { heapCapMB: num
   if (level === 'monitored') return { heapCapMB: null, dataCapMB: null };
   const maxMemoryMB = input.spec.resourceLimits.maxMemoryMB;
   const heapCapMB = Math.max(16, Math.round(0.75 * maxMemoryMB));
-  const dataCapMB = input.host.prlimit === null ? null : Math.round(input.host.dataBaselineMB + 1.25 * maxMemoryMB + 16);
+  const dataCapMB = input.host.prlimit === null ? null : Math.round(input.host.dataBaselineMB + maxMemoryMB + DATA_CAP_SLACK_MB);
   return { heapCapMB, dataCapMB };
 }
 

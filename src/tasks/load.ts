@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
 import yaml from 'js-yaml';
-import { buildTaskGraph } from '../dag/graph.js';
+import { buildTaskGraph, type TaskGraph } from '../dag/graph.js';
+import { deepFreeze } from '../util/objects.js';
 import { qiError } from '../errors/catalogue.js';
 import { parseInput } from '../schemas/issues.js';
 import type { PartialCoordinationStrategy } from '../schemas/strategy.js';
@@ -60,17 +61,33 @@ function completeTask(task: DistributedTask): DistributedTask {
  * the schema, then — when it has subtasks — the DAG. Every problem is named by its path.
  */
 export function parseTask(input: unknown, what = 'task', root = 'task'): Result<DistributedTask, QiError> {
+  if (typeof input === 'object' && input !== null && validated.has(input as DistributedTask)) return success(input as DistributedTask);
   const parsed = parseInput(DistributedTaskSchema, input, { code: 'INVALID_TASK', what, root });
   return parsed.tag === 'failure' ? parsed : checkTask(parsed.value, what, root);
+}
+
+/**
+ * Tasks this module validated, with their DAG (undefined without subtasks). They are deeply
+ * frozen, so passing one on (file → distribution) skips a second validation safely.
+ */
+const validated = new WeakMap<DistributedTask, TaskGraph | undefined>();
+
+/** The DAG of a task that {@link parseTask} or {@link loadTaskFile} returned, if it has subtasks. */
+export function validatedGraph(task: DistributedTask): TaskGraph | undefined {
+  return validated.get(task);
 }
 
 /** The checks past the schema: subtasks' parentTaskId filled, then the DAG built and checked. */
 function checkTask(parsed: DistributedTask, what: string, root: string): Result<DistributedTask, QiError> {
   const task = completeTask(parsed);
+  let graph: TaskGraph | undefined;
   if (task.subtasks !== undefined) {
-    const graph = buildTaskGraph(task.subtasks, task.dependencies, root);
-    if (graph.tag === 'failure') return failure({ ...graph.error, message: graph.error.message.replace(/^task DAG/, what) });
+    const built = buildTaskGraph(task.subtasks, task.dependencies, root);
+    if (built.tag === 'failure') return failure({ ...built.error, message: built.error.message.replace(/^task DAG/, what) });
+    graph = built.value;
   }
+  deepFreeze(task);
+  validated.set(task, graph);
   return success(task);
 }
 
