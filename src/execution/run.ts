@@ -22,6 +22,7 @@ import type { SubAgentFactory } from '../subagent/factory.js';
 import { SyncHub } from '../sync/index.js';
 import { graphMetrics, type GraphMetrics } from './graph-metrics.js';
 import { resolveInputs } from './inputs.js';
+import { ReadyList } from './ready-list.js';
 import { aggregate, agentResults, metrics, type AgentRecord, type SubtaskRecord } from './report.js';
 import type { AggregatedResult, CoordinationResult, ExecutionStatus } from './types.js';
 
@@ -70,7 +71,15 @@ export class CoordinationRun {
   private readonly gm: GraphMetrics;
   private readonly records: SubtaskRecord[];
   private readonly remainingPreds: Int32Array;
-  private readonly ready = new Set<number>();
+  private readonly ready: ReadyList;
+  /** Subtasks not yet in a terminal state, per DAG level (for the lowest open level). */
+  private readonly openPerLevel: Int32Array;
+  private lowestOpenLevel = 0;
+  private readonly terminal: Uint8Array;
+  private succeededCount = 0;
+  private failedCount = 0;
+  /** Outputs of succeeded subtasks, by id (inputs of their dependents). */
+  private readonly outputs = new Map<string, Readonly<Record<string, unknown>>>();
   private readonly running = new Map<number, LiveAgent | null>();
   private readonly waitingSync = new Set<string>();
   private readonly agents = new Map<string, LiveAgent>();
@@ -126,6 +135,10 @@ export class CoordinationRun {
       extensions: 0,
     }));
     this.remainingPreds = Int32Array.from(this.graph.preds.map((p) => p.length));
+    this.ready = new ReadyList((i) => this.view(i));
+    this.terminal = new Uint8Array(this.subtasks.length);
+    this.openPerLevel = new Int32Array(this.subtasks.length === 0 ? 1 : Math.max(...this.gm.level) + 1);
+    for (const level of this.gm.level) this.openPerLevel[level]! += 1;
     this.scheduler = deps.strategy.plugin.createScheduler(this.planInput());
     const { strategy } = distribution;
     this.hub = new SyncHub({
@@ -235,16 +248,15 @@ export class CoordinationRun {
     // Memory pressure is the busy agents' RSS: an idle agent is reused by the next subtask of its
     // profile or retired to make room, so the memory it still holds is no reason to run fewer.
     const usedMB = live.reduce((s, a) => s + (a.busy ? a.agent.instance.resourceUsage.memoryMB : 0), 0);
-    const perAgentMB = Math.max(64, ...[...this.ready].map((i) => this.specs[i]!.resourceLimits.maxMemoryMB));
+    let perAgentMB = 64;
+    for (const view of this.ready.views()) perAgentMB = Math.max(perAgentMB, this.specs[view.index]!.resourceLimits.maxMemoryMB);
     const recent = this.latencies.slice(-5);
-    let lowestOpenLevel = Infinity;
-    for (let i = 0; i < this.records.length; i++) if (!TERMINAL.has(this.records[i]!.status)) lowestOpenLevel = Math.min(lowestOpenLevel, this.gm.level[i]!);
     return {
       running: this.running.size - this.waitingSync.size,
-      completed: this.records.filter((r) => r.status === 'succeeded').length,
-      failed: this.records.filter((r) => r.status === 'failed').length,
+      completed: this.succeededCount,
+      failed: this.failedCount,
       total: this.records.length,
-      lowestOpenLevel: Number.isFinite(lowestOpenLevel) ? lowestOpenLevel : 0,
+      lowestOpenLevel: this.lowestOpenLevel,
       memory: { usedMB, budgetMB: this.deps.config.resources.maxTotalMemory, perAgentMB },
       cpu: { percent: live.reduce((s, a) => s + (a.agent.instance.resourceUsage.cpuPercent ?? 0), 0), cores: os.availableParallelism() },
       latencyRatio: recent.length === 0 ? undefined : recent.reduce((a, b) => a + b, 0) / recent.length,
@@ -265,7 +277,7 @@ export class CoordinationRun {
         this.deps.emit({ type: 'concurrency', coordinationId: this.id, value: cap, reason: this.scheduler.explain?.() ?? this.deps.strategy.name, at: Date.now() });
       }
       if (state.running >= cap) break;
-      const candidates = [...this.ready].map((i) => this.view(i));
+      const candidates = this.ready.views();
       const k = this.scheduler.pick(candidates, state);
       const chosen = candidates[k];
       if (chosen === undefined) break;
@@ -320,9 +332,7 @@ export class CoordinationRun {
     record.startedAt = Date.now();
     this.router.bindSubtask(subtask.id, live.agent.id);
     this.deps.emit({ type: 'subtask-start', coordinationId: this.id, subtaskId: subtask.id, agentId: live.agent.id, attempt: record.attempts, at: record.startedAt });
-    const outputs = new Map<string, Readonly<Record<string, unknown>>>();
-    for (const r of this.records) if (r.outputs !== undefined) outputs.set(r.id, r.outputs);
-    const inputs = resolveInputs(subtask, this.graph.inputSources[i]!, outputs, this.distribution.originalTask.inputs ?? {});
+    const inputs = resolveInputs(subtask, this.graph.inputSources[i]!, this.outputs, this.distribution.originalTask.inputs ?? {});
     const maxDuration = subtask.executionConstraints.maxDuration;
     const withDeadline: SubTask =
       maxDuration === undefined || record.deadlineFactor === 1
@@ -481,6 +491,7 @@ export class CoordinationRun {
   private onSuccess(i: number, outputs: Readonly<Record<string, unknown>>, durationMs: number): void {
     const record = this.records[i]!;
     record.outputs = outputs;
+    this.outputs.set(record.id, outputs);
     // An earlier attempt's failure (retried, or a deadline extended) is not the subtask's error.
     record.error = undefined;
     record.progress = 1;
@@ -500,10 +511,22 @@ export class CoordinationRun {
    */
   private end(record: SubtaskRecord, status: SubtaskStatus, error?: QiError): void {
     record.status = status;
+    this.count(record, status);
     if (error !== undefined) record.error = error;
     record.endedAt ??= Date.now();
     this.hub.depart(record.id);
     this.deps.emit({ type: 'subtask-end', coordinationId: this.id, subtaskId: record.id, agentId: record.agentId, status, attempt: record.attempts, error: record.error, at: Date.now() });
+  }
+
+  /** Keeps the counters the scheduler state reads (once per subtask: a terminal state is final). */
+  private count(record: SubtaskRecord, status: SubtaskStatus): void {
+    const i = this.graph.index.get(record.id)!;
+    if (this.terminal[i] === 1) return;
+    this.terminal[i] = 1;
+    if (status === 'succeeded') this.succeededCount++;
+    else if (status === 'failed') this.failedCount++;
+    this.openPerLevel[this.gm.level[i]!]! -= 1;
+    while (this.lowestOpenLevel < this.openPerLevel.length - 1 && this.openPerLevel[this.lowestOpenLevel] === 0) this.lowestOpenLevel++;
   }
 
   private requeue(i: number, delayMs: number, reason: string): void {
@@ -625,6 +648,9 @@ export class CoordinationRun {
   }
 
   private async finish(): Promise<void> {
+    // The run's time ends with its last subtask; stopping the agents afterwards is cleanup (still
+    // awaited before the result is returned, so no agent outlives it).
+    const executionTime = Date.now() - this.startedAt;
     const ok = this.records.every((r) => r.status === 'succeeded');
     this.status = ok ? 'completed' : this.cancelled?.code === 'CANCELLED' && this.firstFailure === this.cancelled ? 'cancelled' : 'failed';
     clearTimeout(this.timeLimit);
@@ -639,7 +665,6 @@ export class CoordinationRun {
     for (const live of [...this.agents.values()]) this.forget(live);
     const byProfile = new Map(this.profiles.map((p, i) => [p, this.specs[i]!]));
     for (const spec of byProfile.values()) this.deps.factory.refillPool(spec, this.deps.context);
-    const executionTime = Date.now() - this.startedAt;
     const results = agentResults([...this.agentRecords.values()], new Map(this.records.map((r) => [r.id, r])));
     const aggregated: AggregatedResult = aggregate(this.records, results, this.fallbacks);
     const result: CoordinationResult = {
