@@ -20,5 +20,12 @@ export function printError(error: QiError): void {
   process.stderr.write(`error [${error.code}] ${error.message}\n`);
 }
 
+/** Reports a failure — as the JSON Result with --json, else on stderr — and returns its exit code. */
+export function reportFailure(result: { readonly tag: 'failure'; readonly error: QiError }, json: boolean): number {
+  if (json) printJson(result);
+  else printError(result.error);
+  return exitCodeFor(result.error);
+}
+
 /** What a command returns: its exit code. */
 export type CommandResult = Promise<number>;

@@ -11,7 +11,7 @@ import { detectHost } from '../../subagent/host.js';
 import { planLaunch } from '../../subagent/launch.js';
 import { RUNTIME } from '../../subagent/package-root.js';
 import type { HostCapabilities } from '../../subagent/types.js';
-import { EXIT, exitCodeFor, printError, printJson, type CommandResult } from '../output.js';
+import { EXIT, printJson, reportFailure, type CommandResult } from '../output.js';
 
 export const doctorHelp = `Usage: qicoord doctor [--config C] [--json]
 
@@ -82,9 +82,7 @@ async function defaultLevelCheck(config: Config, host: HostCapabilities): Promis
 export async function doctorCommand(o: { readonly config?: string | undefined; readonly json: boolean }): CommandResult {
   const config = await loadConfig({ cwd: process.cwd(), ...(o.config === undefined ? {} : { configPath: o.config }) });
   if (config.tag === 'failure') {
-    if (o.json) printJson(config);
-    else printError(config.error);
-    return exitCodeFor(config.error);
+    return reportFailure(config, o.json);
   }
   const host = await detectHost(config.value.sandbox.nodePath);
   const checks: Check[] = [

@@ -1,7 +1,7 @@
 import type { TaskDistribution } from '../../distribution/types.js';
 import type { StrategyFlags } from '../options.js';
 import { openTask } from './open.js';
-import { EXIT, exitCodeFor, printError, printJson, type CommandResult } from '../output.js';
+import { EXIT, exitCodeFor, printError, printJson, reportFailure, type CommandResult } from '../output.js';
 import { seconds, table } from '../progress/format.js';
 
 export const planHelp = `Usage: qicoord plan FILE [--strategy S] [--max-agents N] [--failure F] [--config C] [--json]
@@ -55,9 +55,7 @@ function describe(d: TaskDistribution): string {
 export async function planCommand(o: PlanOptions): CommandResult {
   const opened = await openTask(o.file, o.config, o);
   if (opened.tag === 'failure') {
-    if (o.json) printJson(opened);
-    else printError(opened.error);
-    return exitCodeFor(opened.error);
+    return reportFailure(opened, o.json);
   }
   const { coordinator, strategy, loaded } = opened.value;
   const plan = await coordinator.distributeTask(loaded.task, strategy, { agentId: 'qicoord-cli' });

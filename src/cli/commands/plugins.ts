@@ -1,6 +1,6 @@
 import { success } from '@qi/base';
 import { createCoordinator } from '../../coordinator/coordinator.js';
-import { EXIT, exitCodeFor, printError, printJson, type CommandResult } from '../output.js';
+import { EXIT, exitCodeFor, printError, printJson, reportFailure, type CommandResult } from '../output.js';
 import { table } from '../progress/format.js';
 
 export const pluginsHelp = `Usage: qicoord plugins [--config C] [--json]
@@ -15,9 +15,7 @@ Exit code: 0 (problems are listed, not fatal), 2 invalid config.`;
 export async function pluginsCommand(o: { readonly config?: string | undefined; readonly json: boolean }): CommandResult {
   const created = await createCoordinator({ cwd: process.cwd(), ...(o.config === undefined ? {} : { configPath: o.config }) });
   if (created.tag === 'failure') {
-    if (o.json) printJson(created);
-    else printError(created.error);
-    return exitCodeFor(created.error);
+    return reportFailure(created, o.json);
   }
   const registry = await created.value.plugins();
   await created.value.close();

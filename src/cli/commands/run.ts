@@ -2,7 +2,7 @@ import { success } from '@qi/base';
 import type { CoordinatorEvent } from '../../events/types.js';
 import type { StrategyFlags } from '../options.js';
 import { openTask } from './open.js';
-import { EXIT, exitCodeFor, printError, printJson, type CommandResult } from '../output.js';
+import { EXIT, exitCodeFor, printError, printJson, reportFailure, type CommandResult } from '../output.js';
 import { LineRenderer, TtyRenderer, type ProgressRenderer } from '../progress/renderers.js';
 import { formatSummary } from '../summary.js';
 import { TraceRecorder } from '../trace.js';
@@ -39,9 +39,7 @@ function renderer(): ProgressRenderer {
 export async function runCommand(o: RunOptions): CommandResult {
   const opened = await openTask(o.file, o.config, o);
   if (opened.tag === 'failure') {
-    if (o.json) printJson(opened);
-    else printError(opened.error);
-    return exitCodeFor(opened.error);
+    return reportFailure(opened, o.json);
   }
   const { coordinator, strategy, loaded } = opened.value;
   const plan = await coordinator.distributeTask(loaded.task, strategy, { agentId: 'qicoord-cli' });
@@ -85,9 +83,7 @@ export async function runCommand(o: RunOptions): CommandResult {
   if (trace !== undefined && o.trace !== undefined) trace.write(o.trace);
 
   if (run.tag === 'failure') {
-    if (o.json) printJson(run);
-    else printError(run.error);
-    return exitCodeFor(run.error);
+    return reportFailure(run, o.json);
   }
   if (o.json) printJson(success(run.value));
   else {
