@@ -18,8 +18,9 @@ export const PACKAGE_ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)
 
 /** Built files a SubAgent child needs. */
 export const RUNTIME = {
-  bootstrap: path.join(PACKAGE_ROOT, 'dist/sandbox/bootstrap.js'),
-  readPaths: [path.join(PACKAGE_ROOT, 'dist/sandbox'), path.join(PACKAGE_ROOT, 'dist/src/protocol'), path.join(PACKAGE_ROOT, 'package.json')],
+  /** The child entry: the CommonJS build of sandbox/ (one loader pass fewer than ESM at start-up). */
+  bootstrap: path.join(PACKAGE_ROOT, 'dist/cjs/sandbox/bootstrap.js'),
+  readPaths: [path.join(PACKAGE_ROOT, 'dist/cjs'), path.join(PACKAGE_ROOT, 'package.json')],
   /** What a plugin needs to import `qicoord/plugin`. */
   pluginApi: [path.join(PACKAGE_ROOT, 'dist/src/plugin'), path.join(PACKAGE_ROOT, 'package.json')],
   builtinPlugins: path.join(PACKAGE_ROOT, 'dist/plugins'),
