@@ -56,9 +56,15 @@ function hostChecks(host: HostCapabilities): Check[] {
 
 async function defaultLevelCheck(config: Config, host: HostCapabilities): Promise<Check> {
   const d = config.defaults;
-  const spec = { agentType: d.agentType, capabilities: ['doctor'], resourceLimits: d.resourceLimits, securityConstraints: d.securityConstraints, isolationLevel: d.isolationLevel, parentAgentId: 'qicoord-doctor' };
   const planned = planLaunch({
-    spec: { ...spec, resourceLimits: { ...d.resourceLimits, allowedNetworkHosts: [...d.resourceLimits.allowedNetworkHosts] }, securityConstraints: { ...d.securityConstraints, allowedTools: [...d.securityConstraints.allowedTools], prohibitedOperations: [...d.securityConstraints.prohibitedOperations] } },
+    spec: {
+      agentType: d.agentType,
+      capabilities: ['doctor'],
+      resourceLimits: { ...d.resourceLimits, allowedNetworkHosts: [...d.resourceLimits.allowedNetworkHosts] },
+      securityConstraints: { ...d.securityConstraints, allowedTools: [...d.securityConstraints.allowedTools], prohibitedOperations: [...d.securityConstraints.prohibitedOperations] },
+      isolationLevel: d.isolationLevel,
+      parentAgentId: 'qicoord-doctor',
+    },
     host,
     nodePath: config.sandbox.nodePath,
     bootstrapPath: RUNTIME.bootstrap,
