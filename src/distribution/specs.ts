@@ -32,10 +32,21 @@ export function specificationFor(subtask: SubTask, plugin: AgentPluginEntry, con
   };
 }
 
-/** A stable key of everything that shapes an agent process: subtasks with equal keys may share an agent. */
+const profileKeys = new WeakMap<SubAgentSpecification, string>();
+
+/**
+ * A stable key of everything that shapes an agent process: subtasks with equal keys may share
+ * an agent. Memoized per specification object (a plan shares one object among the subtasks of
+ * a profile, so planning and running each stringify it once).
+ */
 export function profileKey(spec: SubAgentSpecification): string {
-  const { parentAgentId: _parent, configurationOverrides: _overrides, ...profile } = spec;
-  return JSON.stringify(profile);
+  let key = profileKeys.get(spec);
+  if (key === undefined) {
+    const { parentAgentId: _parent, configurationOverrides: _overrides, ...profile } = spec;
+    key = JSON.stringify(profile);
+    profileKeys.set(spec, key);
+  }
+  return key;
 }
 
 /**

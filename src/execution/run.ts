@@ -9,6 +9,7 @@ import type { TaskGraph } from '../dag/graph.js';
 import { buildTaskGraph } from '../dag/graph.js';
 import type { TaskDistribution } from '../distribution/types.js';
 import { profileKey } from '../distribution/specs.js';
+import { validatedGraph } from '../tasks/load.js';
 import { qiError } from '../errors/catalogue.js';
 import type { CoordinatorEvent, SubtaskStatus } from '../events/types.js';
 import type { PlanInput, ReadySubtask, Scheduler, SchedulerState } from '../plugin/strategy-types.js';
@@ -48,6 +49,18 @@ interface LiveAgent {
   /** The agent's budget allocation, held until its process is gone. */
   readonly allocationId: string;
   readonly memoryMB: number;
+}
+
+/**
+ * The DAG built when the task was validated, when the plan runs exactly the task's own subtasks
+ * (the same frozen subtask objects: not a decomposition, nothing swapped): no need to build it a
+ * third time.
+ */
+function knownGraph(distribution: TaskDistribution): Result<TaskGraph, QiError> | undefined {
+  const own = distribution.originalTask.subtasks;
+  const graph = validatedGraph(distribution.originalTask);
+  if (graph === undefined || own === undefined || own.length !== distribution.subtasks.length) return undefined;
+  return distribution.subtasks.every((s, i) => s === own[i]) ? success(graph) : undefined;
 }
 
 const MAX_ATTEMPTS = 3;
@@ -111,7 +124,7 @@ export class CoordinationRun {
   ) {
     this.id = distribution.distributionId;
     this.subtasks = distribution.subtasks;
-    const graph = buildTaskGraph(this.subtasks, distribution.originalTask.dependencies);
+    const graph = knownGraph(distribution) ?? buildTaskGraph(this.subtasks, distribution.originalTask.dependencies);
     if (graph.tag === 'failure') throw new Error(`a distribution with an invalid DAG reached execution: ${graph.error.message}`);
     this.graph = graph.value;
     this.specs = this.subtasks.map((s) => distribution.specifications[s.id]!);
