@@ -5,7 +5,8 @@
  *
  * `"auto"` and `null` values are resolved when the config is loaded:
  * - `resources.maxTotalMemory: "auto"` → half of this machine's total memory, in MB;
- * - `sandbox.workspaceRoot: null` → `<os tmpdir>/qicoord`;
+ * - `sandbox.workspaceRoot: null` → `<os tmpdir>/qicoord-<uid>` (per user, 0700, refused when owned by another user);
+ * - `sandbox.agentUid`/`agentGid: null` → 65534 (`nobody`) when the coordinator runs as root;
  * - `sandbox.nodePath: null` → the Node binary running the coordinator.
  */
 export const DEFAULT_CONFIG = {
@@ -26,6 +27,7 @@ export const DEFAULT_CONFIG = {
       maxToolCalls: 1000,
       allowedNetworkHosts: [],
       maxFileOperations: 1000,
+      maxDiskMB: 1024,
     },
     securityConstraints: {
       sandboxEnabled: true,
@@ -54,6 +56,8 @@ export const DEFAULT_CONFIG = {
     maxMessageBytes: 4194304,
     maxMessagesPerSecond: 20000,
     maxOutputBytes: 1048576,
+    agentUid: null,
+    agentGid: null,
     killGraceMs: 500,
   },
   monitor: {

@@ -7,6 +7,7 @@ import { cosmiconfig } from 'cosmiconfig';
 import { DEFAULT_CONFIG } from '../../config/defaults.js';
 import { qiError } from '../errors/catalogue.js';
 import { parseInput } from '../schemas/issues.js';
+import { defaultWorkspaceRoot } from '../subagent/workspace.js';
 import { deepFreeze, deepMerge } from '../util/objects.js';
 import type { Config, ConfigInput } from './schema.js';
 import { ConfigSchema } from './schema.js';
@@ -64,7 +65,7 @@ export function resolveConfig(input: unknown, source: { filepath: string | null;
     },
     sandbox: {
       ...c.sandbox,
-      workspaceRoot: c.sandbox.workspaceRoot === null ? path.join(os.tmpdir(), 'qicoord') : abs(c.sandbox.workspaceRoot),
+      workspaceRoot: c.sandbox.workspaceRoot === null ? defaultWorkspaceRoot() : abs(c.sandbox.workspaceRoot),
       readPaths: c.sandbox.readPaths.map(abs),
       writePaths: c.sandbox.writePaths.map(abs),
       nodePath:

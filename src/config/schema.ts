@@ -55,6 +55,9 @@ export const ConfigSchema = z.strictObject({
     maxMessagesPerSecond: z.int().min(10),
     /** Bytes of each agent's stdout and stderr forwarded to the log; the rest is counted and dropped. */
     maxOutputBytes: z.int().min(0),
+    /** When the coordinator runs as root: the unprivileged uid/gid agents run as (null → 65534, `nobody`). */
+    agentUid: z.int().min(1).max(4294967294).nullable(),
+    agentGid: z.int().min(1).max(4294967294).nullable(),
     /** Grace between the cancel message, SIGTERM and SIGKILL when an agent is stopped. */
     killGraceMs: z.int().min(10).max(60000),
   }),

@@ -29,6 +29,8 @@ export const ResourceLimits = z.strictObject({
   maxFileOperations: NonNegativeInt,
   /** Extension: CPU cap in percent of one core, judged over monitor.cpuWindowMs. Absent = no cap. */
   maxCpuPercent: z.number().positive().max(100 * 64).optional(),
+  /** Extension: bytes the agent may keep in its workspace (and its private /tmp), MB → DISK_LIMIT. Absent = 1024. */
+  maxDiskMB: z.number().positive().optional(),
 });
 export type ResourceLimits = z.output<typeof ResourceLimits>;
 

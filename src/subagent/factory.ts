@@ -28,6 +28,7 @@ import { WarmPool, type PooledAgent } from './pool.js';
 import { startProcess, type StartedProcess } from './start.js';
 import { findEscapingLinks } from './symlinks.js';
 import type { LaunchPlan } from './types.js';
+import { agentIdentity, unreadablePath, untraversableAncestors } from './identity.js';
 import { createWorkspace, removeWorkspace } from './workspace.js';
 
 /** Coordination services the execution engine lends an agent (sync points, channels). */
@@ -243,13 +244,24 @@ export class SubAgentFactory {
     const { spec, plugin } = prepared;
     const { sandbox } = this.o.config;
     const agentId = agentIdFor(this.o.parentAgentId, ++this.counter);
+    const host = await detectHost(sandbox.nodePath);
+    const runAs = spec.isolationLevel === 'monitored' ? null : agentIdentity(host.isRoot, { uid: sandbox.agentUid, gid: sandbox.agentGid });
     let workspace: string;
     try {
-      workspace = createWorkspace(sandbox.workspaceRoot, agentId);
+      workspace = createWorkspace(sandbox.workspaceRoot, agentId, runAs);
     } catch (e) {
-      return failure(qiError('SANDBOX_UNAVAILABLE', `cannot create the workspace of agent ${agentId} under ${sandbox.workspaceRoot}: ${String(e)}`, { agentId }));
+      return failure(
+        qiError('SANDBOX_UNAVAILABLE', `cannot create the workspace of agent ${agentId} under ${sandbox.workspaceRoot}: ${e instanceof Error ? e.message : String(e)}`, {
+          agentId,
+          workspaceRoot: sandbox.workspaceRoot,
+        }),
+      );
     }
-    const host = await detectHost(sandbox.nodePath);
+    const reachable = this.checkReachable(runAs, plugin, workspace);
+    if (reachable.tag === 'failure') {
+      removeWorkspace(workspace);
+      return reachable;
+    }
     const planned = planLaunch({
       spec,
       host,
@@ -263,6 +275,9 @@ export class SubAgentFactory {
       env: buildAgentEnv(sandbox.passEnv, sandbox.env),
       networkIsolation: sandbox.networkIsolation,
       onUnavailable: sandbox.onUnavailable,
+      workspaceRoot: sandbox.workspaceRoot,
+      runAs,
+      maskedDirs: reachable.value,
     });
     if (planned.tag === 'failure') {
       removeWorkspace(workspace);
@@ -312,6 +327,28 @@ export class SubAgentFactory {
     });
   }
 
+  /**
+   * When agents run as another user (a root coordinator), everything they must read has to be
+   * readable by that user; the folders on the way that are not are masked by the sandbox (the
+   * list returned). A grant that is itself unreadable fails with the path and the fix.
+   */
+  private checkReachable(runAs: ReturnType<typeof agentIdentity>, plugin: PluginSource, workspace: string): Result<string[], QiError> {
+    if (runAs === null) return success([]);
+    const { sandbox } = this.o.config;
+    const needed = [RUNTIME.bootstrap, ...RUNTIME.readPaths, ...plugin.readPaths, plugin.path, ...sandbox.readPaths, ...sandbox.writePaths, sandbox.nodePath];
+    const unreadable = unreadablePath(needed, runAs);
+    if (unreadable !== undefined) {
+      return failure(
+        qiError(
+          'SANDBOX_UNAVAILABLE',
+          `agents run as uid ${runAs.uid} because the coordinator is root, and that user cannot read ${unreadable}. Fix: make it readable by others (chmod o+rX), set sandbox.agentUid/agentGid to a user that can read it, or run the coordinator as an unprivileged user`,
+          { path: unreadable, uid: runAs.uid },
+        ),
+      );
+    }
+    return success(untraversableAncestors([...needed, workspace], runAs));
+  }
+
   /** What an agent may read and write, as its plugin sees it (ctx.grants). */
   private grantsFor(spec: SubAgentSpecification, workspace: string): { read: string[]; write: string[] } {
     const { sandbox } = this.o.config;
@@ -322,8 +359,7 @@ export class SubAgentFactory {
   private toolPolicy(spec: SubAgentSpecification, entry: PoolEntry): ToolPolicy {
     const { sandbox } = this.o.config;
     const fs = spec.securityConstraints.fileSystemAccess;
-    const wrapperEnd = entry.plan.args.indexOf(this.o.config.sandbox.nodePath);
-    const prefix = entry.plan.command === sandbox.nodePath || wrapperEnd < 0 ? [] : [entry.plan.command, ...entry.plan.args.slice(0, wrapperEnd)];
+    const prefix = entry.plan.wrapperArgs;
     return {
       agentId: entry.agentId,
       allowedTools: spec.securityConstraints.allowedTools,
@@ -338,6 +374,7 @@ export class SubAgentFactory {
       maxConcurrentOperations: spec.resourceLimits.maxConcurrentOperations,
       execute: {
         wrap: (command, args) => (prefix.length === 0 ? { command, args: [...args] } : { command: prefix[0]!, args: [...prefix.slice(1), command, ...args] }),
+        seccompFilter: entry.plan.seccompFilter,
         env: entry.plan.env,
         defaultTimeoutMs: spec.resourceLimits.maxExecutionTimeMs,
       },

@@ -73,24 +73,3 @@ export function fsGrantFlags(grants: FsGrants): string[] {
   if (grants.full) return ['--allow-fs-read=*', '--allow-fs-write=*'];
   return [...grants.read.map((p) => `--allow-fs-read=${p}`), ...grants.write.map((p) => `--allow-fs-write=${p}`)];
 }
-
-/** Bind mounts for bwrap: reads read-only (minus those inside a writable bind), then writes read-write. */
-function bwrapBinds(grants: FsGrants, nodePath: string): string[] {
-  const readSources = path.isAbsolute(nodePath) ? [...grants.read, path.dirname(nodePath)] : [...grants.read];
-  const readOnly = minimalGrants(readSources).filter((p) => !grants.write.some((w) => coversPath(w, p)));
-  return [...readOnly.flatMap((p) => ['--ro-bind', p, p]), ...grants.write.flatMap((p) => ['--bind', p, p])];
-}
-
-/**
- * The bwrap wrapper, up to and including `--`: new net/pid/ipc namespaces, a new session, dies with
- * its parent, the root read-only with a fresh `/tmp`, and every grant bound back in (grants may live
- * under `/tmp`; the node binary's directory is bound read-only too, for a Node kept under `/tmp`).
- * fileSystemAccess 'full' binds the root read-write and keeps the real `/tmp` instead.
- */
-export function bwrapWrapper(bwrapPath: string, grants: FsGrants, workspace: string, nodePath: string): string[] {
-  const base = ['--die-with-parent', '--unshare-net', '--unshare-pid', '--unshare-ipc', '--new-session'];
-  const root = grants.full
-    ? ['--bind', '/', '/', '--dev', '/dev', '--proc', '/proc']
-    : ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', ...bwrapBinds(grants, nodePath)];
-  return [bwrapPath, ...base, ...root, '--chdir', workspace, '--'];
-}

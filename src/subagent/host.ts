@@ -1,6 +1,7 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
+import { seccompArchFor } from './seccomp.js';
 import type { HostCapabilities } from './types.js';
 
 /** How long one probe run (`bwrap … true`, `unshare -n true`, …) may take before it counts as failed. */
@@ -37,6 +38,9 @@ export function hostCapabilitiesFor(overrides: Partial<HostCapabilities> = {}): 
     unshare: '/usr/bin/unshare',
     unshareArgs: overrides.unshare === null ? [] : ['-n'],
     isRoot: false,
+    seccompArch: 'x86_64',
+    runtimeLibDirs: ['/usr/lib/x86_64-linux-gnu', '/usr/lib64'],
+    rootSymlinks: [{ path: '/lib', target: 'usr/lib' }, { path: '/lib64', target: 'usr/lib64' }],
     ...overrides,
   };
 }
@@ -110,15 +114,57 @@ async function workingUnshare(pathValue: string): Promise<{ unshare: string | nu
   return { unshare: null, unshareArgs: [] };
 }
 
+/**
+ * The namespaces every enforcing level asks bubblewrap for, with a private /proc: the probe that
+ * decides whether bubblewrap "works here" (an unprivileged user needs user namespaces for it).
+ */
+const BWRAP_PROBE = ['--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net', '--die-with-parent', '--new-session', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', 'true'];
+
+/** The files a program loads (its ELF interpreter and shared libraries), from `ldd`. */
+async function sharedLibraries(program: string, pathValue: string): Promise<string[]> {
+  const ldd = findExecutable('ldd', pathValue);
+  if (ldd === null) return [];
+  const result = await execa(ldd, [program], { reject: false, extendEnv: false, env: { PATH: pathValue }, stdin: 'ignore', timeout: PROBE_TIMEOUT_MS });
+  const out = typeof result.stdout === 'string' ? result.stdout : '';
+  return [...out.matchAll(/(\/[^\s)]+)/g)].map((m) => m[1]!).filter((p) => p !== program);
+}
+
+/** The real folders of `files` and of their links: what a minimal view must bind for them to load. */
+function realDirs(files: readonly string[]): string[] {
+  const dirs = new Set<string>();
+  for (const file of files) {
+    try {
+      dirs.add(realpathSync(path.dirname(file)));
+      dirs.add(path.dirname(realpathSync(file)));
+    } catch {
+      // A library ldd named but that is gone: nothing to bind.
+    }
+  }
+  return [...dirs];
+}
+
+/** Symlinks directly under `/` (`/lib` → `usr/lib` on merged-usr hosts). */
+function rootSymlinks(): { path: string; target: string }[] {
+  try {
+    return readdirSync('/', { withFileTypes: true })
+      .filter((e) => e.isSymbolicLink())
+      .map((e) => ({ path: `/${e.name}`, target: readlinkSync(`/${e.name}`) }));
+  } catch {
+    return [];
+  }
+}
+
 async function probeHost(nodePath: string): Promise<HostCapabilities> {
   const pathValue = process.env['PATH'] ?? '';
   const [{ nodeVersion, dataBaselineMB }, setpriv, prlimit, bwrap, unshare] = await Promise.all([
     nodeFacts(nodePath, pathValue),
     workingProgram('setpriv', ['--pdeathsig', 'KILL', 'true'], pathValue),
     workingProgram('prlimit', ['--data=1073741824:1073741824', 'true'], pathValue),
-    workingProgram('bwrap', ['--die-with-parent', '--unshare-net', '--ro-bind', '/', '/', 'true'], pathValue),
+    workingProgram('bwrap', BWRAP_PROBE, pathValue),
     workingUnshare(pathValue),
   ]);
+  const programs = [nodePath, setpriv, prlimit].filter((p): p is string => p !== null);
+  const libraries = (await Promise.all(programs.map((p) => sharedLibraries(p, pathValue)))).flat();
   return {
     nodeVersion,
     ...nodeFeatures(nodeVersion),
@@ -128,6 +174,9 @@ async function probeHost(nodePath: string): Promise<HostCapabilities> {
     bwrap,
     ...unshare,
     isRoot: process.getuid?.() === 0,
+    seccompArch: seccompArchFor(process.arch),
+    runtimeLibDirs: realDirs(libraries),
+    rootSymlinks: rootSymlinks(),
   };
 }
 

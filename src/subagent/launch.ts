@@ -1,9 +1,12 @@
+import path from 'node:path';
 import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
 import { qiError } from '../errors/catalogue.js';
 import type { IsolationLevel } from '../schemas/common.js';
 import type { FsGrants } from './grants.js';
-import { bwrapWrapper, fsGrantFlags, fsGrants, invalidGrantPath } from './grants.js';
+import { bwrapArgs } from './bwrap.js';
+import { fsGrantFlags, fsGrants, invalidGrantPath } from './grants.js';
+import { seccompFilter } from './seccomp.js';
 import type { LaunchInput, LaunchPlan, NetGuardPolicy } from './types.js';
 
 /** Variables that can change what Node loads or grants; never passed to a SubAgent. */
@@ -20,6 +23,9 @@ const STRIPPED_ENV: ReadonlySet<string> = new Set([
  */
 const DATA_CAP_SLACK_MB = 8;
 
+/** Workspace (and private /tmp) size when the spec sets no `maxDiskMB`. */
+export const DEFAULT_MAX_DISK_MB = 1024;
+
 /** The next lower level a 'downgrade' falls back to. */
 const LOWER: Readonly<Record<IsolationLevel, IsolationLevel | null>> = {
   sandbox: 'restricted',
@@ -27,9 +33,13 @@ const LOWER: Readonly<Record<IsolationLevel, IsolationLevel | null>> = {
   monitored: null,
 };
 
-/** A feature a level cannot run without. */
-type RequiredFeature = 'permission-model' | 'netns';
-type NetnsMethod = 'bwrap' | 'unshare';
+/**
+ * A feature a level cannot run without: the permission model (inner layer), bubblewrap (PID,
+ * mount, IPC and network namespaces: the OS boundary), the seccomp filter (no Unix sockets, no
+ * setuid files, no nested user namespaces), setpriv (to drop to an unprivileged uid when the
+ * coordinator is root).
+ */
+type RequiredFeature = 'permission-model' | 'bwrap' | 'seccomp' | 'setpriv';
 
 /** The level actually planned, and why it differs from the requested one. */
 interface LevelChoice {
@@ -43,24 +53,16 @@ interface LevelChoice {
  * Plans the command line of one SubAgent from its spec and the host's capabilities. Pure: no I/O,
  * no `process.env`; the same input always gives the same plan.
  *
- * Wrappers, outermost first: `[bwrap … --]` or `[unshare -n|-rn --]` (sandbox, network none/restricted),
- * `setpriv --pdeathsig KILL --` (every level, when the host has it), `prlimit --data=B:B --`
- * (restricted/sandbox), then `nodePath`, the node flags and `bootstrapPath`.
+ * Wrappers, outermost first: `bwrap … --` (every level where the host has it; see `bwrap.ts` for
+ * what each level's namespaces and file-system view are), then inside it `setpriv --reuid … --`
+ * (the unprivileged identity, when the coordinator is root), `prlimit --data --fsize --core --`
+ * (restricted/sandbox), then `nodePath`, the node flags and `bootstrapPath`. Without bubblewrap
+ * (monitored only) `setpriv --pdeathsig KILL --` guards against a dead coordinator instead.
  *
- * `layers` may contain, in this order:
- * - `env-scrubbed`: env is exactly `input.env` minus NODE_OPTIONS, NODE_PATH, NODE_CHANNEL_FD and
- *   NODE_REPL_EXTERNAL_MODULE (a NODE_OPTIONS can widen the permission grants)
- * - `netns:bwrap`, `pidns:bwrap`, `die-with-parent` | `netns:unshare`: OS isolation (sandbox)
- * - `pdeathsig`: setpriv kills the agent when the coordinator dies
- * - `permission-model` (enforcing) | `permission-audit` (monitored on Node ≥ 24: reports only)
- * - `fs:full` | `fs-read:granted` plus `fs-write:workspace` | `fs-write:none` (enforcing levels)
- * - `permission-net:deny`: Node ≥ 25 without `--allow-net` (network 'none', enforcing levels)
- * - `heap-cap:<N>MB`, `prlimit-data:<N>MB`: memory caps (restricted/sandbox)
- * - `net-guard:audit` | `net-guard:deny-all` | `net-guard:allow-list`: the preload guard (absent when off)
- * - `pidusage-watchdog`, `tool-broker`: always, coordinator-side
- *
- * `missingLayers` may contain `pdeathsig` (no setpriv), `prlimit-data` (no prlimit), and after a
- * downgrade the required features that were missing: `permission-model`, `netns`.
+ * `layers` names what is enforced, e.g. `pidns:bwrap`, `netns:bwrap`, `fs-view:minimal`,
+ * `seccomp`, `uid:65534`, `permission-model`, `heap-cap:192MB`, `prlimit-data:312MB`,
+ * `prlimit-fsize:1024MB`, `net-guard:deny-all`, `pidusage-watchdog`, `disk-watchdog`,
+ * `tool-broker`; `missingLayers` what the level wanted but the host lacks.
  *
  * Fails with INVALID_CONFIG for a grant path that is relative or contains `,`/`*`, and with
  * SANDBOX_UNAVAILABLE when a required feature is missing and `onUnavailable` is 'fail'.
@@ -82,39 +84,53 @@ function needsNetns(input: LaunchInput): boolean {
   return input.spec.securityConstraints.networkAccessLevel !== 'full';
 }
 
-function netnsMethod(input: LaunchInput): NetnsMethod | null {
-  const { host, networkIsolation } = input;
-  if (networkIsolation === 'off') return null;
-  if (networkIsolation === 'bwrap') return host.bwrap === null ? null : 'bwrap';
-  if (networkIsolation === 'unshare') return host.unshare === null ? null : 'unshare';
-  if (host.bwrap !== null) return 'bwrap';
-  return host.unshare === null ? null : 'unshare';
+/** bubblewrap when the host has it and the config does not rule it out. */
+function usableBwrap(input: LaunchInput): string | null {
+  const { networkIsolation } = input;
+  return networkIsolation === 'auto' || networkIsolation === 'bwrap' ? input.host.bwrap : null;
 }
 
 function missingFeatures(input: LaunchInput, level: IsolationLevel): RequiredFeature[] {
+  if (level === 'monitored') return [];
   const missing: RequiredFeature[] = [];
-  if (level !== 'monitored' && input.host.permissionFlag === null) missing.push('permission-model');
-  if (level === 'sandbox' && needsNetns(input) && netnsMethod(input) === null) missing.push('netns');
+  if (input.host.permissionFlag === null) missing.push('permission-model');
+  if (usableBwrap(input) === null) missing.push('bwrap');
+  if (input.host.seccompArch === null) missing.push('seccomp');
+  if ((input.runAs ?? null) !== null && input.host.setpriv === null) missing.push('setpriv');
   return missing;
 }
 
 function describeFeature(input: LaunchInput, feature: RequiredFeature): string {
-  if (feature === 'permission-model') {
-    return `the Node permission model (node ${input.host.nodeVersion} at ${input.nodePath} has none)`;
+  switch (feature) {
+    case 'permission-model':
+      return `the Node permission model (node ${input.host.nodeVersion} at ${input.nodePath} has none)`;
+    case 'seccomp':
+      return `a seccomp filter (qicoord has no system-call table for this architecture)`;
+    case 'setpriv':
+      return 'setpriv (util-linux), to run agents as an unprivileged user while the coordinator is root';
+    case 'bwrap': {
+      const how: Record<LaunchInput['networkIsolation'], string> = {
+        auto: 'bubblewrap is missing or cannot create namespaces here',
+        bwrap: 'sandbox.networkIsolation is bwrap, but bubblewrap is missing or cannot create namespaces here',
+        unshare: "sandbox.networkIsolation is 'unshare', which gives a network namespace only; the boundary needs bubblewrap's PID, mount and network namespaces",
+        off: 'sandbox.networkIsolation is off',
+      };
+      return `OS namespaces (${how[input.networkIsolation]})`;
+    }
   }
-  const how: Record<LaunchInput['networkIsolation'], string> = {
-    auto: 'neither a working bubblewrap nor `unshare -n` was found',
-    bwrap: 'sandbox.networkIsolation is bwrap, but bubblewrap is missing or does not work here',
-    unshare: 'sandbox.networkIsolation is unshare, but `unshare -n` does not work here',
-    off: 'sandbox.networkIsolation is off',
-  };
-  return `OS network isolation (${how[input.networkIsolation]})`;
 }
 
 function fixFor(feature: RequiredFeature): string {
-  return feature === 'permission-model'
-    ? 'run agents on Node ≥ 20 (sandbox.nodePath)'
-    : 'install bubblewrap (or allow user namespaces for unshare) and set sandbox.networkIsolation: auto';
+  switch (feature) {
+    case 'permission-model':
+      return 'run agents on Node ≥ 20 (sandbox.nodePath)';
+    case 'seccomp':
+      return 'run on x86_64 or arm64 Linux';
+    case 'setpriv':
+      return 'install util-linux (apt-get install util-linux), or run the coordinator as an unprivileged user';
+    case 'bwrap':
+      return 'install bubblewrap (apt-get install bubblewrap; unprivileged users also need user namespaces enabled) and set sandbox.networkIsolation: auto';
+  }
 }
 
 function unavailableError(input: LaunchInput, level: IsolationLevel, missing: readonly RequiredFeature[]): QiError {
@@ -189,36 +205,86 @@ function memoryCaps(input: LaunchInput, level: IsolationLevel): { heapCapMB: num
   return { heapCapMB, dataCapMB };
 }
 
-function isolationWrapper(input: LaunchInput, level: IsolationLevel): { args: string[]; layers: string[] } {
-  const method = level === 'sandbox' && needsNetns(input) ? netnsMethod(input) : null;
-  const { bwrap, unshare, unshareArgs } = input.host;
-  if (method === 'bwrap' && bwrap !== null) {
-    return {
-      args: bwrapWrapper(bwrap, fsGrants(input), input.workspace, input.nodePath),
-      layers: ['netns:bwrap', 'pidns:bwrap', 'die-with-parent'],
-    };
-  }
-  if (method === 'unshare' && unshare !== null) {
-    return { args: [unshare, ...unshareArgs, '--'], layers: ['netns:unshare'] };
-  }
-  return { args: [], layers: [] };
+/** The programs the agent's command runs (node, setpriv, prlimit): bound into the view. */
+function programFiles(input: LaunchInput): string[] {
+  return [input.nodePath, input.host.setpriv, input.host.prlimit].filter((p): p is string => p !== null && path.isAbsolute(p));
+}
+
+function maxDiskBytes(input: LaunchInput): number {
+  return Math.round((input.spec.resourceLimits.maxDiskMB ?? DEFAULT_MAX_DISK_MB) * 1024 * 1024);
+}
+
+function isolationWrapper(input: LaunchInput, level: IsolationLevel): { args: string[]; layers: string[]; seccomp: boolean } {
+  const bwrap = usableBwrap(input);
+  if (bwrap === null) return { args: [], layers: [], seccomp: false };
+  const enforcing = level !== 'monitored';
+  const unshareNet = enforcing && needsNetns(input);
+  const seccomp = enforcing && input.host.seccompArch !== null;
+  const args = bwrapArgs({
+    bwrapPath: bwrap,
+    level,
+    host: input.host,
+    grants: fsGrants(input),
+    workspace: input.workspace,
+    workspaceRoot: input.workspaceRoot ?? path.dirname(input.workspace),
+    programFiles: programFiles(input),
+    maskedDirs: input.runAs == null ? [] : (input.maskedDirs ?? []),
+    unshareNet,
+    seccomp,
+    tmpBytes: maxDiskBytes(input),
+  });
+  const layers = enforcing
+    ? [
+        'pidns:bwrap',
+        'mountns:bwrap',
+        'ipcns:bwrap',
+        ...(unshareNet ? ['netns:bwrap'] : []),
+        level === 'sandbox' ? 'fs-view:minimal' : 'fs-view:root-read-only',
+        'private-proc-tmp',
+        'die-with-parent',
+        ...(seccomp ? ['seccomp'] : []),
+      ]
+    : ['pidns:bwrap', 'die-with-parent'];
+  return { args, layers, seccomp };
 }
 
 interface PlanParts {
-  readonly isolation: { args: string[]; layers: string[] };
+  readonly isolation: { args: string[]; layers: string[]; seccomp: boolean };
   readonly permission: { flags: string[]; layers: string[] };
   readonly caps: { heapCapMB: number | null; dataCapMB: number | null };
 }
 
-/** The full command line: wrappers outermost first, then node, its flags and the bootstrap. */
-function commandLine(input: LaunchInput, parts: PlanParts): string[] {
-  const { setpriv, prlimit } = input.host;
-  const { dataCapMB, heapCapMB } = parts.caps;
+/** `setpriv` inside the sandbox: the unprivileged identity (root coordinator), else the parent-death signal. */
+function setprivArgs(input: LaunchInput, level: IsolationLevel, sandboxed: boolean): string[] {
+  const { setpriv } = input.host;
+  if (setpriv === null) return [];
+  if (input.runAs != null && sandboxed && level !== 'monitored') {
+    const { uid, gid } = input.runAs;
+    return [setpriv, `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
+  }
+  return sandboxed ? [] : [setpriv, '--pdeathsig', 'KILL', '--'];
+}
+
+/** `prlimit` inside the sandbox: the kernel data cap, the largest file, no core dumps (enforcing levels). */
+function prlimitArgs(input: LaunchInput, level: IsolationLevel, dataCapMB: number | null): string[] {
+  const { prlimit } = input.host;
+  if (prlimit === null || level === 'monitored') return [];
   const dataBytes = (dataCapMB ?? 0) * 1024 * 1024;
+  const disk = maxDiskBytes(input);
+  return [prlimit, ...(dataCapMB === null ? [] : [`--data=${dataBytes}:${dataBytes}`]), `--fsize=${disk}:${disk}`, '--core=0:0', '--'];
+}
+
+/** The wrappers, outermost first, up to (not including) the Node binary. */
+function wrapperLine(input: LaunchInput, level: IsolationLevel, parts: PlanParts): string[] {
+  const sandboxed = parts.isolation.args.length > 0;
+  return [...parts.isolation.args, ...setprivArgs(input, level, sandboxed), ...prlimitArgs(input, level, parts.caps.dataCapMB)];
+}
+
+/** The full command line: wrappers outermost first, then node, its flags and the bootstrap. */
+function commandLine(input: LaunchInput, level: IsolationLevel, parts: PlanParts): string[] {
+  const { heapCapMB } = parts.caps;
   return [
-    ...parts.isolation.args,
-    ...(setpriv === null ? [] : [setpriv, '--pdeathsig', 'KILL', '--']),
-    ...(prlimit === null || dataCapMB === null ? [] : [prlimit, `--data=${dataBytes}:${dataBytes}`, '--']),
+    ...wrapperLine(input, level, parts),
     input.nodePath,
     ...parts.permission.flags,
     ...(heapCapMB === null ? [] : [`--max-old-space-size=${heapCapMB}`]),
@@ -226,26 +292,33 @@ function commandLine(input: LaunchInput, parts: PlanParts): string[] {
   ];
 }
 
-function planLayers(input: LaunchInput, parts: PlanParts, netGuard: NetGuardPolicy): string[] {
+function planLayers(input: LaunchInput, level: IsolationLevel, parts: PlanParts, netGuard: NetGuardPolicy): string[] {
   const { heapCapMB, dataCapMB } = parts.caps;
+  const sandboxed = parts.isolation.args.length > 0;
+  const enforcing = level !== 'monitored';
   return [
     'env-scrubbed',
     ...parts.isolation.layers,
-    ...(input.host.setpriv === null ? [] : ['pdeathsig']),
+    ...(input.runAs != null && sandboxed && level !== 'monitored' && input.host.setpriv !== null ? [`uid:${input.runAs.uid}`, 'no-new-privs', 'no-capabilities'] : []),
+    ...(!sandboxed && input.host.setpriv !== null ? ['pdeathsig'] : []),
     ...parts.permission.layers,
     ...(heapCapMB === null ? [] : [`heap-cap:${heapCapMB}MB`]),
     ...(dataCapMB === null ? [] : [`prlimit-data:${dataCapMB}MB`]),
+    ...(enforcing && input.host.prlimit !== null ? [`prlimit-fsize:${Math.round(maxDiskBytes(input) / 1048576)}MB`] : []),
     ...(netGuard.mode === 'off' ? [] : [`net-guard:${netGuard.mode}`]),
     'pidusage-watchdog',
+    ...(enforcing ? ['disk-watchdog'] : []),
     'tool-broker',
   ];
 }
 
-function missingLayersFor(input: LaunchInput, choice: LevelChoice): string[] {
+function missingLayersFor(input: LaunchInput, choice: LevelChoice, parts: PlanParts): string[] {
+  const sandboxed = parts.isolation.args.length > 0;
   return [
     ...choice.lacking,
-    ...(input.host.setpriv === null ? ['pdeathsig'] : []),
-    ...(choice.level !== 'monitored' && input.host.prlimit === null ? ['prlimit-data'] : []),
+    ...(!sandboxed ? ['pidns'] : []),
+    ...(!sandboxed && input.host.setpriv === null ? ['pdeathsig'] : []),
+    ...(choice.level !== 'monitored' && input.host.prlimit === null ? ['prlimit'] : []),
   ];
 }
 
@@ -257,7 +330,9 @@ function buildPlan(input: LaunchInput, choice: LevelChoice): LaunchPlan {
     caps: memoryCaps(input, level),
   };
   const netGuard = netGuardFor(input, level);
-  const [command = input.nodePath, ...args] = commandLine(input, parts);
+  const wrappers = wrapperLine(input, level, parts);
+  const [command = input.nodePath, ...args] = commandLine(input, level, parts);
+  const sandboxed = parts.isolation.args.length > 0;
   return {
     command,
     args,
@@ -266,11 +341,15 @@ function buildPlan(input: LaunchInput, choice: LevelChoice): LaunchPlan {
     isolationLevel: level,
     ...(choice.downgradedFrom === undefined ? {} : { downgradedFrom: choice.downgradedFrom }),
     ...(choice.downgradeReason === undefined ? {} : { downgradeReason: choice.downgradeReason }),
-    layers: planLayers(input, parts, netGuard),
-    missingLayers: missingLayersFor(input, choice),
+    layers: planLayers(input, level, parts, netGuard),
+    missingLayers: missingLayersFor(input, choice, parts),
     netGuard,
     heapCapMB: parts.caps.heapCapMB,
     dataCapMB: parts.caps.dataCapMB,
-    nodePidDiffers: parts.isolation.layers.includes('netns:bwrap'),
+    nodePidDiffers: sandboxed,
+    seccompFilter: parts.isolation.seccomp && input.host.seccompArch !== null ? seccompFilter(input.host.seccompArch) : null,
+    runAs: sandboxed && level !== 'monitored' ? (input.runAs ?? null) : null,
+    maxDiskBytes: maxDiskBytes(input),
+    wrapperArgs: wrappers,
   };
 }

@@ -67,7 +67,8 @@ export class AgentProcess {
       cwd: plan.cwd,
       env: { ...plan.env },
       extendEnv: false,
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      // fd 3: the channel; fd 4: the seccomp program bubblewrap reads (`--seccomp 4`) and closes.
+      stdio: plan.seccompFilter === null ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       detached: true,
       cleanup: false,
       buffer: false,
@@ -79,6 +80,11 @@ export class AgentProcess {
       (e: unknown) => ({ exitCode: null, signal: null, spawnError: e instanceof Error ? e.message : String(e) }),
     );
     const socket = subprocess.stdio[3] as Duplex | undefined;
+    if (plan.seccompFilter !== null) {
+      const filterPipe = subprocess.stdio[4] as Duplex | undefined;
+      filterPipe?.on('error', () => undefined);
+      filterPipe?.end(Buffer.from(plan.seccompFilter));
+    }
     if (subprocess.pid === undefined || socket === undefined) {
       return { exitCode: null, signal: null, spawnError: `could not start ${plan.command}` };
     }

@@ -1,5 +1,6 @@
 import type { IsolationLevel } from '../schemas/common.js';
 import type { SubAgentSpecification } from '../schemas/spec.js';
+import type { SeccompArch } from './seccomp.js';
 
 /** What this host (and the agents' Node binary) can enforce. Detected once per Node binary. */
 export interface HostCapabilities {
@@ -22,6 +23,21 @@ export interface HostCapabilities {
   readonly unshare: string | null;
   readonly unshareArgs: readonly string[];
   readonly isRoot: boolean;
+  /** The seccomp architecture of this host, or null where qicoord has no syscall table for it. */
+  readonly seccompArch: SeccompArch | null;
+  /**
+   * Folders holding the shared libraries of the agents' Node binary and of setpriv/prlimit (and
+   * the dynamic loader), real paths: what `sandbox`'s minimal view binds so the runtime starts.
+   */
+  readonly runtimeLibDirs: readonly string[];
+  /** Top-level symlinks of `/` (merged-usr hosts: `/lib` → `usr/lib`), recreated in the minimal view. */
+  readonly rootSymlinks: readonly { readonly path: string; readonly target: string }[];
+}
+
+/** The unprivileged identity agents run as when the coordinator is root. */
+export interface AgentIdentity {
+  readonly uid: number;
+  readonly gid: number;
 }
 
 /** Network policy the child's guard applies (the seat belt; OS isolation is separate). */
@@ -52,6 +68,16 @@ export interface LaunchInput {
   readonly env: Readonly<Record<string, string>>;
   readonly networkIsolation: 'auto' | 'bwrap' | 'unshare' | 'off';
   readonly onUnavailable: 'fail' | 'downgrade';
+  /** Where every agent's workspace lives: hidden from agents but for their own workspace. */
+  readonly workspaceRoot?: string;
+  /** Who agents run as when the coordinator is root (null otherwise: agents keep its uid). */
+  readonly runAs?: AgentIdentity | null;
+  /**
+   * Ancestors of bound paths that `runAs` cannot traverse (e.g. `/root`): the view covers each with
+   * an empty tmpfs and binds the grants back in, so the agent reaches its grants and nothing else
+   * under them. Computed by the caller (it needs the file system); empty when `runAs` is null.
+   */
+  readonly maskedDirs?: readonly string[];
 }
 
 /** How to start one SubAgent: the command line and what it enforces. Plain data. */
@@ -76,4 +102,15 @@ export interface LaunchPlan {
   readonly dataCapMB: number | null;
   /** True when the node process is not the spawned pid (bwrap): the monitor must find it. */
   readonly nodePidDiffers: boolean;
+  /** The seccomp program bubblewrap reads from fd 4 (`--seccomp 4`), or null when none. */
+  readonly seccompFilter: Uint8Array | null;
+  /** The identity the agent runs as (setpriv inside the sandbox), or null: the coordinator's. */
+  readonly runAs: AgentIdentity | null;
+  /** Workspace bytes the agent may hold (RLIMIT_FSIZE per file, the private /tmp's size, the disk watchdog). */
+  readonly maxDiskBytes: number;
+  /**
+   * The wrappers around the agent's command, outermost first, up to the Node binary: `execute`
+   * puts the same ones around a tool command, so it runs inside the same boundary.
+   */
+  readonly wrapperArgs: readonly string[];
 }

@@ -4,8 +4,10 @@ import type { Logger } from '../logging/logger.js';
 
 /** How the `execute` tool starts processes for one agent. */
 export interface ExecutePolicy {
-  /** Puts the agent's OS wrappers (setpriv, bwrap, unshare, …) around a command line. */
+  /** Puts the agent's OS wrappers (bwrap, setpriv, prlimit, …) around a command line. */
   readonly wrap: (command: string, args: readonly string[]) => { command: string; args: string[] };
+  /** The seccomp program the wrappers read from fd 4, or null when they read none. */
+  readonly seccompFilter?: Uint8Array | null;
   /** The whole environment of an executed process (nothing is inherited). */
   readonly env: Readonly<Record<string, string>>;
   /** Default and maximum run time of one executed process, in ms. */

@@ -51,9 +51,13 @@ export const executeTool = defineTool({
     const { execute, workspace } = ctx.policy;
     const line = execute.wrap(args.command, args.args ?? []);
     const timeoutMs = Math.min(args.timeoutMs ?? execute.defaultTimeoutMs, execute.defaultTimeoutMs);
-    const stdio = args.input === undefined ? { stdin: 'ignore' as const } : { input: args.input };
+    const filter = execute.seccompFilter ?? null;
+    // fd 4 carries the seccomp program to bubblewrap, as for the agent itself (fd 3 stays closed).
+    const stdio = filter === null ? {} : { stdio: [args.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', 'ignore', 'pipe'] as const };
+    const input = args.input === undefined ? (filter === null ? { stdin: 'ignore' as const } : {}) : { input: args.input };
     const subprocess = execa(line.command, line.args, {
       ...stdio,
+      ...input,
       cwd: workspace,
       extendEnv: false,
       env: { ...execute.env },
@@ -66,6 +70,7 @@ export const executeTool = defineTool({
       detached: true,
       cancelSignal: ctx.signal,
     });
+    if (filter !== null) (subprocess.stdio[4] as NodeJS.WritableStream | undefined)?.end(Buffer.from(filter));
     const pid = subprocess.pid;
     let groupTimedOut = false;
     let grace: NodeJS.Timeout | undefined;
