@@ -90,7 +90,9 @@ function deniedError(attempt: Attempt, policy: NetGuardPolicy): Error {
   const where = attempt.port === null ? host : `${host}:${attempt.port}`;
   const rule = policy.mode === 'allow-list' ? `allow-list [${policy.hosts.join(', ')}]` : policy.mode;
   const what = attempt.kind === 'listen' ? `listening on ${where}` : `network access to ${where}`;
-  return Object.assign(new Error(`${what} denied (${attempt.api}; net guard policy ${rule})`), { code: NET_DENIED_CODE });
+  // In a network namespace (restricted/sandbox) allowed hosts are reached through the coordinator only.
+  const hint = policy.mode === 'deny-all' && policy.hosts.length > 0 ? `; this agent has no network of its own: reach [${policy.hosts.join(', ')}] with ctx.tools.call('fetch', …)` : '';
+  return Object.assign(new Error(`${what} denied (${attempt.api}; net guard policy ${rule}${hint})`), { code: NET_DENIED_CODE });
 }
 
 function toPort(value: unknown): number | null {

@@ -54,7 +54,7 @@ describe('loadConfig', () => {
     expect(config.defaults).toEqual(DEFAULT_CONFIG.defaults);
     expect(config.monitor).toEqual(DEFAULT_CONFIG.monitor);
     expect(config.resources.maxTotalMemory).toBe(Math.floor((os.totalmem() / 1024 / 1024) * 0.5));
-    expect(config.sandbox.workspaceRoot).toBe(path.join(os.tmpdir(), 'qicoord'));
+    expect(config.sandbox.workspaceRoot).toBe(path.join(os.tmpdir(), `qicoord-${process.getuid?.()}`));
     expect(config.sandbox.nodePath).toBe(process.execPath);
   });
 

@@ -81,13 +81,13 @@ function argv(p: LaunchPlan): string[] {
 /** The node flags: everything between the node binary and the bootstrap. */
 function nodeFlags(p: LaunchPlan): string[] {
   const line = argv(p);
-  return line.slice(line.indexOf(NODE) + 1, line.indexOf(BOOTSTRAP));
+  return line.slice(line.lastIndexOf(NODE) + 1, line.indexOf(BOOTSTRAP));
 }
 
 /** The wrapper part: everything before the node binary. */
 function wrappers(p: LaunchPlan): string[] {
   const line = argv(p);
-  return line.slice(0, line.indexOf(NODE));
+  return line.slice(0, line.lastIndexOf(NODE));
 }
 
 const LEVELS: readonly IsolationLevel[] = ['monitored', 'restricted', 'sandbox'];
@@ -97,8 +97,8 @@ const COMBOS = LEVELS.flatMap((level) => FS.flatMap((fs) => NETS.map((net) => [l
 
 const EXPECTED_GUARD: Record<IsolationLevel, Record<NetAccess, LaunchPlan['netGuard']['mode']>> = {
   monitored: { none: 'audit', restricted: 'audit', full: 'off' },
-  restricted: { none: 'deny-all', restricted: 'allow-list', full: 'off' },
-  sandbox: { none: 'deny-all', restricted: 'allow-list', full: 'off' },
+  restricted: { none: 'deny-all', restricted: 'deny-all', full: 'off' },
+  sandbox: { none: 'deny-all', restricted: 'deny-all', full: 'off' },
 };
 
 describe('planLaunch: every isolation level × fileSystemAccess × networkAccessLevel (Node 22 host)', () => {
@@ -110,7 +110,7 @@ describe('planLaunch: every isolation level × fileSystemAccess × networkAccess
     const p = plan({ level, fs, net });
     const flags = nodeFlags(p);
     const enforced = level !== 'monitored';
-    const netns = level === 'sandbox' && net !== 'full';
+    const netns = level !== 'monitored' && net !== 'full';
 
     it('runs the requested level in the workspace, ending with node, flags and the bootstrap', () => {
       expect(p.isolationLevel).toBe(level);
@@ -160,25 +160,30 @@ describe('planLaunch: every isolation level × fileSystemAccess × networkAccess
       expect(p.dataCapMB).toBe(enforced ? 312 : null);
     });
 
-    it('always wraps in setpriv --pdeathsig KILL', () => {
-      const w = wrappers(p);
-      const at = w.indexOf('/usr/bin/setpriv');
-      expect(at).toBeGreaterThanOrEqual(0);
-      expect(w.slice(at, at + 4)).toEqual(['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--']);
-      expect(p.layers).toContain('pdeathsig');
+    it('runs every level in bubblewrap: a PID namespace that dies with the coordinator', () => {
+      expect(p.command).toBe('/usr/bin/bwrap');
+      expect(p.args).toEqual(expect.arrayContaining(['--unshare-pid', '--die-with-parent']));
+      expect(p.layers).toEqual(expect.arrayContaining(['pidns:bwrap', 'die-with-parent']));
+      expect(p.nodePidDiffers).toBe(true);
       expect(p.missingLayers).toEqual([]);
     });
 
-    it('sets the net guard mode', () => {
+    it('gives enforcing levels the seccomp filter, private /proc and /tmp, and IPC/UTS namespaces', () => {
+      expect(p.seccompFilter !== null).toBe(enforced);
+      expect(p.args.includes('--seccomp')).toBe(enforced);
+      expect(p.args.includes('--unshare-ipc')).toBe(enforced);
+      expect(p.layers.includes('seccomp')).toBe(enforced);
+      expect(p.layers.includes('disk-watchdog')).toBe(enforced);
+    });
+
+    it('sets the net guard mode (allowed hosts only through the fetch tool in a network namespace)', () => {
       expect(p.netGuard.mode).toBe(EXPECTED_GUARD[level][net]);
       expect(p.netGuard.hosts).toEqual(net === 'restricted' ? HOSTS : []);
       const guardLayer = p.layers.find((l) => l.startsWith('net-guard:'));
       expect(guardLayer).toBe(p.netGuard.mode === 'off' ? undefined : `net-guard:${p.netGuard.mode}`);
     });
 
-    it('adds bwrap network isolation only for sandbox with network none/restricted', () => {
-      expect(p.command).toBe(netns ? '/usr/bin/bwrap' : '/usr/bin/setpriv');
-      expect(p.nodePidDiffers).toBe(netns);
+    it('adds a network namespace for enforcing levels with network none/restricted', () => {
       expect(p.layers.includes('netns:bwrap')).toBe(netns);
       expect(p.args.includes('--unshare-net')).toBe(netns);
     });
@@ -189,30 +194,38 @@ describe('planLaunch: every isolation level × fileSystemAccess × networkAccess
   });
 });
 
+const DATA = 312 * 1024 * 1024;
+const DISK = 1024 * 1024 * 1024;
+
 describe('planLaunch: exact command lines', () => {
-  it('sandbox: bwrap, setpriv, prlimit, node flags, bootstrap, in that order', () => {
+  it('sandbox: bwrap with a minimal view, prlimit, node flags, bootstrap, in that order', () => {
     const p = plan({ level: 'sandbox', fs: 'restricted', net: 'none' });
     expect(argv(p)).toEqual([
       '/usr/bin/bwrap',
-      '--die-with-parent',
-      '--unshare-net',
-      '--unshare-pid',
-      '--unshare-ipc',
-      '--new-session',
-      '--ro-bind', '/', '/',
-      '--dev', '/dev',
+      '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--unshare-net', '--die-with-parent', '--new-session',
+      '--symlink', 'usr/lib', '/lib',
+      '--symlink', 'usr/lib64', '/lib64',
       '--proc', '/proc',
-      '--tmpfs', '/tmp',
+      '--dev', '/dev',
+      '--size', String(DISK), '--perms', '1777', '--tmpfs', '/tmp',
       '--ro-bind', '/opt/qicoord/dist/sandbox', '/opt/qicoord/dist/sandbox',
       '--ro-bind', '/opt/qicoord/dist/src/protocol', '/opt/qicoord/dist/src/protocol',
       '--ro-bind', '/opt/plugins/echo', '/opt/plugins/echo',
       '--ro-bind', '/opt/qicoord/node_modules/execa', '/opt/qicoord/node_modules/execa',
-      '--ro-bind', '/usr/bin', '/usr/bin',
+      '--ro-bind', NODE, NODE,
+      '--ro-bind', '/usr/bin/setpriv', '/usr/bin/setpriv',
+      '--ro-bind', '/usr/bin/prlimit', '/usr/bin/prlimit',
+      '--ro-bind', '/usr/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu',
+      '--ro-bind', '/usr/lib64', '/usr/lib64',
       '--bind', WORKSPACE, WORKSPACE,
+      '--chmod', '0755', '/opt', '--chmod', '0755', '/opt/qicoord', '--chmod', '0755', '/opt/qicoord/dist', '--chmod', '0755', '/opt/qicoord/dist/src',
+      '--chmod', '0755', '/opt/plugins', '--chmod', '0755', '/opt/qicoord/node_modules',
+      '--chmod', '0755', '/usr', '--chmod', '0755', '/usr/bin', '--chmod', '0755', '/usr/lib',
+      '--chmod', '0755', '/tmp/qicoord',
+      '--seccomp', '4',
       '--chdir', WORKSPACE,
       '--',
-      '/usr/bin/setpriv', '--pdeathsig', 'KILL', '--',
-      '/usr/bin/prlimit', `--data=${312 * 1024 * 1024}:${312 * 1024 * 1024}`, '--',
+      '/usr/bin/prlimit', `--data=${DATA}:${DATA}`, `--fsize=${DISK}:${DISK}`, '--core=0:0', '--',
       NODE,
       '--permission',
       '--allow-fs-read=/opt/qicoord/dist/sandbox',
@@ -226,34 +239,80 @@ describe('planLaunch: exact command lines', () => {
     ]);
     expect(p.layers).toEqual([
       'env-scrubbed',
-      'netns:bwrap',
       'pidns:bwrap',
+      'mountns:bwrap',
+      'ipcns:bwrap',
+      'netns:bwrap',
+      'fs-view:minimal',
+      'private-proc-tmp',
       'die-with-parent',
-      'pdeathsig',
+      'seccomp',
       'permission-model',
       'fs-read:granted',
       'fs-write:workspace',
       'heap-cap:192MB',
       'prlimit-data:312MB',
+      'prlimit-fsize:1024MB',
       'net-guard:deny-all',
       'pidusage-watchdog',
+      'disk-watchdog',
       'tool-broker',
     ]);
+    expect(p.wrapperArgs).toEqual(argv(p).slice(0, argv(p).lastIndexOf(NODE)));
+  });
+
+  it('restricted: the host root read-only, other workspaces hidden, no host root in sandbox', () => {
+    const restricted = wrappers(plan({ level: 'restricted', input: { workspace: '/var/qicoord/agent-1', workspaceRoot: '/var/qicoord' } })).join(' ');
+    expect(restricted).toContain('--ro-bind / /');
+    expect(restricted).toContain('--tmpfs /var/qicoord');
+    expect(restricted.indexOf('--tmpfs /var/qicoord')).toBeLessThan(restricted.indexOf('--bind /var/qicoord/agent-1 /var/qicoord/agent-1'));
+    expect(restricted).toContain('fs-view:root-read-only'.length > 0 ? '--seccomp 4' : '');
+    const sandbox = wrappers(plan({ level: 'sandbox' })).join(' ');
+    expect(sandbox).not.toContain('--ro-bind / /');
+  });
+
+  it('a root coordinator: agents drop to the unprivileged identity inside the sandbox; untraversable folders are masked', () => {
+    const p = plan({
+      level: 'restricted',
+      host: { isRoot: true },
+      input: { runAs: { uid: 65534, gid: 65534 }, maskedDirs: ['/root'], pluginReadPaths: ['/root/proj/plugins'] },
+    });
+    const w = wrappers(p);
+    const at = w.lastIndexOf('/usr/bin/setpriv');
+    expect(w.slice(at, at + 8)).toEqual(['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--']);
+    expect(at).toBeGreaterThan(w.indexOf('--'));
+    const line = w.join(' ');
+    expect(line).toContain('--tmpfs /root');
+    expect(line).toContain('--ro-bind /root/proj/plugins /root/proj/plugins');
+    expect(line).toContain('--chmod 0755 /root/proj');
+    expect(line).not.toContain('--chmod 0755 /root/proj/plugins');
+    expect(p.layers).toEqual(expect.arrayContaining(['uid:65534', 'no-new-privs', 'no-capabilities']));
+    expect(p.runAs).toEqual({ uid: 65534, gid: 65534 });
+  });
+
+  it('a root coordinator without setpriv cannot drop privileges: SANDBOX_UNAVAILABLE', () => {
+    const e = err(planLaunch(inputFor({ level: 'restricted', host: { isRoot: true, setpriv: null }, input: { runAs: { uid: 65534, gid: 65534 } } })));
+    expect(e.code).toBe('SANDBOX_UNAVAILABLE');
+    expect(e.context).toMatchObject({ missing: ['setpriv'] });
   });
 
   it('monitored with no wrappers on the host: command is the node binary', () => {
-    const p = plan({ level: 'monitored', host: { setpriv: null, prlimit: null } });
+    const p = plan({ level: 'monitored', host: { setpriv: null, prlimit: null, bwrap: null } });
     expect(p.command).toBe(NODE);
     expect(p.args).toEqual([BOOTSTRAP]);
-    expect(p.missingLayers).toEqual(['pdeathsig']);
+    expect(p.missingLayers).toEqual(['pidns', 'pdeathsig']);
   });
 
-  it('sandbox with fileSystemAccess full binds the root read-write and keeps the real /tmp', () => {
-    const p = plan({ level: 'sandbox', fs: 'full', net: 'none' });
-    const w = wrappers(p);
-    expect(w.slice(6, 9)).toEqual(['--bind', '/', '/']);
+  it('monitored without bwrap falls back to setpriv --pdeathsig', () => {
+    const p = plan({ level: 'monitored', host: { bwrap: null } });
+    expect(wrappers(p)).toEqual(['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--']);
+    expect(p.layers).toContain('pdeathsig');
+  });
+
+  it('fileSystemAccess full binds the root read-write', () => {
+    const w = wrappers(plan({ level: 'sandbox', fs: 'full', net: 'none' }));
+    expect(w.join(' ')).toContain('--bind / /');
     expect(w).not.toContain('--ro-bind');
-    expect(w).not.toContain('--tmpfs');
   });
 
   it('read-only workspace is bound read-only under bwrap', () => {
@@ -275,29 +334,13 @@ describe('planLaunch: exact command lines', () => {
     expect(line).not.toContain(`--ro-bind ${WORKSPACE} `);
   });
 
-  it('sandbox with unshare: [unshare, ...unshareArgs, --] in front, same pid', () => {
-    const p = plan({ level: 'sandbox', host: { bwrap: null, unshareArgs: ['-rn'] } });
-    expect(wrappers(p).slice(0, 3)).toEqual(['/usr/bin/unshare', '-rn', '--']);
-    expect(wrappers(p)[3]).toBe('/usr/bin/setpriv');
-    expect(p.nodePidDiffers).toBe(false);
-    expect(p.layers).toContain('netns:unshare');
-  });
-
-  it('networkIsolation picks the method or makes it unavailable', () => {
-    const unshare = plan({ level: 'sandbox', input: { networkIsolation: 'unshare' } });
-    expect(unshare.command).toBe('/usr/bin/unshare');
-    const bwrap = plan({ level: 'sandbox', input: { networkIsolation: 'bwrap' } });
-    expect(bwrap.command).toBe('/usr/bin/bwrap');
-    const noBwrap = err(planLaunch(inputFor({ level: 'sandbox', host: { bwrap: null }, input: { networkIsolation: 'bwrap' } })));
-    expect(noBwrap.code).toBe('SANDBOX_UNAVAILABLE');
-    const off = err(planLaunch(inputFor({ level: 'sandbox', input: { networkIsolation: 'off' } })));
-    expect(off.message).toContain('networkIsolation is off');
-  });
-
-  it('sandbox with networkIsolation off still runs when the network is full', () => {
-    const p = plan({ level: 'sandbox', net: 'full', input: { networkIsolation: 'off' } });
-    expect(p.isolationLevel).toBe('sandbox');
-    expect(p.command).toBe('/usr/bin/setpriv');
+  it("networkIsolation 'unshare' or 'off' cannot give the boundary: SANDBOX_UNAVAILABLE naming bubblewrap", () => {
+    for (const networkIsolation of ['unshare', 'off'] as const) {
+      const e = err(planLaunch(inputFor({ level: 'restricted', input: { networkIsolation } })));
+      expect(e.code).toBe('SANDBOX_UNAVAILABLE');
+      expect(e.message).toContain(`networkIsolation is`);
+    }
+    expect(plan({ level: 'sandbox', input: { networkIsolation: 'bwrap' } }).command).toBe('/usr/bin/bwrap');
   });
 });
 
@@ -347,26 +390,29 @@ describe('planLaunch: Node versions', () => {
 });
 
 describe('planLaunch: unavailable features', () => {
-  it("missing bwrap and unshare with onUnavailable 'fail' → SANDBOX_UNAVAILABLE naming the feature", () => {
+  it("missing bwrap with onUnavailable 'fail' → SANDBOX_UNAVAILABLE naming the layer and the fix", () => {
     const e = err(planLaunch(inputFor({ level: 'sandbox', host: { bwrap: null, unshare: null } })));
     expect(e.code).toBe('SANDBOX_UNAVAILABLE');
     expect(e.category).toBe('SYSTEM');
-    expect(e.message).toContain('OS network isolation');
+    expect(e.message).toContain('OS namespaces');
     expect(e.message).toContain("'sandbox'");
     expect(e.message).toContain('install bubblewrap');
     expect(e.message).toContain('onUnavailable: downgrade');
-    expect(e.context).toMatchObject({ missing: ['netns'], level: 'sandbox' });
+    expect(e.context).toMatchObject({ missing: ['bwrap'], level: 'sandbox' });
   });
 
-  it("missing bwrap and unshare with 'downgrade' → restricted, no bwrap", () => {
+  it("missing bwrap with 'downgrade' → monitored, loudly recorded", () => {
     const p = plan({ level: 'sandbox', host: { bwrap: null, unshare: null }, input: { onUnavailable: 'downgrade' } });
-    expect(p.isolationLevel).toBe('restricted');
+    expect(p.isolationLevel).toBe('monitored');
     expect(p.downgradedFrom).toBe('sandbox');
-    expect(p.downgradeReason).toContain('OS network isolation');
+    expect(p.downgradeReason).toContain('OS namespaces');
     expect(argv(p)).not.toContain('/usr/bin/bwrap');
-    expect(p.args).not.toContain('--unshare-net');
-    expect(nodeFlags(p)).toContain('--permission');
-    expect(p.missingLayers).toContain('netns');
+    expect(p.missingLayers).toEqual(expect.arrayContaining(['bwrap', 'pidns']));
+  });
+
+  it('an architecture without a seccomp table cannot run restricted', () => {
+    const e = err(planLaunch(inputFor({ level: 'restricted', host: { seccompArch: null } })));
+    expect(e.context).toMatchObject({ missing: ['seccomp'] });
   });
 
   it('no permission model (Node 18) fails restricted, naming the permission model and the Node fix', () => {
@@ -377,7 +423,7 @@ describe('planLaunch: unavailable features', () => {
     expect(e.context).toMatchObject({ missing: ['permission-model'], level: 'restricted' });
   });
 
-  it('no permission model and no netns: sandbox downgrades all the way to monitored', () => {
+  it('no permission model and no bwrap: sandbox downgrades all the way to monitored', () => {
     const p = plan({
       level: 'sandbox',
       host: { nodeVersion: '18.20.0', bwrap: null, unshare: null },
@@ -385,19 +431,18 @@ describe('planLaunch: unavailable features', () => {
     });
     expect(p.isolationLevel).toBe('monitored');
     expect(p.downgradedFrom).toBe('sandbox');
-    expect(p.missingLayers).toEqual(expect.arrayContaining(['permission-model', 'netns']));
+    expect(p.missingLayers).toEqual(expect.arrayContaining(['permission-model', 'bwrap']));
     expect(nodeFlags(p)).toEqual([]);
     expect(p.netGuard.mode).toBe('audit');
   });
 
-  it('missing setpriv and prlimit are recorded in missingLayers', () => {
+  it('missing prlimit is recorded in missingLayers; setpriv is not needed below a non-root coordinator', () => {
     const p = plan({ level: 'restricted', host: { setpriv: null, prlimit: null } });
-    expect(p.missingLayers).toEqual(['pdeathsig', 'prlimit-data']);
-    expect(p.command).toBe(NODE);
+    expect(p.missingLayers).toEqual(['prlimit']);
+    expect(p.command).toBe('/usr/bin/bwrap');
     expect(p.dataCapMB).toBeNull();
     expect(p.heapCapMB).toBe(192);
-    expect(p.layers).not.toContain('pdeathsig');
-    expect(p.layers.some((l) => l.startsWith('prlimit-data'))).toBe(false);
+    expect(p.layers.some((l) => l.startsWith('prlimit-'))).toBe(false);
   });
 
   it('rejects relative or comma/wildcard grant paths', () => {

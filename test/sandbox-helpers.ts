@@ -83,13 +83,21 @@ export function attack(name: string, inputs: Record<string, unknown> = {}, extra
 /** A TCP server on 127.0.0.1 that counts connections. */
 export async function countingServer(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
   let count = 0;
+  const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     count++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
     socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address() as net.AddressInfo;
-  return { port: address.port, connections: () => count, close: () => new Promise((r) => server.close(() => r())) };
+  // A client that keeps its end open (the coordinator's fetch) must not hold close() forever.
+  const close = (): Promise<void> => new Promise((r) => {
+    server.close(() => r());
+    for (const s of sockets) s.destroy();
+  });
+  return { port: address.port, connections: () => count, close };
 }
 
 /** True while a pid runs (a zombie waiting to be reaped by init counts as gone). */

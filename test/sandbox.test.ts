@@ -150,15 +150,18 @@ describe('network policy', () => {
     }
   });
 
-  it('allows only listed hosts under restricted', async () => {
+  it('reaches listed hosts under restricted only through the fetch tool; direct sockets reach nothing', async () => {
     const listed = await countingServer();
     const other = await countingServer();
     try {
-      const agent = await agentWith({ net: 'restricted', hosts: [`127.0.0.1:${listed.port}`] });
-      expect(ok(await run(agent, 'net', { port: listed.port })).outputs).toEqual({ data: 'connected' });
-      // The server may see the connection a moment after the agent reports it.
+      const agent = await agentWith({ net: 'restricted', hosts: [`127.0.0.1:${listed.port}`], tools: ['fetch'] });
+      // The agent has a network namespace of its own: even a listed host is not reachable directly.
+      expect(err(await run(agent, 'net', { port: listed.port })).code).toBe('NET_DENIED');
+      expect(listed.connections()).toBe(0);
+      const fetched = ok(await run(agent, 'tool', { tool: 'fetch', args: { url: `http://127.0.0.1:${listed.port}/` } })).outputs;
+      expect(fetched).toMatchObject({ data: { status: 200, body: 'ok' } });
       expect(await waitUntil(() => listed.connections() === 1)).toBe(true);
-      expect(err(await run(agent, 'fetch', { port: other.port })).code).toBe('NET_DENIED');
+      expect(err(await run(agent, 'tool', { tool: 'fetch', args: { url: `http://127.0.0.1:${other.port}/` } })).code).toBe('NET_DENIED');
       expect(other.connections()).toBe(0);
     } finally {
       await listed.close();

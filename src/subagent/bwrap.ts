@@ -57,7 +57,9 @@ function skeletonChmods(tmpfsRoots: readonly string[], targets: readonly string[
   for (const target of targets) {
     const root = tmpfsRoots.find((r) => coversPath(r, target) && r !== target);
     if (root === undefined) continue;
-    for (const dir of dirsBetween(root, target)) if (!targets.some((t) => coversPath(t, dir))) dirs.add(dir);
+    for (const dir of dirsBetween(root, target)) {
+      if (!targets.some((t) => coversPath(t, dir)) && !tmpfsRoots.includes(dir)) dirs.add(dir);
+    }
   }
   return [...dirs].flatMap((d) => ['--chmod', '0755', d]);
 }

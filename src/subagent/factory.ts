@@ -258,10 +258,6 @@ export class SubAgentFactory {
       );
     }
     const reachable = this.checkReachable(runAs, plugin, workspace);
-    if (reachable.tag === 'failure') {
-      removeWorkspace(workspace);
-      return reachable;
-    }
     const planned = planLaunch({
       spec,
       host,
@@ -277,7 +273,7 @@ export class SubAgentFactory {
       onUnavailable: sandbox.onUnavailable,
       workspaceRoot: sandbox.workspaceRoot,
       runAs,
-      maskedDirs: reachable.value,
+      maskedDirs: reachable.tag === 'success' ? reachable.value : [],
     });
     if (planned.tag === 'failure') {
       removeWorkspace(workspace);
@@ -297,6 +293,10 @@ export class SubAgentFactory {
           }),
         );
       }
+    }
+    if (reachable.tag === 'failure' && plan.runAs !== null) {
+      removeWorkspace(workspace);
+      return reachable;
     }
     const logger = agentLogger(this.o.logger, agentId, spec.agentType);
     const started = await startProcess({

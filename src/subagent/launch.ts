@@ -167,6 +167,9 @@ function netGuardFor(input: LaunchInput, level: IsolationLevel): NetGuardPolicy 
   const hosts = input.spec.resourceLimits.allowedNetworkHosts;
   if (network === 'full') return { mode: 'off', hosts: [] };
   if (level === 'monitored') return { mode: 'audit', hosts: network === 'restricted' ? [...hosts] : [] };
+  // Inside its own network namespace the agent reaches nothing directly; allowed hosts go through
+  // the coordinator's fetch tool, which the guard's message points to.
+  if (usableBwrap(input) !== null) return { mode: 'deny-all', hosts: network === 'restricted' ? [...hosts] : [] };
   return network === 'none' ? { mode: 'deny-all', hosts: [] } : { mode: 'allow-list', hosts: [...hosts] };
 }
 
