@@ -36,11 +36,14 @@ interface NodeishError {
 }
 
 /** What V8 throws when the kernel data cap (prlimit --data) refuses an ArrayBuffer. */
-const KERNEL_CAP = /Array buffer allocation failed|ArrayBuffer allocation failed|Failed to allocate memory/;
+const KERNEL_CAP = /Array buffer allocation failed|ArrayBuffer allocation failed|Failed to allocate memory|WebAssembly\.Memory(\.grow)?\(\): (Unable to grow instance memory|could not allocate memory|Out of memory)/;
 
 function permissionError(e: NodeishError, message: string): WireError | undefined {
   if (e.name === 'RangeError' && KERNEL_CAP.test(message)) {
     return wireError('MEMORY_LIMIT', 'RESOURCE', `memory allocation refused by the agent's kernel memory cap: ${message}`, { kernelCap: true });
+  }
+  if (e.code === 'EFBIG' || e.code === 'ENOSPC') {
+    return wireError('DISK_LIMIT', 'RESOURCE', `the agent's disk cap refused a write (${String(e.code)}; maxDiskMB): ${message}`, { errno: e.code });
   }
   if (e.code === NET_DENIED_CODE) return wireError('NET_DENIED', 'AUTHORIZATION', message);
   if (e.code === 'ERR_DLOPEN_DISABLED') return wireError('PROCESS_DENIED', 'AUTHORIZATION', message, { permission: 'Addon' });

@@ -91,4 +91,9 @@ async function main(argv: readonly string[]): Promise<number> {
   return command.run(parsed.positionals, parsed.values);
 }
 
+// SIGUSR1 makes Node open an inspector on 127.0.0.1:9229 (a way into the coordinator for anything
+// that can signal it); a listener of our own replaces that handler. Agents cannot signal the
+// coordinator anyway (PID namespaces): this is the second layer.
+process.on('SIGUSR1', () => undefined);
+
 process.exitCode = await main(process.argv.slice(2));

@@ -48,6 +48,11 @@ export const ERROR_CATALOGUE = {
     when: "a SubAgent's CPU use, averaged over monitor.cpuWindowMs, stayed above resourceLimits.maxCpuPercent",
     fix: 'raise maxCpuPercent or leave it out (no CPU cap), or make the plugin do less work',
   },
+  DISK_LIMIT: {
+    category: 'RESOURCE',
+    when: "a SubAgent's workspace (or its private /tmp, or one file) grew past resourceLimits.maxDiskMB",
+    fix: 'raise maxDiskMB, or make the plugin write less',
+  },
   TOOL_BUDGET: {
     category: 'RESOURCE',
     when: 'a SubAgent used all of resourceLimits.maxToolCalls',

@@ -6,6 +6,8 @@ import type { ChildMessage } from '../protocol/messages.js';
 import type { SubTask } from '../schemas/task.js';
 import type { SubAgentInstance, SubAgentStatus } from './instance.js';
 import type { LimitKind, ResourceMonitor, UsageSample } from './monitor.js';
+import { exitCause } from './exit-cause.js';
+import { DEFAULT_MAX_DISK_MB } from './launch.js';
 import type { StartedProcess } from './start.js';
 
 /** The coordinator-side services an agent's messages reach (tools here; sync and channels from the engine). */
@@ -54,7 +56,6 @@ interface Running {
 /** One reason for every ended subtask's abort signal (building a DOMException per subtask is costly). */
 const SUBTASK_ENDED = new Error('subtask ended');
 const END_STATUSES: ReadonlySet<SubAgentStatus> = new Set(['completed', 'failed', 'terminated']);
-const HEAP_DEATH = /Reached heap limit|JavaScript heap out of memory|Allocation failed - process out of memory/;
 
 /**
  * A live SubAgent: the real process, its enforced limits and its lifecycle. One subtask runs at
@@ -80,11 +81,17 @@ export class SubAgent {
       maxMemoryMB: this.instance.specification.resourceLimits.maxMemoryMB,
       baselineMB: o.started.baselineMB,
       ...(this.instance.specification.resourceLimits.maxCpuPercent === undefined ? {} : { maxCpuPercent: this.instance.specification.resourceLimits.maxCpuPercent }),
+      ...(this.instance.layers.includes('disk-watchdog') ? { disk: { path: this.instance.workspace, maxBytes: this.maxDiskMB * 1024 * 1024 } } : {}),
       onSample: (s) => this.onSample(s),
       onLimit: (kind, s) => this.onLimit(kind, s),
     });
     o.started.process.exited.then((info) => this.onExit(info.exitCode, info.signal)).catch(() => undefined);
     this.setStatus(this.instance.status);
+  }
+
+  /** The workspace size the agent is held to, MB. */
+  private get maxDiskMB(): number {
+    return this.instance.specification.resourceLimits.maxDiskMB ?? DEFAULT_MAX_DISK_MB;
   }
 
   get status(): SubAgentStatus {
@@ -214,23 +221,32 @@ export class SubAgent {
     const limits = this.instance.specification.resourceLimits;
     const subtaskId = this.running?.subtask.id;
     const where = subtaskId === undefined ? `agent ${this.id}` : `subtask '${subtaskId}' on agent ${this.id}`;
-    const error =
-      kind === 'memory'
-        ? qiError('MEMORY_LIMIT', `${where} used ${Math.round(sample.rssMB - this.o.started.baselineMB)} MB over its runtime's ${Math.round(this.o.started.baselineMB)} MB, more than maxMemoryMB ${limits.maxMemoryMB}; it was killed`, {
-            agentId: this.id,
-            subtaskId,
-            limitMB: limits.maxMemoryMB,
-            rssMB: sample.rssMB,
-            peakRssMB: sample.peakRssMB,
-            baselineMB: this.o.started.baselineMB,
-          })
-        : qiError('CPU_LIMIT', `${where} used ${Math.round(sample.cpuWindowPercent ?? 0)}% CPU, more than maxCpuPercent ${limits.maxCpuPercent}; it was stopped`, {
-            agentId: this.id,
-            subtaskId,
-            limitPercent: limits.maxCpuPercent,
-            cpuPercent: sample.cpuWindowPercent,
-          });
-    this.fail(error, `${kind} limit`, kind === 'memory');
+    const errors: Record<LimitKind, () => QiError> = {
+      memory: () =>
+        qiError('MEMORY_LIMIT', `${where} used ${Math.round(sample.rssMB - this.o.started.baselineMB)} MB over its runtime's ${Math.round(this.o.started.baselineMB)} MB, more than maxMemoryMB ${limits.maxMemoryMB}; it was killed`, {
+          agentId: this.id,
+          subtaskId,
+          limitMB: limits.maxMemoryMB,
+          rssMB: sample.rssMB,
+          peakRssMB: sample.peakRssMB,
+          baselineMB: this.o.started.baselineMB,
+        }),
+      cpu: () =>
+        qiError('CPU_LIMIT', `${where} used ${Math.round(sample.cpuWindowPercent ?? 0)}% CPU, more than maxCpuPercent ${limits.maxCpuPercent}; it was stopped`, {
+          agentId: this.id,
+          subtaskId,
+          limitPercent: limits.maxCpuPercent,
+          cpuPercent: sample.cpuWindowPercent,
+        }),
+      disk: () =>
+        qiError('DISK_LIMIT', `${where} holds ${Math.round(sample.diskMB ?? 0)} MB in its workspace, more than maxDiskMB ${this.maxDiskMB}; it was killed`, {
+          agentId: this.id,
+          subtaskId,
+          limitMB: this.maxDiskMB,
+          diskMB: sample.diskMB,
+        }),
+    };
+    this.fail(errors[kind](), `${kind} limit`, kind !== 'cpu');
   }
 
   private onSample(sample: UsageSample): void {
@@ -259,29 +275,27 @@ export class SubAgent {
 
   private onExit(exitCode: number | null, signal: string | null): void {
     this.unwatch();
-    const heapDeath = HEAP_DEATH.test(this.o.started.process.stderrTail);
+    const limits = this.instance.specification.resourceLimits;
+    const cause = exitCause({
+      exitCode,
+      signal,
+      stderrTail: this.o.started.process.stderrTail,
+      peakRssMB: this.peakRssMB,
+      baselineMB: this.o.started.baselineMB,
+      limitMB: limits.maxMemoryMB,
+    });
     if (this.running !== undefined) {
       const subtaskId = this.running.subtask.id;
-      const limits = this.instance.specification.resourceLimits;
-      const error = heapDeath
-        ? qiError('MEMORY_LIMIT', `subtask '${subtaskId}' on agent ${this.id} ran out of its JS heap (cap derived from maxMemoryMB ${limits.maxMemoryMB}); the agent died`, {
-            agentId: this.id,
-            subtaskId,
-            limitMB: limits.maxMemoryMB,
-            peakRssMB: this.peakRssMB,
-            exitCode,
-            signal,
-          })
-        : qiError('AGENT_CRASHED', `agent ${this.id} exited during subtask '${subtaskId}' (exit code ${exitCode}, signal ${signal})`, {
-            agentId: this.id,
-            subtaskId,
-            exitCode,
-            signal,
-          });
-      this.finish(failure(error));
-      this.record('failed', heapDeath ? 'heap limit' : 'crashed');
+      const context = { agentId: this.id, subtaskId, peakRssMB: this.peakRssMB, exitCode, signal };
+      const errors = {
+        memory: () => qiError('MEMORY_LIMIT', `subtask '${subtaskId}' on agent ${this.id} ran out of memory (maxMemoryMB ${limits.maxMemoryMB}: heap cap, kernel data cap or OOM killer); the agent died`, { ...context, limitMB: limits.maxMemoryMB }),
+        disk: () => qiError('DISK_LIMIT', `subtask '${subtaskId}' on agent ${this.id} wrote a file past maxDiskMB ${this.maxDiskMB}; the agent died`, { ...context, limitMB: this.maxDiskMB }),
+        crash: () => qiError('AGENT_CRASHED', `agent ${this.id} exited during subtask '${subtaskId}' (exit code ${exitCode}, signal ${signal})`, context),
+      };
+      this.finish(failure(errors[cause]()));
+      this.record('failed', cause === 'crash' ? 'crashed' : `${cause} limit`);
     } else {
-      this.record(heapDeath ? 'failed' : 'terminated', `process exited (exit code ${exitCode}, signal ${signal})`);
+      this.record(cause === 'crash' ? 'terminated' : 'failed', `process exited (exit code ${exitCode}, signal ${signal})`);
     }
     void this.o.onExit(this);
   }
@@ -294,10 +308,12 @@ export class SubAgent {
         return;
       case 'error':
         if (this.running?.subtask.id !== m.subtaskId) return;
-        if (m.error.code === 'MEMORY_LIMIT') {
+        if (m.error.code === 'MEMORY_LIMIT' || m.error.code === 'DISK_LIMIT') {
           // The kernel cap refused an allocation: the limit is crossed, the agent goes.
           const limits = this.instance.specification.resourceLimits;
-          this.fail({ ...(m.error as QiError), context: { ...m.error.context, agentId: this.id, limitMB: limits.maxMemoryMB, peakRssMB: this.peakRssMB } }, 'memory limit', true);
+          const disk = m.error.code === 'DISK_LIMIT';
+          const context = disk ? { limitMB: this.maxDiskMB } : { limitMB: limits.maxMemoryMB, peakRssMB: this.peakRssMB };
+          this.fail({ ...(m.error as QiError), context: { ...m.error.context, agentId: this.id, ...context } }, disk ? 'disk limit' : 'memory limit', true);
         } else this.finish(failure(m.error as QiError));
         return;
       case 'progress':

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import pidusage from 'pidusage';
+import { descendantsResidentMB, diskUsageBytes } from './usage-probes.js';
 
 const MB = 1024 * 1024;
 
@@ -13,9 +13,11 @@ export interface UsageSample {
   /** CPU percent of one core averaged over the CPU window (undefined until the window is full). */
   readonly cpuWindowPercent: number | undefined;
   readonly peakRssMB: number;
+  /** Bytes in the agent's workspace, MB (when its disk is watched). */
+  readonly diskMB?: number;
 }
 
-export type LimitKind = 'memory' | 'cpu';
+export type LimitKind = 'memory' | 'cpu' | 'disk';
 
 export interface Watch {
   readonly agentId: string;
@@ -24,6 +26,8 @@ export interface Watch {
   readonly maxMemoryMB: number;
   readonly baselineMB: number;
   readonly maxCpuPercent?: number;
+  /** The workspace whose size is held to `maxDiskBytes` (the disk watchdog); absent = not watched. */
+  readonly disk?: { readonly path: string; readonly maxBytes: number };
   onSample(sample: UsageSample): void;
   /** Called once, when a limit is first crossed. */
   onLimit(kind: LimitKind, sample: UsageSample): void;
@@ -124,7 +128,9 @@ export class ResourceMonitor {
 
   private judge(state: WatchState, status: pidusage.Status): void {
     const { watch } = state;
-    const rssMB = status.memory / MB;
+    // The whole tree: memory hidden in a child process counts against the agent.
+    const rssMB = status.memory / MB + descendantsResidentMB(watch.pid);
+    const diskBytes = watch.disk === undefined ? undefined : diskUsageBytes(watch.disk.path);
     state.peakRssMB = Math.max(state.peakRssMB, rssMB);
     const sample: UsageSample = {
       at: status.timestamp,
@@ -132,12 +138,16 @@ export class ResourceMonitor {
       cpuPercent: status.cpu,
       cpuWindowPercent: this.cpuOverWindow(state, status.timestamp, status.ctime),
       peakRssMB: state.peakRssMB,
+      ...(diskBytes === undefined ? {} : { diskMB: diskBytes / MB }),
     };
     watch.onSample(sample);
     if (state.tripped) return;
     if (rssMB - watch.baselineMB > watch.maxMemoryMB) {
       state.tripped = true;
       watch.onLimit('memory', sample);
+    } else if (watch.disk !== undefined && diskBytes !== undefined && diskBytes > watch.disk.maxBytes) {
+      state.tripped = true;
+      watch.onLimit('disk', sample);
     } else if (watch.maxCpuPercent !== undefined && sample.cpuWindowPercent !== undefined && sample.cpuWindowPercent > watch.maxCpuPercent) {
       state.tripped = true;
       watch.onLimit('cpu', sample);
@@ -145,15 +155,4 @@ export class ResourceMonitor {
   }
 }
 
-/** Page size of x86-64 and arm64 Linux, the hosts qicoord supports. */
-const PAGE_BYTES = 4096;
-
-/** Resident memory of a pid right now, read synchronously from /proc/<pid>/statm (0 where unavailable). */
-export function residentMB(pid: number): number {
-  try {
-    const resident = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
-    return Number.isFinite(resident) ? (resident * PAGE_BYTES) / MB : 0;
-  } catch {
-    return 0;
-  }
-}
+export { residentMB } from './usage-probes.js';

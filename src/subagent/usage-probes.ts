@@ -1,0 +1,77 @@
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const MB = 1024 * 1024;
+/** Page size of x86-64 and arm64 Linux, the hosts qicoord supports. */
+const PAGE_BYTES = 4096;
+/** Entries a disk walk reads at most (a workspace holding more is counted up to here, then again next tick). */
+const MAX_WALK_ENTRIES = 100_000;
+
+/** Resident memory of a pid right now, read synchronously from /proc/<pid>/statm (0 where unavailable). */
+export function residentMB(pid: number): number {
+  try {
+    const resident = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
+    return Number.isFinite(resident) ? (resident * PAGE_BYTES) / MB : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The direct children of a pid (from its main thread's children list; empty when gone). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Every descendant of a pid, breadth first (a process started by the agent, and its own children). */
+export function descendantsOf(pid: number, limit = 4096): number[] {
+  const out: number[] = [];
+  const queue = childrenOf(pid);
+  while (queue.length > 0 && out.length < limit) {
+    const next = queue.shift()!;
+    out.push(next);
+    queue.push(...childrenOf(next));
+  }
+  return out;
+}
+
+/** Resident memory of every descendant of `pid` together, MB: what an agent hides in child processes. */
+export function descendantsResidentMB(pid: number): number {
+  let total = 0;
+  for (const child of descendantsOf(pid)) total += residentMB(child);
+  return total;
+}
+
+/**
+ * Bytes a folder really holds on disk (allocated blocks, so a sparse file counts what it uses),
+ * walked without following links; gone entries are skipped.
+ */
+export function diskUsageBytes(root: string): number {
+  let total = 0;
+  let seen = 0;
+  const stack = [root];
+  while (stack.length > 0 && seen < MAX_WALK_ENTRIES) {
+    const dir = stack.pop()!;
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (++seen > MAX_WALK_ENTRIES) break;
+      const file = path.join(dir, name);
+      try {
+        const st = lstatSync(file);
+        total += st.blocks * 512;
+        if (st.isDirectory()) stack.push(file);
+      } catch {
+        // Removed while we walked.
+      }
+    }
+  }
+  return total;
+}
