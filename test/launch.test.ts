@@ -261,14 +261,18 @@ describe('planLaunch: exact command lines', () => {
     expect(p.wrapperArgs).toEqual(argv(p).slice(0, argv(p).lastIndexOf(NODE)));
   });
 
-  it('restricted: the host root read-only, other workspaces hidden, no host root in sandbox', () => {
-    const restricted = wrappers(plan({ level: 'restricted', input: { workspace: '/var/qicoord/agent-1', workspaceRoot: '/var/qicoord' } })).join(' ');
-    expect(restricted).toContain('--ro-bind / /');
-    expect(restricted).toContain('--tmpfs /var/qicoord');
-    expect(restricted.indexOf('--tmpfs /var/qicoord')).toBeLessThan(restricted.indexOf('--bind /var/qicoord/agent-1 /var/qicoord/agent-1'));
-    expect(restricted).toContain('fs-view:root-read-only'.length > 0 ? '--seccomp 4' : '');
+  it('restricted: an empty root with the system folders read-only and the grants; sandbox: the runtime only', () => {
+    const restricted = wrappers(plan({ level: 'restricted', input: { workspace: '/var/qicoord/agent-1' } })).join(' ');
+    expect(restricted).not.toContain('--ro-bind / /');
+    expect(restricted).toContain('--ro-bind /usr /usr');
+    expect(restricted).toContain('--ro-bind /etc /etc');
+    expect(restricted).toContain('--bind /var/qicoord/agent-1 /var/qicoord/agent-1');
+    expect(restricted).toContain('--chmod 0755 /var/qicoord');
+    expect(restricted).toContain('--seccomp 4');
     const sandbox = wrappers(plan({ level: 'sandbox' })).join(' ');
     expect(sandbox).not.toContain('--ro-bind / /');
+    expect(sandbox).not.toContain('--ro-bind /etc /etc');
+    expect(sandbox).toContain('--ro-bind /usr/lib64 /usr/lib64');
   });
 
   it('a root coordinator: agents drop to the unprivileged identity inside the sandbox; untraversable folders are masked', () => {
@@ -283,7 +287,7 @@ describe('planLaunch: exact command lines', () => {
     expect(at).toBeGreaterThan(w.indexOf('--'));
     const line = w.join(' ');
     expect(line).toContain('--tmpfs /root');
-    expect(line).toContain('--ro-bind /root/proj/plugins /root/proj/plugins');
+    expect(line.indexOf('--tmpfs /root')).toBeLessThan(line.indexOf('--ro-bind /root/proj/plugins /root/proj/plugins'));
     expect(line).toContain('--chmod 0755 /root/proj');
     expect(line).not.toContain('--chmod 0755 /root/proj/plugins');
     expect(p.layers).toEqual(expect.arrayContaining(['uid:65534', 'no-new-privs', 'no-capabilities']));

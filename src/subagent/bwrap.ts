@@ -14,7 +14,6 @@ export interface BwrapView {
   readonly host: HostCapabilities;
   readonly grants: FsGrants;
   readonly workspace: string;
-  readonly workspaceRoot: string;
   /** The programs run inside (the Node binary, setpriv, prlimit): bound file by file. */
   readonly programFiles: readonly string[];
   readonly maskedDirs: readonly string[];
@@ -64,31 +63,32 @@ function skeletonChmods(tmpfsRoots: readonly string[], targets: readonly string[
   return [...dirs].flatMap((d) => ['--chmod', '0755', d]);
 }
 
-/** The file-system view: the host's root read-only (restricted) or only the runtime (sandbox). */
+/**
+ * The file-system view. Both enforcing levels start from an empty root: `restricted` binds the
+ * host's system folders (`/usr`, `/etc`, …: programs and libraries, no home, no /var, no /run, no
+ * other workspace) read-only, `sandbox` only the runtime's own libraries; then the programs run
+ * inside, the grants (write grants read-write) and a private /proc, /dev and size-capped /tmp.
+ */
 function fileSystemArgs(view: BwrapView): string[] {
   const { grants, host } = view;
   if (view.level === 'monitored') return ['--bind', '/', '/', '--proc', '/proc', '--dev-bind', '/dev', '/dev'];
   if (grants.full) return ['--bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--size', String(view.tmpBytes), '--perms', '1777', '--tmpfs', '/tmp'];
-  const minimal = view.level === 'sandbox';
-  const base = minimal
-    ? host.rootSymlinks.flatMap((l) => ['--symlink', l.target, l.path])
-    : ['--ro-bind', '/', '/'];
-  const reads = minimalGrants([...grants.read, ...view.programFiles, ...(minimal ? host.runtimeLibDirs : [])]).filter(
-    (p) => !grants.write.some((w) => coversPath(w, p)),
-  );
-  // Everything else under the workspace root (other agents' workspaces) is hidden.
-  const masks = minimalGrants([...view.maskedDirs, ...(minimal || coversPath('/tmp', view.workspaceRoot) ? [] : [view.workspaceRoot])]);
-  const tmpfsRoots = [...(minimal ? ['/'] : []), '/tmp', ...masks];
-  const targets = [...reads, ...grants.write];
+  const system = view.level === 'sandbox' ? host.runtimeLibDirs : host.systemDirs;
+  const reads = minimalGrants([...grants.read, ...view.programFiles, ...system]).filter((p) => !grants.write.some((w) => coversPath(w, p)));
+  const masks = minimalGrants(view.maskedDirs).filter((m) => reads.some((r) => coversPath(m, r) && m !== r) || grants.write.some((w) => coversPath(m, w) && m !== w));
+  const tmpfsRoots = ['/', '/tmp', ...masks];
+  const underMask = (p: string): boolean => masks.some((m) => coversPath(m, p) && m !== p);
   return [
-    ...base,
+    ...host.rootSymlinks.flatMap((l) => ['--symlink', l.target, l.path]),
     '--proc', '/proc',
     '--dev', '/dev',
     '--size', String(view.tmpBytes), '--perms', '1777', '--tmpfs', '/tmp',
+    // Order matters: a mask covers what was bound before it, so grants under a mask come after it.
+    ...reads.filter((p) => !underMask(p)).flatMap((p) => ['--ro-bind', p, p]),
     ...masks.flatMap((m) => ['--tmpfs', m]),
-    ...reads.flatMap((p) => ['--ro-bind', p, p]),
+    ...reads.filter(underMask).flatMap((p) => ['--ro-bind', p, p]),
     ...grants.write.flatMap((p) => ['--bind', p, p]),
-    ...skeletonChmods(tmpfsRoots, targets),
+    ...skeletonChmods(tmpfsRoots, [...reads, ...grants.write]),
   ];
 }
 
@@ -97,11 +97,10 @@ function fileSystemArgs(view: BwrapView): string[] {
  * - `monitored`: a PID namespace only (the whole process tree, `setsid` descendants included,
  *   dies with the agent), the host's file system and network as they are.
  * - `restricted`: + IPC, UTS, cgroup and (network 'none'/'restricted') network namespaces, a new
- *   session, the host's root read-only with a private /proc, /dev and size-capped /tmp, every
- *   workspace but the agent's own hidden, the grants bound back in (write grants read-write),
- *   and the seccomp filter.
- * - `sandbox`: + a minimal view: no host root at all, only the runtime (Node binary, its shared
- *   libraries, the wrappers), the grants and a private /tmp.
+ *   session, a view of the system folders and the grants only (see {@link fileSystemArgs}), and
+ *   the seccomp filter.
+ * - `sandbox`: + a minimal view: only the runtime (Node binary, its shared libraries, the
+ *   wrappers), the grants and a private /tmp.
  */
 export function bwrapArgs(view: BwrapView): string[] {
   return [

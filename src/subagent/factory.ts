@@ -271,7 +271,6 @@ export class SubAgentFactory {
       env: buildAgentEnv(sandbox.passEnv, sandbox.env),
       networkIsolation: sandbox.networkIsolation,
       onUnavailable: sandbox.onUnavailable,
-      workspaceRoot: sandbox.workspaceRoot,
       runAs,
       maskedDirs: reachable.tag === 'success' ? reachable.value : [],
     });

@@ -1,4 +1,4 @@
-import { accessSync, constants, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, lstatSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { seccompArchFor } from './seccomp.js';
@@ -40,6 +40,7 @@ export function hostCapabilitiesFor(overrides: Partial<HostCapabilities> = {}): 
     isRoot: false,
     seccompArch: 'x86_64',
     runtimeLibDirs: ['/usr/lib/x86_64-linux-gnu', '/usr/lib64'],
+    systemDirs: ['/usr', '/etc'],
     rootSymlinks: [{ path: '/lib', target: 'usr/lib' }, { path: '/lib64', target: 'usr/lib64' }],
     ...overrides,
   };
@@ -143,6 +144,19 @@ function realDirs(files: readonly string[]): string[] {
   return [...dirs];
 }
 
+/** Candidate system folders; those that exist as real folders (not symlinks) are bound at `restricted`. */
+const SYSTEM_DIRS = ['/usr', '/etc', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/opt'];
+
+function systemDirs(): string[] {
+  return SYSTEM_DIRS.filter((dir) => {
+    try {
+      return lstatSync(dir).isDirectory();
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Symlinks directly under `/` (`/lib` → `usr/lib` on merged-usr hosts). */
 function rootSymlinks(): { path: string; target: string }[] {
   try {
@@ -176,6 +190,7 @@ async function probeHost(nodePath: string): Promise<HostCapabilities> {
     isRoot: process.getuid?.() === 0,
     seccompArch: seccompArchFor(process.arch),
     runtimeLibDirs: realDirs(libraries),
+    systemDirs: systemDirs(),
     rootSymlinks: rootSymlinks(),
   };
 }

@@ -30,6 +30,11 @@ export interface HostCapabilities {
    * the dynamic loader), real paths: what `sandbox`'s minimal view binds so the runtime starts.
    */
   readonly runtimeLibDirs: readonly string[];
+  /**
+   * The host's system folders (`/usr`, `/etc`, and `/bin`, `/lib`, … where they are real folders):
+   * what `restricted`'s view (and so `execute` there) binds read-only.
+   */
+  readonly systemDirs: readonly string[];
   /** Top-level symlinks of `/` (merged-usr hosts: `/lib` → `usr/lib`), recreated in the minimal view. */
   readonly rootSymlinks: readonly { readonly path: string; readonly target: string }[];
 }
@@ -68,8 +73,6 @@ export interface LaunchInput {
   readonly env: Readonly<Record<string, string>>;
   readonly networkIsolation: 'auto' | 'bwrap' | 'unshare' | 'off';
   readonly onUnavailable: 'fail' | 'downgrade';
-  /** Where every agent's workspace lives: hidden from agents but for their own workspace. */
-  readonly workspaceRoot?: string;
   /** Who agents run as when the coordinator is root (null otherwise: agents keep its uid). */
   readonly runAs?: AgentIdentity | null;
   /**
