@@ -6,7 +6,7 @@
  * same `planLaunch` the factory uses; only the script differs.
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { createRootLogger, detectHost, planLaunch, resolveConfig, SubAgentFactor
 // Not part of the public API: the runtime paths and the env builder the factory itself uses,
 // imported so the baseline's command line cannot drift from an agent's.
 import { buildAgentEnv } from '../../dist/src/subagent/env.js';
+import { agentIdentity } from '../../dist/src/subagent/identity.js';
 import { RUNTIME } from '../../dist/src/subagent/package-root.js';
 import { pluginReadPaths } from '../../dist/src/subagent/plugin-source.js';
 
@@ -95,6 +96,9 @@ export async function likeForLike(config, spec, script) {
   const host = await detectHost(config.sandbox.nodePath);
   const workspace = path.join(ROOT, 'bare-workspace');
   mkdirSync(workspace, { recursive: true, mode: 0o700 });
+  // As an agent: an unprivileged identity when the coordinator is root, owning its workspace.
+  const runAs = spec.isolationLevel === 'monitored' ? null : agentIdentity(host.isRoot, { uid: config.sandbox.agentUid, gid: config.sandbox.agentGid });
+  if (runAs !== null) chownSync(workspace, runAs.uid, runAs.gid);
   const plan = ok(
     planLaunch({
       spec,
@@ -109,11 +113,12 @@ export async function likeForLike(config, spec, script) {
       env: buildAgentEnv(config.sandbox.passEnv, config.sandbox.env),
       networkIsolation: config.sandbox.networkIsolation,
       onUnavailable: config.sandbox.onUnavailable,
+      runAs,
     }),
     'planLaunch',
   );
   const argv = [plan.command, ...plan.args];
-  const nodeAt = argv.indexOf(config.sandbox.nodePath);
+  const nodeAt = plan.wrapperArgs.length;
   return {
     plan,
     argv,
@@ -139,9 +144,11 @@ export function forkLike(launch, script, options = {}) {
     env: launch.env,
     cwd: launch.cwd,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    // fd 4: the seccomp program bubblewrap reads, as for an agent.
+    stdio: launch.plan.seccompFilter === null ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe', 'ipc', 'pipe'],
     serialization: 'json',
   });
+  if (launch.plan.seccompFilter !== null) child.stdio[4].end(Buffer.from(launch.plan.seccompFilter));
   child.stdout.resume();
   child.stderr.resume();
   return child;
