@@ -274,6 +274,49 @@ describe.each(ENFORCING)('isolation level %s', (level) => {
   });
 });
 
+/** The cgroup folders (v1: one per controller; v2: one) of a live process. */
+function cgroupDirsOf(pid: number): Map<string, string> {
+  const dirs = new Map<string, string>();
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n')) {
+    const [, controllers = '', where = '/'] = line.split(':');
+    if (controllers === '') dirs.set('unified', path.join('/sys/fs/cgroup', where));
+    for (const c of controllers.split(',')) if (['memory', 'cpu', 'pids'].includes(c)) dirs.set(c, path.join('/sys/fs/cgroup', c, where));
+  }
+  return dirs;
+}
+
+describe.runIf(isRoot)('sandbox kernel caps (cgroups, where the host lets us make them)', () => {
+  it('the agent process runs in its own cgroup with memory and pids caps', async () => {
+    const agent = await agentAt('sandbox', { memoryMB: 128 });
+    if (!agent.instance.layers.includes('cgroup:memory')) return; // This host gives no cgroups.
+    const dirs = cgroupDirsOf(agent.pid);
+    const memoryDir = dirs.get('memory') ?? dirs.get('unified')!;
+    const pidsDir = dirs.get('pids') ?? dirs.get('unified')!;
+    expect(memoryDir).toContain(agent.id);
+    const limit = existsSync(path.join(memoryDir, 'memory.max')) ? readFileSync(path.join(memoryDir, 'memory.max'), 'utf8') : readFileSync(path.join(memoryDir, 'memory.limit_in_bytes'), 'utf8');
+    expect(Number(limit)).toBe((128 + 64) * 1024 * 1024);
+    expect(readFileSync(path.join(pidsDir, 'pids.max'), 'utf8').trim()).toBe('256');
+    await agent.terminate('test');
+    // The cgroup goes with the agent.
+    expect(await waitUntil(() => !existsSync(memoryDir))).toBe(true);
+  });
+
+  it('maxCpuPercent throttles instead of killing: a busy loop runs to its deadline, not CPU_LIMIT', async () => {
+    const factory = makeFactory();
+    factories.push(factory);
+    const base = spec({ plugin: BOUNDARY, isolationLevel: 'sandbox' });
+    const agent = ok(await factory.spawn({ ...base, resourceLimits: { ...base.resourceLimits, maxCpuPercent: 20 } }));
+    if (!agent.instance.layers.includes('cgroup:cpu')) return;
+    const dirs = cgroupDirsOf(agent.pid);
+    const cpuDir = dirs.get('cpu') ?? dirs.get('unified')!;
+    const quota = existsSync(path.join(cpuDir, 'cpu.max')) ? readFileSync(path.join(cpuDir, 'cpu.max'), 'utf8').split(' ')[0] : readFileSync(path.join(cpuDir, 'cpu.cfs_quota_us'), 'utf8').trim();
+    expect(Number(quota)).toBe(20_000);
+    const a = attack('busy', {}, { maxDuration: 1200 });
+    const e = err(await agent.execute(a.subtask, a.inputs));
+    expect(e.code).toBe('TIME_LIMIT');
+  });
+});
+
 describe('isolation level monitored (trusted code, still contained)', () => {
   it('a setsid grandchild does not outlive its agent', async () => {
     const marker = uniqueMarker();

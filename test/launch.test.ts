@@ -165,7 +165,8 @@ describe('planLaunch: every isolation level × fileSystemAccess × networkAccess
       expect(p.args).toEqual(expect.arrayContaining(['--unshare-pid', '--die-with-parent']));
       expect(p.layers).toEqual(expect.arrayContaining(['pidns:bwrap', 'die-with-parent']));
       expect(p.nodePidDiffers).toBe(true);
-      expect(p.missingLayers).toEqual([]);
+      // No cgroup was given: the sandbox records the kernel caps it runs without.
+      expect(p.missingLayers).toEqual(level === 'sandbox' ? ['cgroup'] : []);
     });
 
     it('gives enforcing levels the seccomp filter, private /proc and /tmp, and IPC/UTS namespaces', () => {
@@ -292,6 +293,22 @@ describe('planLaunch: exact command lines', () => {
     expect(line).not.toContain('--chmod 0755 /root/proj/plugins');
     expect(p.layers).toEqual(expect.arrayContaining(['uid:65534', 'no-new-privs', 'no-capabilities']));
     expect(p.runAs).toEqual({ uid: 65534, gid: 65534 });
+  });
+
+  it('sandbox with a cgroup: the agent joins it before bubblewrap starts; CPU throttled by the kernel', () => {
+    const procs = ['/sys/fs/cgroup/memory/q/a1/cgroup.procs', '/sys/fs/cgroup/cpu/q/a1/cgroup.procs'];
+    const p = plan({ level: 'sandbox', input: { cgroup: { procsFiles: procs, cpu: true } } });
+    expect(argv(p).slice(0, 4)).toEqual([
+      '/bin/sh',
+      '-c',
+      `echo $$ > '${procs[0]}' && echo $$ > '${procs[1]}' && exec "$@"`,
+      'qicoord-cgroup',
+    ]);
+    expect(argv(p)[4]).toBe('/usr/bin/bwrap');
+    expect(p.layers).toEqual(expect.arrayContaining(['cgroup:memory', 'cgroup:cpu', 'cgroup:pids']));
+    expect(p.missingLayers).toEqual([]);
+    // Only sandbox uses it.
+    expect(plan({ level: 'restricted', input: { cgroup: { procsFiles: procs, cpu: true } } }).command).toBe('/usr/bin/bwrap');
   });
 
   it('a root coordinator without setpriv cannot drop privileges: SANDBOX_UNAVAILABLE', () => {

@@ -34,6 +34,8 @@ export interface AgentOptions {
   readonly logger: Logger;
   readonly killGraceMs: number;
   readonly onEvent: (event: AgentEvent) => void;
+  /** True when the kernel's OOM killer killed a process of the agent's cgroup (where it has one). */
+  readonly oomKilled?: () => boolean;
   /** Called once the process is gone (release workspace, budget, …). */
   readonly onExit: (agent: SubAgent) => Promise<void>;
 }
@@ -80,7 +82,10 @@ export class SubAgent {
       pid: o.started.nodePid,
       maxMemoryMB: this.instance.specification.resourceLimits.maxMemoryMB,
       baselineMB: o.started.baselineMB,
-      ...(this.instance.specification.resourceLimits.maxCpuPercent === undefined ? {} : { maxCpuPercent: this.instance.specification.resourceLimits.maxCpuPercent }),
+      // A cgroup CPU cap throttles; only without one is a CPU cap enforced by stopping the agent.
+      ...(this.instance.specification.resourceLimits.maxCpuPercent === undefined || this.instance.layers.includes('cgroup:cpu')
+        ? {}
+        : { maxCpuPercent: this.instance.specification.resourceLimits.maxCpuPercent }),
       ...(this.instance.layers.includes('disk-watchdog') ? { disk: { path: this.instance.workspace, maxBytes: this.maxDiskMB * 1024 * 1024 } } : {}),
       onSample: (s) => this.onSample(s),
       onLimit: (kind, s) => this.onLimit(kind, s),
@@ -283,6 +288,7 @@ export class SubAgent {
       peakRssMB: this.peakRssMB,
       baselineMB: this.o.started.baselineMB,
       limitMB: limits.maxMemoryMB,
+      oomKilled: this.o.oomKilled?.() ?? false,
     });
     if (this.running !== undefined) {
       const subtaskId = this.running.subtask.id;

@@ -10,6 +10,8 @@ export interface ExitFacts {
   readonly peakRssMB: number;
   readonly baselineMB: number;
   readonly limitMB: number;
+  /** The kernel's OOM killer killed a process of the agent's cgroup. */
+  readonly oomKilled?: boolean;
 }
 
 /** What V8, libc and the allocator print when memory runs out (heap cap, data cap, WebAssembly). */
@@ -30,6 +32,7 @@ const NEAR_LIMIT = 0.75;
  */
 export function exitCause(facts: ExitFacts): ExitCause {
   if (facts.signal === 'SIGXFSZ') return 'disk';
+  if (facts.oomKilled === true) return 'memory';
   if (OUT_OF_MEMORY.test(facts.stderrTail)) return 'memory';
   const used = facts.peakRssMB - facts.baselineMB;
   if (facts.signal !== null && ALLOCATION_DEATHS.has(facts.signal) && used >= NEAR_LIMIT * facts.limitMB) return 'memory';

@@ -28,6 +28,7 @@ import { WarmPool, type PooledAgent } from './pool.js';
 import { startProcess, type StartedProcess } from './start.js';
 import { findEscapingLinks } from './symlinks.js';
 import type { LaunchPlan } from './types.js';
+import { AgentCgroup, type CgroupHost, detectCgroups, removeCgroupParents } from './cgroups.js';
 import { agentIdentity, unreadablePath, untraversableAncestors } from './identity.js';
 import { createWorkspace, removeWorkspace } from './workspace.js';
 
@@ -64,7 +65,14 @@ interface Prepared {
 interface PoolEntry extends PooledAgent {
   readonly started: StartedProcess;
   readonly plan: LaunchPlan;
+  /** The agent's cgroup (`sandbox` where the host has cgroups), removed when the agent ends. */
+  readonly cgroup: AgentCgroup | null;
 }
+
+/** Memory a `sandbox` agent's cgroup allows on top of maxMemoryMB: the Node runtime itself. */
+const CGROUP_RUNTIME_MB = 64;
+/** Processes (and threads) one `sandbox` agent may have at once: Node's own threads and some room. */
+const CGROUP_MAX_PIDS = 256;
 
 function agentIdFor(parent: string, n: number): string {
   return `${parent.replace(/[^A-Za-z0-9._:-]/g, '_')}.sa${n}-${randomUUID().slice(0, 8)}`;
@@ -87,6 +95,8 @@ export class SubAgentFactory {
   private closed = false;
   private resolver: PluginResolver;
   private readonly exitHook = (): void => this.killAllNow();
+  /** Where agent cgroups can be made; detected on the first `sandbox` agent (undefined: not yet). */
+  private cgroupHost: CgroupHost | null | undefined;
 
   constructor(private readonly o: FactoryOptions) {
     this.log = componentLogger(o.logger, 'SubAgentFactory');
@@ -223,7 +233,26 @@ export class SubAgentFactory {
     await Promise.all([...this.agents.values()].map((a) => a.terminate('coordinator closed')));
     this.agents.clear();
     this.monitor.stop();
+    if (this.cgroupHost != null) removeCgroupParents(this.cgroupHost);
     process.removeListener('exit', this.exitHook);
+  }
+
+  /** The agent's cgroup at `sandbox` where the host allows one; null otherwise (recorded as a missing layer). */
+  private createCgroup(spec: SubAgentSpecification, agentId: string): AgentCgroup | null {
+    if (spec.isolationLevel !== 'sandbox') return null;
+    this.cgroupHost ??= detectCgroups();
+    if (this.cgroupHost === null) return null;
+    const limits = spec.resourceLimits;
+    const made = AgentCgroup.create(this.cgroupHost, agentId, {
+      memoryBytes: (limits.maxMemoryMB + CGROUP_RUNTIME_MB) * 1024 * 1024,
+      cpuPercent: limits.maxCpuPercent,
+      maxPids: CGROUP_MAX_PIDS,
+    });
+    if (made instanceof Error) {
+      this.log.warn({ agentId, err: made.message }, 'could not create the agent cgroup; running without kernel caps');
+      return null;
+    }
+    return made;
   }
 
   private killAllNow(): void {
@@ -258,6 +287,11 @@ export class SubAgentFactory {
       );
     }
     const reachable = this.checkReachable(runAs, plugin, workspace);
+    const cgroup = this.createCgroup(spec, agentId);
+    const release = (): void => {
+      removeWorkspace(workspace);
+      cgroup?.remove();
+    };
     const planned = planLaunch({
       spec,
       host,
@@ -273,9 +307,10 @@ export class SubAgentFactory {
       onUnavailable: sandbox.onUnavailable,
       runAs,
       maskedDirs: reachable.tag === 'success' ? reachable.value : [],
+      cgroup: cgroup === null ? null : { procsFiles: cgroup.procsFiles, cpu: spec.resourceLimits.maxCpuPercent !== undefined },
     });
     if (planned.tag === 'failure') {
-      removeWorkspace(workspace);
+      release();
       return planned;
     }
     const plan = planned.value;
@@ -283,7 +318,7 @@ export class SubAgentFactory {
       const grants = [...plugin.readPaths, ...sandbox.readPaths, ...RUNTIME.readPaths, workspace];
       const escaping = findEscapingLinks([workspace, ...sandbox.readPaths, plugin.readPaths[0]!], grants);
       if (escaping.length > 0) {
-        removeWorkspace(workspace);
+        release();
         const first = escaping[0]!;
         return failure(
           qiError('FS_DENIED', `granted path ${first.link} is a symlink to ${first.target}, outside the agent's grants; remove it or grant its target`, {
@@ -294,9 +329,12 @@ export class SubAgentFactory {
       }
     }
     if (reachable.tag === 'failure' && plan.runAs !== null) {
-      removeWorkspace(workspace);
+      release();
       return reachable;
     }
+    // A downgrade below `sandbox` runs without the cgroup.
+    const agentCgroup = plan.isolationLevel === 'sandbox' ? cgroup : null;
+    if (agentCgroup === null) cgroup?.remove();
     const logger = agentLogger(this.o.logger, agentId, spec.agentType);
     const started = await startProcess({
       agentId,
@@ -310,6 +348,7 @@ export class SubAgentFactory {
     });
     if (started.tag === 'failure') {
       removeWorkspace(workspace);
+      agentCgroup?.remove();
       return started;
     }
     const proc = started.value.process;
@@ -318,9 +357,11 @@ export class SubAgentFactory {
       workspace,
       plan,
       started: started.value,
+      cgroup: agentCgroup,
       alive: () => proc.alive,
       discard: async () => {
         await proc.stop('pool closed', sandbox.killGraceMs);
+        agentCgroup?.remove();
         if (!sandbox.keepWorkspace) removeWorkspace(workspace);
       },
     });
@@ -414,8 +455,10 @@ export class SubAgentFactory {
         ...services,
       },
       onEvent: (event) => this.o.onEvent?.(event),
+      ...(entry.cgroup === null ? {} : { oomKilled: () => entry.cgroup?.oomKilled() ?? false }),
       onExit: async (gone) => {
         this.agents.delete(gone.id);
+        entry.cgroup?.remove();
         if (!this.o.config.sandbox.keepWorkspace) removeWorkspace(entry.workspace);
       },
     });

@@ -5,6 +5,7 @@ import { qiError } from '../errors/catalogue.js';
 import type { IsolationLevel } from '../schemas/common.js';
 import type { FsGrants } from './grants.js';
 import { bwrapArgs } from './bwrap.js';
+import { cgroupJoinArgs } from './cgroups.js';
 import { fsGrantFlags, fsGrants, invalidGrantPath } from './grants.js';
 import { seccompFilter } from './seccomp.js';
 import type { LaunchInput, LaunchPlan, NetGuardPolicy } from './types.js';
@@ -279,7 +280,18 @@ function prlimitArgs(input: LaunchInput, level: IsolationLevel, dataCapMB: numbe
 /** The wrappers, outermost first, up to (not including) the Node binary. */
 function wrapperLine(input: LaunchInput, level: IsolationLevel, parts: PlanParts): string[] {
   const sandboxed = parts.isolation.args.length > 0;
-  return [...parts.isolation.args, ...setprivArgs(input, level, sandboxed), ...prlimitArgs(input, level, parts.caps.dataCapMB)];
+  const cgroup = cgroupFor(input, level);
+  return [
+    ...(cgroup === null ? [] : cgroupJoinArgs(cgroup.procsFiles)),
+    ...parts.isolation.args,
+    ...setprivArgs(input, level, sandboxed),
+    ...prlimitArgs(input, level, parts.caps.dataCapMB),
+  ];
+}
+
+/** The agent's cgroup, used at `sandbox` only. */
+function cgroupFor(input: LaunchInput, level: IsolationLevel): { procsFiles: readonly string[]; cpu: boolean } | null {
+  return level === 'sandbox' && input.cgroup != null && input.cgroup.procsFiles.length > 0 ? input.cgroup : null;
 }
 
 /** The full command line: wrappers outermost first, then node, its flags and the bootstrap. */
@@ -304,6 +316,7 @@ function planLayers(input: LaunchInput, level: IsolationLevel, parts: PlanParts,
     ...(input.runAs != null && sandboxed && level !== 'monitored' && input.host.setpriv !== null ? [`uid:${input.runAs.uid}`, 'no-new-privs', 'no-capabilities'] : []),
     ...(!sandboxed && input.host.setpriv !== null ? ['pdeathsig'] : []),
     ...parts.permission.layers,
+    ...cgroupLayers(input, level),
     ...(heapCapMB === null ? [] : [`heap-cap:${heapCapMB}MB`]),
     ...(dataCapMB === null ? [] : [`prlimit-data:${dataCapMB}MB`]),
     ...(enforcing && input.host.prlimit !== null ? [`prlimit-fsize:${Math.round(maxDiskBytes(input) / 1048576)}MB`] : []),
@@ -314,6 +327,12 @@ function planLayers(input: LaunchInput, level: IsolationLevel, parts: PlanParts,
   ];
 }
 
+function cgroupLayers(input: LaunchInput, level: IsolationLevel): string[] {
+  const cgroup = cgroupFor(input, level);
+  if (cgroup === null) return [];
+  return ['cgroup:memory', ...(cgroup.cpu ? ['cgroup:cpu'] : []), 'cgroup:pids'];
+}
+
 function missingLayersFor(input: LaunchInput, choice: LevelChoice, parts: PlanParts): string[] {
   const sandboxed = parts.isolation.args.length > 0;
   return [
@@ -321,6 +340,7 @@ function missingLayersFor(input: LaunchInput, choice: LevelChoice, parts: PlanPa
     ...(!sandboxed ? ['pidns'] : []),
     ...(!sandboxed && input.host.setpriv === null ? ['pdeathsig'] : []),
     ...(choice.level !== 'monitored' && input.host.prlimit === null ? ['prlimit'] : []),
+    ...(choice.level === 'sandbox' && cgroupFor(input, choice.level) === null ? ['cgroup'] : []),
   ];
 }
 

@@ -81,6 +81,11 @@ export interface LaunchInput {
    * under them. Computed by the caller (it needs the file system); empty when `runAs` is null.
    */
   readonly maskedDirs?: readonly string[];
+  /**
+   * The agent's cgroup (`sandbox`, where the host lets us make one): the `cgroup.procs` files the
+   * agent joins before bubblewrap starts, and whether it caps CPU (then CPU is throttled, not killed).
+   */
+  readonly cgroup?: { readonly procsFiles: readonly string[]; readonly cpu: boolean } | null;
 }
 
 /** How to start one SubAgent: the command line and what it enforces. Plain data. */
