@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -29,6 +29,9 @@ export interface CgroupLimits {
 const ROOT = '/sys/fs/cgroup';
 const CONTROLLERS: readonly CgroupController[] = ['memory', 'cpu', 'pids'];
 const CPU_PERIOD_US = 100_000;
+/** How often, and how long apart, removing a cgroup whose last process is still exiting is tried. */
+const REMOVE_ATTEMPTS = 50;
+const REMOVE_RETRY_MS = 20;
 
 /** This process's cgroup path per v1 controller, and its v2 path (`0::/…`), from /proc/self/cgroup. */
 function ownCgroups(): { v1: Map<string, string>; v2: string | undefined } {
@@ -48,6 +51,29 @@ function ownCgroups(): { v1: Map<string, string>; v2: string | undefined } {
   return { v1, v2 };
 }
 
+/**
+ * Removes `qicoord-<pid>` cgroups left in `dir` by coordinators that died (SIGKILL skips close()):
+ * their agents died with them (PID namespaces), so the folders are empty and rmdir works.
+ */
+function removeStale(dir: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((n) => /^qicoord-\d+$/.test(n) && n !== `qicoord-${process.pid}`);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (existsSync(`/proc/${name.slice('qicoord-'.length)}`)) continue;
+    const parent = path.join(dir, name);
+    try {
+      for (const child of readdirSync(parent, { withFileTypes: true })) if (child.isDirectory()) rmdirSync(path.join(parent, child.name));
+      rmdirSync(parent);
+    } catch {
+      // Still in use, or not ours to remove.
+    }
+  }
+}
+
 /** True when a cgroup can be made (and removed again) in `dir`. */
 function canCreateIn(dir: string): boolean {
   const probe = path.join(dir, `qicoord-probe-${process.pid}`);
@@ -63,6 +89,7 @@ function canCreateIn(dir: string): boolean {
 function detectV2(own: string | undefined): CgroupHost | null {
   if (own === undefined || !existsSync(path.join(ROOT, 'cgroup.controllers'))) return null;
   const base = path.join(ROOT, own, `qicoord-${process.pid}`);
+  removeStale(path.join(ROOT, own));
   try {
     const available = readFileSync(path.join(ROOT, own, 'cgroup.controllers'), 'utf8').split(/\s+/);
     if (!CONTROLLERS.every((c) => available.includes(c))) return null;
@@ -82,6 +109,7 @@ function detectV1(own: Map<string, string>): CgroupHost | null {
     if (where === undefined || !existsSync(path.join(mount, 'cgroup.procs'))) return null;
     const dir = path.join(mount, where);
     if (!canCreateIn(dir)) return null;
+    removeStale(dir);
     parents[controller] = path.join(dir, `qicoord-${process.pid}`);
   }
   return { version: 1, parents };
@@ -116,7 +144,7 @@ export class AgentCgroup {
       cgroup.applyLimits(limits);
       return cgroup;
     } catch (e) {
-      cgroup.remove();
+      void cgroup.remove();
       return e instanceof Error ? e : new Error(String(e));
     }
   }
@@ -169,22 +197,35 @@ export class AgentCgroup {
     return [...pids];
   }
 
-  /** Kills whatever is left in it and removes it. */
-  remove(): void {
-    for (const pid of this.members()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Gone.
+  /**
+   * Kills whatever is left in it and removes it. A killed process leaves its cgroup only once the
+   * kernel has reaped it, so removal is retried for a short while; resolves true once gone.
+   */
+  async remove(): Promise<boolean> {
+    for (let attempt = 0; attempt < REMOVE_ATTEMPTS; attempt++) {
+      for (const pid of this.members()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone.
+        }
       }
+      if (this.removeDirs()) return true;
+      await new Promise((r) => setTimeout(r, REMOVE_RETRY_MS).unref());
     }
+    return false;
+  }
+
+  private removeDirs(): boolean {
+    let all = true;
     for (const dir of new Set(Object.values(this.dirs))) {
       try {
         rmdirSync(dir);
-      } catch {
-        // Not empty yet (a process still exiting) or already gone: the parent is removed at close.
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') all = false;
       }
     }
+    return all;
   }
 }
 

@@ -97,6 +97,8 @@ export class SubAgentFactory {
   private readonly exitHook = (): void => this.killAllNow();
   /** Where agent cgroups can be made; detected on the first `sandbox` agent (undefined: not yet). */
   private cgroupHost: CgroupHost | null | undefined;
+  /** Every agent cgroup made (removing one twice is harmless): close() waits until all are gone. */
+  private readonly cgroups = new Set<AgentCgroup>();
 
   constructor(private readonly o: FactoryOptions) {
     this.log = componentLogger(o.logger, 'SubAgentFactory');
@@ -233,6 +235,8 @@ export class SubAgentFactory {
     await Promise.all([...this.agents.values()].map((a) => a.terminate('coordinator closed')));
     this.agents.clear();
     this.monitor.stop();
+    await Promise.all([...this.cgroups].map((c) => c.remove()));
+    this.cgroups.clear();
     if (this.cgroupHost != null) removeCgroupParents(this.cgroupHost);
     process.removeListener('exit', this.exitHook);
   }
@@ -252,6 +256,7 @@ export class SubAgentFactory {
       this.log.warn({ agentId, err: made.message }, 'could not create the agent cgroup; running without kernel caps');
       return null;
     }
+    this.cgroups.add(made);
     return made;
   }
 
@@ -290,7 +295,7 @@ export class SubAgentFactory {
     const cgroup = this.createCgroup(spec, agentId);
     const release = (): void => {
       removeWorkspace(workspace);
-      cgroup?.remove();
+      void cgroup?.remove();
     };
     const planned = planLaunch({
       spec,
@@ -334,7 +339,7 @@ export class SubAgentFactory {
     }
     // A downgrade below `sandbox` runs without the cgroup.
     const agentCgroup = plan.isolationLevel === 'sandbox' ? cgroup : null;
-    if (agentCgroup === null) cgroup?.remove();
+    if (agentCgroup === null) void cgroup?.remove();
     const logger = agentLogger(this.o.logger, agentId, spec.agentType);
     const started = await startProcess({
       agentId,
@@ -348,7 +353,7 @@ export class SubAgentFactory {
     });
     if (started.tag === 'failure') {
       removeWorkspace(workspace);
-      agentCgroup?.remove();
+      await agentCgroup?.remove();
       return started;
     }
     const proc = started.value.process;
@@ -361,7 +366,7 @@ export class SubAgentFactory {
       alive: () => proc.alive,
       discard: async () => {
         await proc.stop('pool closed', sandbox.killGraceMs);
-        agentCgroup?.remove();
+        await agentCgroup?.remove();
         if (!sandbox.keepWorkspace) removeWorkspace(workspace);
       },
     });
@@ -458,7 +463,7 @@ export class SubAgentFactory {
       ...(entry.cgroup === null ? {} : { oomKilled: () => entry.cgroup?.oomKilled() ?? false }),
       onExit: async (gone) => {
         this.agents.delete(gone.id);
-        entry.cgroup?.remove();
+        await entry.cgroup?.remove();
         if (!this.o.config.sandbox.keepWorkspace) removeWorkspace(entry.workspace);
       },
     });
