@@ -15,16 +15,17 @@ export interface LogBudgetLimits {
 export const AGENT_LOG_RECORDS_PER_SECOND = 100;
 
 /**
- * What one record is charged on top of its message and data: about what pino adds around them
- * (level, time, pid, name, agentId, agentType, subtaskId), so that the bytes charged bound the
- * bytes written to stderr.
+ * What one record is charged on top of its message, its data and the logger's bindings (name,
+ * agentId, agentType): about what pino adds around them (level, time, pid, the keys), so that
+ * the bytes charged bound the bytes written to stderr. (Redaction can lengthen a record whose
+ * data is all short secret-named values, at most about twofold.)
  */
-export const LOG_RECORD_OVERHEAD_BYTES = 256;
+export const LOG_RECORD_OVERHEAD_BYTES = 96;
 
 /**
  * The log budget of one agent. Every record an agent causes in the coordinator's log — its
  * `ctx.log` records, its audit records, the broker's refusals of its tool calls — goes through
- * {@link AgentLogBudget.write}, which charges it (message + data as JSON +
+ * {@link AgentLogBudget.write}, which charges it (message, data and bindings as JSON +
  * {@link LOG_RECORD_OVERHEAD_BYTES}) against a byte budget for the agent's life and a
  * records-per-second rate. Past either, records are dropped and counted; {@link AgentLogBudget.close}
  * (when the agent's process is gone) writes the one summary record of what was dropped. Records
@@ -38,6 +39,8 @@ export class AgentLogBudget {
   private tokens: number;
   private lastRefill: number;
   private closed = false;
+  /** Bytes every record costs besides its message and fields. */
+  private readonly overhead: number;
 
   constructor(
     private readonly agentId: string,
@@ -47,12 +50,13 @@ export class AgentLogBudget {
   ) {
     this.tokens = limits.recordsPerSecond * 2;
     this.lastRefill = now();
+    this.overhead = LOG_RECORD_OVERHEAD_BYTES + Buffer.byteLength(safeStringify(logger.bindings()), 'utf8');
   }
 
   /** Writes one record unless it is past the budget; true when written. `fields` are the record's own keys. */
   write(level: AgentLogLevel, fields: Record<string, unknown>, msg: string): boolean {
     if (!this.logger.isLevelEnabled(level)) return false;
-    const bytes = LOG_RECORD_OVERHEAD_BYTES + Buffer.byteLength(safeStringify(msg), 'utf8') + Buffer.byteLength(safeStringify(fields), 'utf8');
+    const bytes = this.overhead + Buffer.byteLength(safeStringify(msg), 'utf8') + Buffer.byteLength(safeStringify(fields), 'utf8');
     if (this.closed || !this.takeToken() || this.usedBytes + bytes > this.limits.maxBytes) {
       this.droppedRecords++;
       this.droppedBytes += bytes;
