@@ -13,9 +13,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SubAgent } from '../src/subagent/agent.js';
-import type { SubAgentFactory } from '../src/subagent/factory.js';
+import { createRootLogger } from '../src/logging/logger.js';
+import { SubAgentFactory } from '../src/subagent/factory.js';
 import { err, ok, tempProject, writeFiles } from './helpers.js';
-import { attack, makeFactory, pidAlive, spec, waitUntil } from './sandbox-helpers.js';
+import { attack, makeFactory, pidAlive, spec, testConfig, waitUntil } from './sandbox-helpers.js';
 
 const execFileAsync = promisify(execFile);
 const root = path.join(import.meta.dirname, '..');
@@ -139,5 +140,30 @@ describe('log flood', () => {
       expect(s.msg).toMatch(/^agent \S+: \d+ log records \/ \d+ bytes dropped after the cap/);
       expect(s.logCap!.droppedRecords).toBeGreaterThan(3000);
     }
+  });
+
+  it('one-character lines on stderr cannot multiply the output cap into log records', async () => {
+    const cap = 16 * 1024;
+    let bytes = 0;
+    const lines: string[] = [];
+    const logger = createRootLogger({
+      level: 'warn',
+      destination: {
+        write: (line: string): void => {
+          bytes += Buffer.byteLength(line);
+          lines.push(line);
+        },
+      },
+    });
+    const factory = new SubAgentFactory({ parentAgentId: 'test-coordinator', config: testConfig({ sandbox: { maxOutputBytes: cap } }), logger });
+    factories.push(factory);
+    const agent = ok(await factory.spawn(spec({ plugin: FORGER })));
+    pids.push(agent.pid);
+    const a = attack('tiny-lines', { count: 200_000 });
+    expect(ok(await agent.execute(a.subtask, a.inputs)).outputs).toEqual({ data: 'printed' });
+    await agent.terminate('done');
+    expect(await waitUntil(() => lines.some((l) => l.includes('stderr over sandbox.maxOutputBytes')))).toBe(true);
+    // 400 KB printed as 200,000 records would be ~30 MB of log.
+    expect(bytes).toBeLessThan(cap + 4096);
   });
 });
