@@ -27,8 +27,8 @@ let agent: { agentId: string; workspace: string; grants: { read: string[]; write
 let running: { subtaskId: string; abort: AbortController } | undefined;
 
 const AGENT_TYPES = new Set(['basic', 'decision-capable', 'specialized']);
-/** Deepest outputs the coordinator takes: its cap minus the result message around them. */
-const MAX_OUTPUT_DEPTH = MAX_MESSAGE_DEPTH - 2;
+/** Deepest outputs object the coordinator takes: its per-message cap minus the result message around it. */
+const MAX_OUTPUT_DEPTH = MAX_MESSAGE_DEPTH - 1;
 
 /**
  * A native dynamic import. The sandbox runtime ships as CommonJS (it starts faster than the
@@ -131,7 +131,7 @@ async function execute(message: Execute): Promise<void> {
       throw new TypeError(`execute must return an object of outputs keyed by expectedOutputs names, got ${Array.isArray(outputs) ? 'an array' : typeof outputs}`);
     }
     if (exceedsDepth(outputs, MAX_OUTPUT_DEPTH)) {
-      throw new TypeError(`execute returned outputs nested deeper than ${MAX_OUTPUT_DEPTH} levels of objects and arrays; the coordinator accepts at most ${MAX_MESSAGE_DEPTH} per message`);
+      throw new TypeError(`execute returned outputs nested deeper than ${MAX_OUTPUT_DEPTH} levels of objects and arrays (each output value at most ${MAX_OUTPUT_DEPTH - 1}); the coordinator accepts at most ${MAX_MESSAGE_DEPTH} per message`);
     }
     scoped.end();
     channel.send({ type: 'result', subtaskId, outputs });

@@ -1,4 +1,5 @@
 import type { AgentPluginContext, DirectMessage, PluginLogger, QueueHandle, QueuedMessage, SubtaskView } from '../src/plugin/types.js';
+import { MAX_MESSAGE_DEPTH, exceedsDepth } from '../src/protocol/depth.js';
 import type { ChildChannel } from './channel.js';
 import { wireError } from './errors.js';
 import { CallError, type Rpc } from './rpc.js';
@@ -51,8 +52,17 @@ function scope(channel: ChildChannel, rpc: Pick<Rpc, 'call'>, subtaskId: string)
       onMessage: (handler) => channel.onMessage(handler),
     },
     rpc: {
-      call: (body) =>
-        open ? rpc.call(body) : Promise.reject(new CallError(wireError('CANCELLED', 'SYSTEM', `subtask '${subtaskId}' has ended: its ctx can no longer call the coordinator`, { subtaskId }))),
+      call: (body) => {
+        if (!open) return Promise.reject(new CallError(wireError('CANCELLED', 'SYSTEM', `subtask '${subtaskId}' has ended: its ctx can no longer call the coordinator`, { subtaskId })));
+        // The coordinator stops an agent whose message nests too deep; a plugin gets a catchable error instead.
+        // (The body is the message without its brand and call id: the same depth.)
+        if (exceedsDepth(body, MAX_MESSAGE_DEPTH)) {
+          return Promise.reject(
+            new CallError(wireError('INVALID_MESSAGE', 'VALIDATION', `subtask '${subtaskId}': a value passed to ctx nests too deep: a message may nest at most ${MAX_MESSAGE_DEPTH} levels of objects and arrays`, { subtaskId })),
+          );
+        }
+        return rpc.call(body);
+      },
     },
     end: () => {
       open = false;
@@ -65,7 +75,10 @@ function createLogger(channel: ChildChannel, subtaskId: string): PluginLogger {
     (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') =>
     (obj: unknown, msg?: string): void => {
       const isText = typeof obj === 'string';
-      const data = !isText && typeof obj === 'object' && obj !== null ? { ...(obj as Record<string, unknown>) } : undefined;
+      const raw = !isText && typeof obj === 'object' && obj !== null ? { ...(obj as Record<string, unknown>) } : undefined;
+      // Data nested past the coordinator's cap would get the agent stopped: it is dropped here instead.
+      const tooDeep = raw !== undefined && exceedsDepth(raw, MAX_MESSAGE_DEPTH - 1);
+      const data = tooDeep ? { dropped: `data nested deeper than ${MAX_MESSAGE_DEPTH - 1} levels` } : raw;
       const text = isText ? obj : (msg ?? (data === undefined ? String(obj) : ''));
       try {
         channel.send({ type: 'log', level, msg: text.slice(0, 65_536), subtaskId, ...(data === undefined ? {} : { data }) });

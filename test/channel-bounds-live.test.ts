@@ -81,6 +81,22 @@ describe('deeply nested values from a child', () => {
     expect(ok(await bystander.execute(b.subtask, b.inputs)).outputs).toEqual({ data: { still: ['fine'] } });
   });
 
+  it('through ctx, a too-deep value is a catchable error (sync) or AGENT_ERROR (outputs); the agent lives on', async () => {
+    const factory = makeFactory();
+    factories.push(factory);
+    const agent = await agentWith(factory);
+    const sync = attack('honest-deep', { depth: 70, where: 'sync' });
+    expect(ok(await agent.execute(sync.subtask, sync.inputs)).outputs).toEqual({ data: 'INVALID_MESSAGE' });
+    const output = attack('honest-deep', { depth: 70, where: 'output' });
+    expect(err(await agent.execute(output.subtask, output.inputs))).toMatchObject({ code: 'AGENT_ERROR' });
+    expect(agent.status).toBe('ready');
+    // The limits are exact: 62 levels of output value and 63 of sync value pass the channel.
+    const fits = attack('honest-deep', { depth: 62, where: 'output' });
+    expect(ok(await agent.execute(fits.subtask, fits.inputs)).outputs).toEqual({ data: JSON.parse(`${'['.repeat(62)}${']'.repeat(62)}`) });
+    const syncFits = attack('honest-deep', { depth: 63, where: 'sync' });
+    expect(ok(await agent.execute(syncFits.subtask, syncFits.inputs)).outputs).toEqual({ data: 'NOT_FOUND' });
+  });
+
   it('the CLI still prints one valid --json document (and a valid trace); only the deep subtasks fail', async () => {
     const dir = project(
       { logging: { level: 'error' } },

@@ -166,6 +166,14 @@ describe('every message naming a subtask is checked (one agent, real process)', 
     expect(ok(await run(bystander, { attack: 'echo', value: 'intact' })).outputs).toEqual({ data: 'intact' });
   });
 
+  it('a message naming a subtask during start-up fails the start with INVALID_MESSAGE', async () => {
+    const factory = makeFactory();
+    factories.push(factory);
+    const e = err(await factory.spawn(spec({ plugin: path.join(import.meta.dirname, 'fixtures/plugins/forger-at-load.mjs') })));
+    expect(e).toMatchObject({ code: 'INVALID_MESSAGE', category: 'VALIDATION' });
+    expect(e.message).toContain("naming subtask 'other' while it runs no subtask");
+  });
+
   it('a message naming a subtask while the agent runs none fails the idle agent', async () => {
     const agent = await agentWith();
     const frame = { type: 'sync-arrive', callId: 900, subtaskId: 'attack-forge', pointId: 'p' };
