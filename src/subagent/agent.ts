@@ -374,7 +374,7 @@ export class SubAgent {
     if (running !== undefined && running.subtask.id === named) return running;
     const last = this.lastEnded;
     if (running === undefined && last !== undefined && last.endedByCoordinator && last.subtask.id === named) {
-      this.o.logger.debug({ type, subtaskId: named }, `late '${type}' for subtask '${named}' dropped: the coordinator had already ended it`);
+      this.o.started.log.write('debug', { type, subtaskId: named }, `late '${type}' for subtask '${named}' dropped: the coordinator had already ended it`);
       return undefined;
     }
     const now = running === undefined ? 'runs no subtask' : `runs subtask '${running.subtask.id}'`;

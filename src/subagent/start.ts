@@ -82,7 +82,7 @@ export async function startProcess(options: StartOptions): Promise<Result<Starte
       settle?.(failure(error));
       return;
     }
-    options.logger.warn({ code: error.code }, error.message);
+    log.write('warn', { code: error.code }, error.message);
     void proc.stop('protocol violation', options.killGraceMs, true);
   }
 
