@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { AgentPlugin } from '../src/plugin/types.js';
+import { MAX_MESSAGE_DEPTH, exceedsDepth } from '../src/protocol/depth.js';
 import type { ParentMessage } from '../src/protocol/messages.js';
 import { openChannel } from './channel.js';
 import { createContext, createMailboxes } from './context.js';
@@ -26,6 +27,8 @@ let agent: { agentId: string; workspace: string; grants: { read: string[]; write
 let running: { subtaskId: string; abort: AbortController } | undefined;
 
 const AGENT_TYPES = new Set(['basic', 'decision-capable', 'specialized']);
+/** Deepest outputs object the coordinator takes: its per-message cap minus the result message around it. */
+const MAX_OUTPUT_DEPTH = MAX_MESSAGE_DEPTH - 1;
 
 /**
  * A native dynamic import. The sandbox runtime ships as CommonJS (it starts faster than the
@@ -121,14 +124,19 @@ async function execute(message: Execute): Promise<void> {
   }
   const abort = new AbortController();
   running = { subtaskId, abort };
+  const scoped = createContext({ ...agent, subtask: message.subtask, inputs: Object.freeze({ ...message.inputs }), channel, rpc, mailboxes, signal: abort.signal });
   try {
-    const ctx = createContext({ ...agent, subtask: message.subtask, inputs: Object.freeze({ ...message.inputs }), channel, rpc, mailboxes, signal: abort.signal });
-    const outputs: unknown = await plugin.execute(message.subtask, ctx);
+    const outputs: unknown = await plugin.execute(message.subtask, scoped.ctx);
     if (!isPlainObject(outputs)) {
       throw new TypeError(`execute must return an object of outputs keyed by expectedOutputs names, got ${Array.isArray(outputs) ? 'an array' : typeof outputs}`);
     }
+    if (exceedsDepth(outputs, MAX_OUTPUT_DEPTH)) {
+      throw new TypeError(`execute returned outputs nested deeper than ${MAX_OUTPUT_DEPTH} levels of objects and arrays (each output value at most ${MAX_OUTPUT_DEPTH - 1}); the coordinator accepts at most ${MAX_MESSAGE_DEPTH} per message`);
+    }
+    scoped.end();
     channel.send({ type: 'result', subtaskId, outputs });
   } catch (e) {
+    scoped.end();
     channel.send({ type: 'error', subtaskId, error: toWireError(e, subtaskId) });
   } finally {
     running = undefined;

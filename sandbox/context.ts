@@ -1,6 +1,8 @@
 import type { AgentPluginContext, DirectMessage, PluginLogger, QueueHandle, QueuedMessage, SubtaskView } from '../src/plugin/types.js';
+import { MAX_MESSAGE_DEPTH, exceedsDepth } from '../src/protocol/depth.js';
 import type { ChildChannel } from './channel.js';
-import type { Rpc } from './rpc.js';
+import { wireError } from './errors.js';
+import { CallError, type Rpc } from './rpc.js';
 import { Inbox } from './streams.js';
 
 /** Progress messages are coalesced to at most one per this many ms per subtask. */
@@ -23,9 +25,49 @@ interface ContextDeps {
   readonly subtask: SubtaskView;
   readonly inputs: Readonly<Record<string, unknown>>;
   readonly channel: ChildChannel;
-  readonly rpc: Rpc;
+  readonly rpc: Pick<Rpc, 'call'>;
   readonly mailboxes: Mailboxes;
   readonly signal: AbortSignal;
+}
+
+/** A subtask's `ctx` and how to end it. */
+export interface SubtaskContext {
+  readonly ctx: AgentPluginContext;
+  /** The subtask ended: from now on its ctx sends nothing (logs and progress are dropped, calls reject with CANCELLED). */
+  end(): void;
+}
+
+/**
+ * The channel and calls of one subtask, closed when it ends. The coordinator fails an agent that
+ * speaks for a subtask it is not running; a plugin's leftover timer, un-awaited call or progress
+ * flush after its result must therefore stay here, not reach the channel.
+ */
+function scope(channel: ChildChannel, rpc: Pick<Rpc, 'call'>, subtaskId: string): { channel: ChildChannel; rpc: Pick<Rpc, 'call'>; end(): void } {
+  let open = true;
+  return {
+    channel: {
+      send: (message) => {
+        if (open) channel.send(message);
+      },
+      onMessage: (handler) => channel.onMessage(handler),
+    },
+    rpc: {
+      call: (body) => {
+        if (!open) return Promise.reject(new CallError(wireError('CANCELLED', 'SYSTEM', `subtask '${subtaskId}' has ended: its ctx can no longer call the coordinator`, { subtaskId })));
+        // The coordinator stops an agent whose message nests too deep; a plugin gets a catchable error instead.
+        // (The body is the message without its brand and call id: the same depth.)
+        if (exceedsDepth(body, MAX_MESSAGE_DEPTH)) {
+          return Promise.reject(
+            new CallError(wireError('INVALID_MESSAGE', 'VALIDATION', `subtask '${subtaskId}': a value passed to ctx nests too deep: a message may nest at most ${MAX_MESSAGE_DEPTH} levels of objects and arrays`, { subtaskId })),
+          );
+        }
+        return rpc.call(body);
+      },
+    },
+    end: () => {
+      open = false;
+    },
+  };
 }
 
 function createLogger(channel: ChildChannel, subtaskId: string): PluginLogger {
@@ -33,7 +75,10 @@ function createLogger(channel: ChildChannel, subtaskId: string): PluginLogger {
     (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') =>
     (obj: unknown, msg?: string): void => {
       const isText = typeof obj === 'string';
-      const data = !isText && typeof obj === 'object' && obj !== null ? { ...(obj as Record<string, unknown>) } : undefined;
+      const raw = !isText && typeof obj === 'object' && obj !== null ? { ...(obj as Record<string, unknown>) } : undefined;
+      // Data nested past the coordinator's cap would get the agent stopped: it is dropped here instead.
+      const tooDeep = raw !== undefined && exceedsDepth(raw, MAX_MESSAGE_DEPTH - 1);
+      const data = tooDeep ? { dropped: `data nested deeper than ${MAX_MESSAGE_DEPTH - 1} levels` } : raw;
       const text = isText ? obj : (msg ?? (data === undefined ? String(obj) : ''));
       try {
         channel.send({ type: 'log', level, msg: text.slice(0, 65_536), subtaskId, ...(data === undefined ? {} : { data }) });
@@ -64,7 +109,7 @@ function createProgress(channel: ChildChannel, subtaskId: string): (fraction: nu
   };
 }
 
-function createQueue<T>(rpc: Rpc, subtaskId: string, name: string): QueueHandle<T> {
+function createQueue<T>(rpc: Pick<Rpc, 'call'>, subtaskId: string, name: string): QueueHandle<T> {
   return {
     async push(body) {
       await rpc.call({ type: 'channel', subtaskId, op: 'queue-push', target: name, body });
@@ -90,20 +135,22 @@ function createQueue<T>(rpc: Rpc, subtaskId: string, name: string): QueueHandle<
   };
 }
 
-/** Builds the `ctx` an agent plugin's execute receives; everything crosses to the coordinator. */
-export function createContext(deps: ContextDeps): AgentPluginContext {
-  const { rpc, subtask, mailboxes } = deps;
+/** Builds the `ctx` an agent plugin's execute receives; everything crosses to the coordinator, until `end()`. */
+export function createContext(deps: ContextDeps): SubtaskContext {
+  const { subtask, mailboxes } = deps;
   const subtaskId = subtask.id;
+  const scoped = scope(deps.channel, deps.rpc, subtaskId);
+  const { rpc } = scoped;
   const channelCall = (op: 'send' | 'publish' | 'subscribe' | 'restore', target?: string, body?: unknown): Promise<unknown> =>
     rpc.call({ type: 'channel', subtaskId, op, ...(target === undefined ? {} : { target }), ...(body === undefined ? {} : { body }) });
-  return {
+  const ctx: AgentPluginContext = {
     inputs: deps.inputs,
     agentId: deps.agentId,
     workspace: deps.workspace,
     grants: deps.grants,
     signal: deps.signal,
-    log: createLogger(deps.channel, subtaskId),
-    progress: createProgress(deps.channel, subtaskId),
+    log: createLogger(scoped.channel, subtaskId),
+    progress: createProgress(scoped.channel, subtaskId),
     tools: {
       call: async <T>(name: string, args: Record<string, unknown> = {}) =>
         (await rpc.call({ type: 'tool-call', subtaskId, name, args })) as T,
@@ -130,4 +177,5 @@ export function createContext(deps: ContextDeps): AgentPluginContext {
     queue: <T>(name: string) => createQueue<T>(rpc, subtaskId, name),
     restore: async <T>() => ((await channelCall('restore')) ?? undefined) as T | undefined,
   };
+  return { ctx, end: scoped.end };
 }

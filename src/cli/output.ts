@@ -1,4 +1,5 @@
 import type { QiError, Result } from '@qi/base';
+import { safeStringify } from '../util/safe-json.js';
 
 /** Exit codes of the CLI (DESIGN A8). */
 export const EXIT = { ok: 0, failed: 1, invalid: 2, environment: 3, interrupted: 130 } as const;
@@ -10,9 +11,9 @@ export function exitCodeFor(error: QiError): number {
   return EXIT.failed;
 }
 
-/** Writes exactly one JSON document (the Result) to stdout. */
+/** Writes exactly one JSON document (the Result) to stdout; never throws (see safeStringify). */
 export function printJson(result: Result<unknown, QiError>): void {
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`${safeStringify(result, 2)}\n`);
 }
 
 /** Human output of a failure on stderr: the message, then each issue by path. */

@@ -1,5 +1,6 @@
 import type { CoordinationResult } from '../execution/types.js';
 import { seconds, table } from './progress/format.js';
+import { safeStringify } from '../util/safe-json.js';
 
 const MAX_OUTPUT_CHARS = 4000;
 
@@ -32,10 +33,10 @@ export function formatSummary(result: CoordinationResult, sinks: readonly string
   for (const id of sinks) {
     const outputs = agg.outputs[id];
     if (outputs === undefined) continue;
-    const text = JSON.stringify(outputs, null, 2);
+    const text = safeStringify(outputs, 2);
     lines.push('', `outputs of ${id}:`, text.length > MAX_OUTPUT_CHARS ? `${text.slice(0, MAX_OUTPUT_CHARS)}\n… (${text.length} characters; --json prints all)` : text);
   }
-  for (const f of agg.fallbacks) lines.push('', `fallback ${f.action}: ${JSON.stringify(f.detail)}`);
+  for (const f of agg.fallbacks) lines.push('', `fallback ${f.action}: ${safeStringify(f.detail)}`);
   lines.push(
     '',
     `agents ${m.totalAgents} (${m.failedAgents} failed) · efficiency ${(m.coordinationEfficiency * 100).toFixed(0)}% · coordination ${m.communicationOverhead.toFixed(1)} ms · peak memory ${Math.round(m.totalResourceUsage.memoryMB)} MB · tool calls ${m.totalResourceUsage.toolCalls}`,

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { CoordinatorEvent } from '../events/types.js';
+import { safeStringify } from '../util/safe-json.js';
 
 interface TraceEvent {
   name: string;
@@ -76,6 +77,6 @@ export class TraceRecorder {
   /** Writes the trace file (JSON object format). */
   write(file: string): void {
     const meta: TraceEvent = { name: 'process_name', cat: '__metadata', ph: 'M', ts: 0, pid: 1, tid: 0, args: { name: 'qicoord' } };
-    writeFileSync(file, JSON.stringify({ traceEvents: [meta, ...this.events], displayTimeUnit: 'ms' }));
+    writeFileSync(file, safeStringify({ traceEvents: [meta, ...this.events], displayTimeUnit: 'ms' }));
   }
 }

@@ -53,7 +53,7 @@ export const ConfigSchema = z.strictObject({
     maxMessageBytes: z.int().min(1024).max(1024 * 1024 * 1024),
     /** Messages per second an agent may send (bursts of twice that); more fails the agent (INVALID_MESSAGE). */
     maxMessagesPerSecond: z.int().min(10),
-    /** Bytes of each agent's stdout and stderr forwarded to the log; the rest is counted and dropped. */
+    /** Bytes of each agent's stdout and of its stderr forwarded to the log, and the byte budget of the log records it causes (ctx.log, audit, refused tool calls); the rest is counted and dropped. */
     maxOutputBytes: z.int().min(0),
     /** When the coordinator runs as root: the unprivileged uid/gid agents run as (null → 65534, `nobody`). */
     agentUid: z.int().min(1).max(4294967294).nullable(),

@@ -30,7 +30,7 @@ export const ERROR_CATALOGUE = {
   },
   INVALID_MESSAGE: {
     category: 'VALIDATION',
-    when: 'a SubAgent sent an IPC message that is malformed, oversized or over the rate cap',
+    when: 'a SubAgent sent an IPC message that is malformed, oversized, nested deeper than 64 levels, over the rate cap, or names a subtask other than the one it runs',
     fix: 'the agent plugin must talk through ctx only; the agent is stopped and its subtask failed',
   },
   FILE_NOT_FOUND: {

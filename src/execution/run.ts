@@ -17,8 +17,7 @@ import type { StrategyPluginEntry } from '../plugins/registry.js';
 import type { ResourceManager } from '../resources/index.js';
 import type { SubAgentSpecification } from '../schemas/spec.js';
 import type { SubTask } from '../schemas/task.js';
-import type { ChildMessage } from '../protocol/messages.js';
-import type { SubAgent } from '../subagent/agent.js';
+import type { ChannelRequest, SubAgent } from '../subagent/agent.js';
 import type { SubAgentFactory } from '../subagent/factory.js';
 import { SyncHub } from '../sync/index.js';
 import { graphMetrics, type GraphMetrics } from './graph-metrics.js';
@@ -426,7 +425,7 @@ export class CoordinationRun {
       return failure(this.cancelled);
     }
     const spawned = await this.deps.factory.spawn(spec, this.deps.context, {
-      services: { sync: (agent, subtaskId, pointId, value) => this.sync(agent, subtaskId, pointId, value), channel: (agent, m) => this.channel(agent, m) },
+      services: { sync: (agent, subtaskId, pointId, value) => this.sync(agent, subtaskId, pointId, value), channel: (agent, subtaskId, request) => this.channel(agent, subtaskId, request) },
       refill: false,
     });
     if (spawned.tag === 'failure') {
@@ -612,16 +611,17 @@ export class CoordinationRun {
     return result;
   }
 
-  private async channel(agent: SubAgent, m: Extract<ChildMessage, { type: 'channel' }>): Promise<Result<unknown, QiError>> {
+  /** A channel operation; `subtaskId` is the subtask the coordinator runs on `agent` (the sender, the restorer), never the child's claim. */
+  private async channel(agent: SubAgent, subtaskId: string, m: ChannelRequest): Promise<Result<unknown, QiError>> {
     const started = performance.now();
     const target = m.target ?? '';
     let result: Result<unknown, QiError>;
     switch (m.op) {
       case 'send':
-        result = this.router.send(m.subtaskId, target, m.body);
+        result = this.router.send(subtaskId, target, m.body);
         break;
       case 'publish':
-        result = this.router.publish(m.subtaskId, target, m.body);
+        result = this.router.publish(subtaskId, target, m.body);
         break;
       case 'subscribe':
         result = this.router.subscribe(agent.id, target);
@@ -631,7 +631,7 @@ export class CoordinationRun {
         result = success(null);
         break;
       case 'queue-push':
-        result = this.router.queuePush(m.subtaskId, target, m.body);
+        result = this.router.queuePush(subtaskId, target, m.body);
         break;
       case 'queue-pull':
         result = await this.router.queuePull(agent.id, target, m.timeoutMs);
@@ -640,7 +640,7 @@ export class CoordinationRun {
         result = this.router.queueAck(agent.id, target, String(m.body));
         break;
       case 'restore':
-        result = success((await this.hub.restore(m.subtaskId)) ?? null);
+        result = success((await this.hub.restore(subtaskId)) ?? null);
         break;
       default:
         result = failure(qiError('NOT_FOUND', `channel operation '${m.op}' is not supported`, { op: m.op }));

@@ -168,3 +168,13 @@ export type SubtaskViewMessage = z.output<typeof SubtaskViewShape>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** A message without its brand, as the sending code builds it. */
 export type Unbranded<M> = DistributiveOmit<M, typeof BRAND>;
+
+/** Child messages that name a subtask; each must name the one its agent is running. */
+export type SubtaskMessage = Extract<ChildMessage, { subtaskId: string }>;
+
+const NAMES_SUBTASK: ReadonlySet<ChildMessage['type']> = new Set(['progress', 'log', 'tool-call', 'sync-arrive', 'channel', 'result', 'error']);
+
+/** The subtask a child message names, or undefined when it names none (a log record may name one or not). */
+export function namedSubtask(m: ChildMessage): string | undefined {
+  return NAMES_SUBTASK.has(m.type) ? (m as { subtaskId?: string }).subtaskId : undefined;
+}

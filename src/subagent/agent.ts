@@ -2,7 +2,8 @@ import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
 import type { Logger } from 'pino';
 import { qiError } from '../errors/catalogue.js';
-import type { ChildMessage } from '../protocol/messages.js';
+import { BRAND } from '../protocol/constants.js';
+import type { ChildMessage, SubtaskMessage } from '../protocol/messages.js';
 import type { SubTask } from '../schemas/task.js';
 import type { SubAgentInstance, SubAgentStatus } from './instance.js';
 import type { LimitKind, ResourceMonitor, UsageSample } from './monitor.js';
@@ -10,11 +11,18 @@ import { exitCause } from './exit-cause.js';
 import { DEFAULT_MAX_DISK_MB } from './launch.js';
 import type { StartedProcess } from './start.js';
 
-/** The coordinator-side services an agent's messages reach (tools here; sync and channels from the engine). */
+/** A channel operation as the coordinator acts on it: without the subtask id the child claimed. */
+export type ChannelRequest = Omit<Extract<ChildMessage, { type: 'channel' }>, 'subtaskId' | '__qicoord'>;
+
+/**
+ * The coordinator-side services an agent's messages reach (tools here; sync and channels from
+ * the engine). `subtaskId` is always the subtask the coordinator gave the agent, never an id the
+ * child wrote: sync arrivals, message senders, checkpoints and restores are attributed by it.
+ */
 export interface AgentServices {
   tool(agent: SubAgent, subtaskId: string, name: string, args: unknown, signal: AbortSignal): Promise<Result<unknown, QiError>>;
   sync?: ((agent: SubAgent, subtaskId: string, pointId: string, value: unknown) => Promise<Result<unknown, QiError>>) | undefined;
-  channel?: ((agent: SubAgent, message: Extract<ChildMessage, { type: 'channel' }>) => Promise<Result<unknown, QiError>>) | undefined;
+  channel?: ((agent: SubAgent, subtaskId: string, request: ChannelRequest) => Promise<Result<unknown, QiError>>) | undefined;
   toolUsage(): { toolCalls: number; fileOperations: number; networkRequests: number };
 }
 
@@ -49,6 +57,8 @@ export interface SubtaskOutcome {
 
 interface Running {
   readonly subtask: SubTask;
+  /** True once the coordinator ended it (deadline, limit, violation), not the child's result or error. */
+  endedByCoordinator: boolean;
   readonly abort: AbortController;
   readonly startedAt: number;
   settle(r: Result<SubtaskOutcome, QiError>): void;
@@ -58,6 +68,8 @@ interface Running {
 /** One reason for every ended subtask's abort signal (building a DOMException per subtask is costly). */
 const SUBTASK_ENDED = new Error('subtask ended');
 const END_STATUSES: ReadonlySet<SubAgentStatus> = new Set(['completed', 'failed', 'terminated']);
+/** Broker refusals that are logged (through the agent's log budget). */
+const REFUSAL_CODES: ReadonlySet<string> = new Set(['TOOL_DENIED', 'INVALID_TOOL_ARGS', 'TOOL_BUDGET', 'FILE_OP_BUDGET']);
 
 /**
  * A live SubAgent: the real process, its enforced limits and its lifecycle. One subtask runs at
@@ -68,6 +80,8 @@ export class SubAgent {
   readonly id: string;
   readonly instance: SubAgentInstance;
   private running: Running | undefined;
+  /** The last subtask that ended, to tell a late message from a forged one. */
+  private lastEnded: Running | undefined;
   private stopping: Promise<void> | undefined;
   private readonly unwatch: () => void;
   private lastSample: UsageSample | undefined;
@@ -119,7 +133,7 @@ export class SubAgent {
     const limits = this.instance.specification.resourceLimits;
     const deadlineMs = Math.min(subtask.executionConstraints.maxDuration ?? Infinity, limits.maxExecutionTimeMs);
     return new Promise((resolve) => {
-      const running: Running = { subtask, abort: new AbortController(), startedAt: Date.now(), settle: resolve };
+      const running: Running = { subtask, endedByCoordinator: false, abort: new AbortController(), startedAt: Date.now(), settle: resolve };
       this.running = running;
       this.setStatus('executing');
       this.instance.assignedTasks.push(subtask);
@@ -185,6 +199,7 @@ export class SubAgent {
 
   /** Fails the running subtask (if any) with `error`, then stops the agent. */
   private fail(error: QiError, reason: string, immediate = false): void {
+    if (this.running !== undefined) this.running.endedByCoordinator = true;
     this.finish(failure(error));
     this.record('failed', `${reason}: ${error.code}`);
     void this.stop(reason, immediate);
@@ -194,6 +209,7 @@ export class SubAgent {
     const running = this.running;
     if (running === undefined) return;
     this.running = undefined;
+    this.lastEnded = running;
     clearTimeout(running.timer);
     running.abort.abort(SUBTASK_ENDED);
     const elapsed = Date.now() - running.startedAt;
@@ -309,11 +325,36 @@ export class SubAgent {
   private onMessage(m: ChildMessage): void {
     this.instance.lastActivity = new Date();
     switch (m.type) {
+      case 'hello':
+      case 'ready':
+      case 'init-failed':
+        this.fail(qiError('INVALID_MESSAGE', `agent ${this.id} sent '${m.type}' after start-up; it was stopped`, { agentId: this.id, type: m.type }), 'protocol violation');
+        return;
+      case 'audit': {
+        const written = this.o.started.log.write('warn', { audit: m.kind, action: m.action, detail: m.detail }, `agent ${this.id}: ${m.kind} access ${m.action}`);
+        // Audit records past the log cap leave the event stream too (the CLI prints audit events).
+        if (written) this.o.onEvent({ type: 'audit', agentId: this.id, kind: m.kind, action: m.action, detail: m.detail });
+        return;
+      }
+      case 'log':
+        if (m.subtaskId === undefined) this.writeLog(m, undefined);
+        else if (this.bind(m.type, m.subtaskId) !== undefined) this.writeLog(m, m.subtaskId);
+        return;
+      default:
+        this.onSubtaskMessage(m);
+    }
+  }
+
+  /** A message about the running subtask: checked by {@link SubAgent.bind}, then acted on for the subtask the coordinator knows. */
+  private onSubtaskMessage(m: SubtaskMessage): void {
+    const running = this.bind(m.type, m.subtaskId);
+    if (running === undefined) return;
+    const subtaskId = running.subtask.id;
+    switch (m.type) {
       case 'result':
-        this.onResult(m.subtaskId, m.outputs);
+        this.onResult(running, m.outputs);
         return;
       case 'error':
-        if (this.running?.subtask.id !== m.subtaskId) return;
         if (m.error.code === 'MEMORY_LIMIT' || m.error.code === 'DISK_LIMIT') {
           // The kernel cap refused an allocation: the limit is crossed, the agent goes.
           const limits = this.instance.specification.resourceLimits;
@@ -323,29 +364,57 @@ export class SubAgent {
         } else this.finish(failure(m.error as QiError));
         return;
       case 'progress':
-        if (this.running?.subtask.id === m.subtaskId) {
-          this.o.onEvent({ type: 'progress', agentId: this.id, subtaskId: m.subtaskId, fraction: m.fraction, ...(m.note === undefined ? {} : { note: m.note }) });
-        }
-        return;
-      case 'log':
-        this.o.logger[m.level]({ ...m.data, subtaskId: m.subtaskId, fromAgent: true }, m.msg);
-        return;
-      case 'audit':
-        this.o.logger.warn({ audit: m.kind, action: m.action, detail: m.detail }, `agent ${this.id}: ${m.kind} access ${m.action}`);
-        this.o.onEvent({ type: 'audit', agentId: this.id, kind: m.kind, action: m.action, detail: m.detail });
+        this.o.onEvent({ type: 'progress', agentId: this.id, subtaskId, fraction: m.fraction, ...(m.note === undefined ? {} : { note: m.note }) });
         return;
       case 'tool-call':
-        void this.onToolCall(m);
+        void this.onToolCall(running, m);
         return;
       case 'sync-arrive':
-        void this.reply('sync-release', m.callId, this.o.services.sync?.(this, m.subtaskId, m.pointId, m.value) ?? this.unavailable('synchronization points'));
+        void this.reply('sync-release', m.callId, this.o.services.sync?.(this, subtaskId, m.pointId, m.value) ?? this.unavailable('synchronization points'));
         return;
-      case 'channel':
-        void this.reply('channel-reply', m.callId, this.o.services.channel?.(this, m) ?? this.unavailable('channels'));
+      case 'channel': {
+        const { subtaskId: _claimed, [BRAND]: _brand, ...request } = m;
+        void this.reply('channel-reply', m.callId, this.o.services.channel?.(this, subtaskId, request) ?? this.unavailable('channels'));
         return;
-      default:
-        this.fail(qiError('INVALID_MESSAGE', `agent ${this.id} sent '${m.type}' after start-up`, { agentId: this.id }), 'protocol violation');
+      }
     }
+  }
+
+  /**
+   * The identity check of a message that names a subtask: it must name the subtask this agent is
+   * running, and then that subtask (as the coordinator knows it) is returned; the child's id is
+   * never used further. Anything else is a forged identity, which fails the agent
+   * (`INVALID_MESSAGE`) and returns undefined, except one legitimate race, dropped silently:
+   * the coordinator ended the agent's last subtask itself (deadline, limit, budget, violation)
+   * and the child, not told yet, was still talking for it. That agent is being stopped, so
+   * nothing it sends has an effect any more. A subtask the child ended itself (its result or
+   * error) gets no late messages from an honest child: the sandbox's `ctx` stops sending for a
+   * subtask once it has ended, and the channel keeps the child's order.
+   */
+  private bind(type: ChildMessage['type'], named: string): Running | undefined {
+    const running = this.running;
+    if (running !== undefined && running.subtask.id === named) return running;
+    const last = this.lastEnded;
+    if (running === undefined && last !== undefined && last.endedByCoordinator && last.subtask.id === named) {
+      this.o.started.log.write('debug', { type, subtaskId: named }, `late '${type}' for subtask '${named}' dropped: the coordinator had already ended it`);
+      return undefined;
+    }
+    const now = running === undefined ? 'runs no subtask' : `runs subtask '${running.subtask.id}'`;
+    this.fail(
+      qiError('INVALID_MESSAGE', `agent ${this.id} sent a '${type}' message naming subtask '${named}' but ${now}; an agent speaks only for its own subtask; it was stopped`, {
+        agentId: this.id,
+        type,
+        named,
+        ...(running === undefined ? {} : { subtaskId: running.subtask.id }),
+      }),
+      'protocol violation',
+    );
+    return undefined;
+  }
+
+  /** A `ctx.log` record, through the agent's log budget; the plugin's data is nested, so it cannot forge the record's own keys. */
+  private writeLog(m: Extract<ChildMessage, { type: 'log' }>, subtaskId: string | undefined): void {
+    this.o.started.log.write(m.level, { ...(subtaskId === undefined ? {} : { subtaskId }), fromAgent: true, ...(m.data === undefined ? {} : { data: m.data }) }, m.msg);
   }
 
   private unavailable(what: string): Promise<Result<unknown, QiError>> {
@@ -357,23 +426,26 @@ export class SubAgent {
     this.o.started.process.channel.send({ type, callId, result: result.tag === 'success' ? { tag: 'success', value: result.value ?? null } : result });
   }
 
-  private async onToolCall(m: Extract<ChildMessage, { type: 'tool-call' }>): Promise<void> {
+  private async onToolCall(running: Running, m: Extract<ChildMessage, { type: 'tool-call' }>): Promise<void> {
     const startedAt = Date.now();
-    const signal = this.running?.abort.signal ?? AbortSignal.abort();
-    const pending = this.o.services.tool(this, m.subtaskId, m.name, m.args, signal);
+    const subtaskId = running.subtask.id;
+    const pending = this.o.services.tool(this, subtaskId, m.name, m.args, running.abort.signal);
     await this.reply('tool-result', m.callId, pending);
     const result = await pending;
     this.refreshUsage();
-    this.o.onEvent({ type: 'tool', agentId: this.id, subtaskId: m.subtaskId, name: m.name, ok: result.tag === 'success', startedAt, endedAt: Date.now() });
+    this.o.onEvent({ type: 'tool', agentId: this.id, subtaskId, name: m.name, ok: result.tag === 'success', startedAt, endedAt: Date.now() });
+    if (result.tag === 'failure' && (result.error.category === 'AUTHORIZATION' || REFUSAL_CODES.has(result.error.code))) {
+      // The broker's refusals are logged here, so that they count against the agent's log budget.
+      this.o.started.log.write('warn', { component: 'tool-broker', subtaskId, tool: m.name, code: result.error.code }, result.error.message);
+    }
     if (result.tag === 'failure' && (result.error.code === 'TOOL_BUDGET' || result.error.code === 'FILE_OP_BUDGET')) {
       // A spent budget is enforced even if the plugin swallows the error.
       this.fail(result.error, 'budget spent');
     }
   }
 
-  private onResult(subtaskId: string, outputs: Record<string, unknown>): void {
-    const running = this.running;
-    if (running?.subtask.id !== subtaskId) return;
+  private onResult(running: Running, outputs: Record<string, unknown>): void {
+    const subtaskId = running.subtask.id;
     const missing = running.subtask.expectedOutputs.map((o) => o.name).filter((name) => !Object.hasOwn(outputs, name));
     if (missing.length > 0) {
       this.finish(

@@ -2,10 +2,12 @@ import type { Duplex } from 'node:stream';
 import type { QiError } from '@qi/base';
 import { qiError } from '../errors/catalogue.js';
 import { BRAND, PROTOCOL_VERSION } from '../protocol/constants.js';
-import { LineDecoder, encodeLine, parseLine } from '../protocol/framing.js';
+import { MAX_MESSAGE_DEPTH, exceedsDepth } from '../protocol/depth.js';
+import { LineDecoder, parseLine } from '../protocol/framing.js';
 import type { ChildMessage, ParentMessage, Unbranded } from '../protocol/messages.js';
 import { ChildMessage as ChildMessageSchema } from '../protocol/messages.js';
 import { toInputIssues } from '../schemas/issues.js';
+import { safeStringify } from '../util/safe-json.js';
 
 export interface ChannelLimits {
   readonly maxMessageBytes: number;
@@ -21,7 +23,11 @@ export interface ChannelHandlers {
 /**
  * The coordinator's end of one SubAgent's channel. Every line from the child is untrusted: it
  * must fit `maxMessageBytes`, arrive within the rate cap, parse as JSON without prototype keys,
- * and match the protocol schema; the first violation stops reading and is reported once.
+ * nest at most {@link MAX_MESSAGE_DEPTH} levels (checked without recursion, before anything
+ * else reads it) and match the protocol schema; the first violation stops reading and is
+ * reported once. So every value a child sends — results, errors and their context, sync values,
+ * log data, message bodies — is bounded in size and depth before the coordinator stores,
+ * relays or stringifies it.
  */
 export class ParentChannel {
   private readonly decoder: LineDecoder;
@@ -44,7 +50,8 @@ export class ParentChannel {
   /** Sends a message; false when the channel is already closed. */
   send(message: Unbranded<ParentMessage>): boolean {
     if (this.socket.destroyed || !this.socket.writable) return false;
-    this.socket.write(encodeLine({ [BRAND]: PROTOCOL_VERSION, ...message }));
+    // Never throws: a value that slipped past the bounds costs a marker, not the coordinator.
+    this.socket.write(`${safeStringify({ [BRAND]: PROTOCOL_VERSION, ...message })}\n`);
     return true;
   }
 
@@ -93,6 +100,10 @@ export class ParentChannel {
       raw = parseLine(line);
     } catch {
       this.violation('sent a message that is not JSON', { sample: line.slice(0, 200) });
+      return;
+    }
+    if (exceedsDepth(raw, MAX_MESSAGE_DEPTH)) {
+      this.violation(`sent a message nested deeper than ${MAX_MESSAGE_DEPTH} levels of objects and arrays`, { maxDepth: MAX_MESSAGE_DEPTH, bytes: Buffer.byteLength(line, 'utf8') });
       return;
     }
     const parsed = ChildMessageSchema.safeParse(raw);

@@ -3,8 +3,10 @@ import { failure, success } from '@qi/base';
 import type { Logger } from 'pino';
 import { qiError } from '../errors/catalogue.js';
 import type { ChildMessage, ParentMessage, Unbranded } from '../protocol/messages.js';
+import { namedSubtask } from '../protocol/messages.js';
 import type { ChannelLimits } from './channel.js';
 import type { PluginInfo } from './instance.js';
+import { AGENT_LOG_RECORDS_PER_SECOND, AgentLogBudget } from './log-budget.js';
 import { residentMB } from './monitor.js';
 import { AgentProcess, findNodePid } from './process.js';
 import type { LaunchPlan } from './types.js';
@@ -24,6 +26,8 @@ export interface StartedProcess {
   /** Resident memory when the runtime was up, before the plugin loaded. */
   readonly baselineMB: number;
   readonly startMs: number;
+  /** The agent's log budget: every record the agent causes in the coordinator's log goes through it. */
+  readonly log: AgentLogBudget;
   /** Replaces the message router (the SubAgent takes over after start-up). */
   route(router: MessageRouter): void;
 }
@@ -51,6 +55,10 @@ export async function startProcess(options: StartOptions): Promise<Result<Starte
   const outcome = new Promise<Result<{ plugin: PluginInfo; baselineMB: number; nodePid: number }, QiError>>((resolve) => (settle = resolve));
   let baselineMB = 0;
   let nodePid = 0;
+  let ready = false;
+  // One budget for the process's whole life (start-up, the pool, every subtask it runs); its
+  // summary of dropped records is written once, when the process is gone.
+  const log = new AgentLogBudget(options.agentId, options.logger, { maxBytes: options.maxOutputBytes, recordsPerSecond: AGENT_LOG_RECORDS_PER_SECOND });
 
   const spawned = AgentProcess.spawn(options.plan, {
     agentId: options.agentId,
@@ -59,25 +67,51 @@ export async function startProcess(options: StartOptions): Promise<Result<Starte
     logger: options.logger,
     handlers: {
       onMessage: (m) => (router === undefined ? onStartupMessage(m) : router.message(m)),
-      onViolation: (e) => (router === undefined ? settle?.(failure(e)) : router.violation(e)),
+      onViolation: (e) => (router === undefined ? startupViolation(e) : router.violation(e)),
     },
   });
   if (!(spawned instanceof AgentProcess)) {
     return failure(qiError('SANDBOX_UNAVAILABLE', `agent ${options.agentId} could not be started: ${spawned.spawnError ?? 'unknown error'}`, { command: options.plan.command }));
   }
   const proc = spawned;
+  void proc.exited.then(() => log.close());
+
+  /** Before `ready` the start fails; a ready agent waiting in the pool is stopped (the pool drops dead agents). */
+  function startupViolation(error: QiError): void {
+    if (!ready) {
+      settle?.(failure(error));
+      return;
+    }
+    log.write('warn', { code: error.code }, error.message);
+    void proc.stop('protocol violation', options.killGraceMs, true);
+  }
 
   function onStartupMessage(m: ChildMessage): void {
+    const named = namedSubtask(m);
+    if (named !== undefined) {
+      // No subtask runs before the agent is handed to a SubAgent (start-up, or waiting in the
+      // warm pool): a message naming one speaks for somebody else.
+      const error = qiError('INVALID_MESSAGE', `agent ${options.agentId} sent a '${m.type}' message naming subtask '${named}' while it runs no subtask; an agent speaks only for its own subtask; it was stopped`, {
+        agentId: options.agentId,
+        type: m.type,
+        subtaskId: named,
+      });
+      startupViolation(error);
+      return;
+    }
     if (m.type === 'hello') {
       nodePid = options.plan.nodePidDiffers ? findNodePid(proc.pid) : proc.pid;
       baselineMB = residentMB(nodePid);
       proc.channel.send({ type: 'init', ...options.init });
     } else if (m.type === 'ready') {
+      ready = true;
       settle?.(success({ plugin: m.plugin, baselineMB, nodePid }));
     } else if (m.type === 'init-failed') {
       settle?.(failure(m.error as QiError));
     } else if (m.type === 'log') {
-      options.logger[m.level]({ ...m.data, fromAgent: true }, m.msg);
+      log.write(m.level, { fromAgent: true, ...(m.data === undefined ? {} : { data: m.data }) }, m.msg);
+    } else if (m.type === 'audit') {
+      log.write('warn', { audit: m.kind, action: m.action, detail: m.detail }, `agent ${options.agentId}: ${m.kind} access ${m.action}`);
     }
   }
 
@@ -106,6 +140,7 @@ export async function startProcess(options: StartOptions): Promise<Result<Starte
     process: proc,
     ...result.value,
     startMs: performance.now() - started,
+    log,
     route(next: MessageRouter) {
       router = next;
     },

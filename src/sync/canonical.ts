@@ -2,6 +2,7 @@
  * Canonical JSON: the same text for deep-equal values, whatever their key order.
  * @module
  */
+import { DEPTH_MARKER, SAFE_JSON_MAX_DEPTH } from '../util/safe-json.js';
 
 /**
  * Serializes `value` with object keys sorted at every level, so deep-equal values give equal
@@ -9,22 +10,26 @@
  * holes become `null`/`undefined` markers, and a cycle becomes `"[Circular]"` instead of throwing.
  */
 export function canonicalJson(value: unknown): string {
-  return write(value, new WeakSet<object>());
+  return write(value, new WeakSet<object>(), 1);
 }
 
-function write(value: unknown, seen: WeakSet<object>): string {
+/** Levels past this become a marker: the recursion is bounded whatever a value holds (agents' values are bounded at the channel already). */
+const MAX_DEPTH = SAFE_JSON_MAX_DEPTH;
+
+function write(value: unknown, seen: WeakSet<object>, depth: number): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'bigint') return `${value.toString()}n`;
   if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? String(value);
+  if (depth > MAX_DEPTH) return JSON.stringify(DEPTH_MARKER);
   if (seen.has(value)) return '"[Circular]"';
   seen.add(value);
   let out: string;
   if (Array.isArray(value)) {
-    out = `[${value.map((item: unknown) => (item === undefined ? 'null' : write(item, seen))).join(',')}]`;
+    out = `[${value.map((item: unknown) => (item === undefined ? 'null' : write(item, seen, depth + 1))).join(',')}]`;
   } else {
     const entries = Object.entries(value).filter(([, v]) => v !== undefined);
     entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    out = `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${write(v, seen)}`).join(',')}}`;
+    out = `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${write(v, seen, depth + 1)}`).join(',')}}`;
   }
   seen.delete(value);
   return out;

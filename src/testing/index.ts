@@ -1,6 +1,7 @@
 import type { QiError, Result } from '@qi/base';
 import { errorToString } from '@qi/base';
 import type { AgentContext } from '../context.js';
+import { safeStringify } from '../util/safe-json.js';
 
 /** Helpers for tests of code built on qicoord (the spec's AgentTestUtils). */
 export const AgentTestUtils = {
@@ -25,6 +26,6 @@ export const AgentTestUtils = {
   /** The error of a failure; throws (failing the test) otherwise. */
   expectFailure<T>(result: Result<T, QiError>): QiError {
     if (result.tag === 'failure') return result.error;
-    throw new Error(`expected failure, got success: ${JSON.stringify(result.value)?.slice(0, 200)}`);
+    throw new Error(`expected failure, got success: ${safeStringify(result.value).slice(0, 200)}`);
   },
 } as const;

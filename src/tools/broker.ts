@@ -2,6 +2,7 @@ import type { QiError, Result } from '@qi/base';
 import { failure } from '@qi/base';
 import { qiError } from '../errors/catalogue.js';
 import type { Logger } from '../logging/logger.js';
+import { safeStringify } from '../util/safe-json.js';
 import { admitCall } from './admit.js';
 import { checkHost } from './hosts.js';
 import { checkReadPath, checkWritePath } from './paths.js';
@@ -9,6 +10,13 @@ import { Semaphore } from './semaphore.js';
 import type { ToolContext, ToolDefinition, ToolPolicy, ToolUsage } from './types.js';
 
 const NEVER_ABORTED = new AbortController().signal;
+/** Arguments longer than this (as JSON) are logged by size only: an agent controls them. */
+const MAX_LOGGED_ARGS_BYTES = 1024;
+
+function argsForLog(args: unknown): { args: unknown } | { argsBytes: number } {
+  const json = safeStringify(args);
+  return json.length <= MAX_LOGGED_ARGS_BYTES ? { args } : { argsBytes: Buffer.byteLength(json, 'utf8') };
+}
 
 /** Resolves with `cancelled()` as soon as `signal` aborts, else with `work`'s result. */
 function raceAbort<T>(work: Promise<T>, signal: AbortSignal, cancelled: () => T): Promise<T> {
@@ -45,14 +53,16 @@ export class ToolBroker {
 
   /** Checks, counts and runs one tool call; never throws. `signal` cancels it (CANCELLED, promptly). */
   async call(name: string, args: unknown, signal: AbortSignal = NEVER_ABORTED): Promise<Result<unknown, QiError>> {
-    this.logger.debug({ tool: name, args }, `tool call ${name}`);
+    if (this.logger.isLevelEnabled('debug')) this.logger.debug({ tool: name, ...argsForLog(args) }, `tool call ${name}`);
     const cancelled = (): Result<unknown, QiError> =>
       failure(qiError('CANCELLED', `tool call '${name}' was cancelled`, { agentId: this.policy.agentId, tool: name }));
     if (signal.aborted) return cancelled();
     const admitted = admitCall(this.policy, this.tools, this.counters, name, args);
     if (admitted.tag === 'failure') {
       this.counters.deniedCalls++;
-      this.logger.warn({ tool: name, code: admitted.error.code }, admitted.error.message);
+      // Refusals are logged at warn by the SubAgent, through the agent's log budget (an agent can
+      // make refused calls as fast as it can send messages).
+      this.logger.debug({ tool: name, code: admitted.error.code }, admitted.error.message);
       return admitted;
     }
     const { tool } = admitted.value;
@@ -68,7 +78,7 @@ export class ToolBroker {
     if (result.tag === 'success') this.logger.debug({ tool: name, outcome: 'ok', durationMs }, `tool ${name} done`);
     else if (result.error.category === 'AUTHORIZATION') {
       this.counters.deniedCalls++; // refused by the tool's path / host check: it ran, so it also spent budget
-      this.logger.warn({ tool: name, code: result.error.code, durationMs }, result.error.message);
+      this.logger.debug({ tool: name, code: result.error.code, durationMs }, result.error.message);
     } else this.logger.debug({ tool: name, outcome: result.error.code, durationMs }, `tool ${name} failed`);
     return result;
   }

@@ -1,6 +1,7 @@
 import type { CoordinatorEvent } from '../../events/types.js';
 import { bar, seconds, table } from './format.js';
 import { ProgressModel } from './model.js';
+import { safeStringify } from '../../util/safe-json.js';
 
 /** Shows a run's progress on a stream (stderr). */
 export interface ProgressRenderer {
@@ -105,14 +106,14 @@ export class LineRenderer implements ProgressRenderer {
         this.say(`subtask ${event.subtaskId} retried (attempt ${event.attempt}) in ${event.delayMs} ms: ${event.reason}`);
         return;
       case 'fallback':
-        this.say(`fallback ${event.action}: ${JSON.stringify(event.detail)}`);
+        this.say(`fallback ${event.action}: ${safeStringify(event.detail)}`);
         return;
       case 'concurrency':
         this.say(`concurrency ${event.value} (${event.reason})`);
         return;
       case 'agent':
         if (event.event.type === 'status') this.say(`agent ${event.event.agentId} ${event.event.status}${event.event.reason === undefined ? '' : ` (${event.event.reason})`}`);
-        else if (event.event.type === 'audit') this.say(`agent ${event.event.agentId} ${event.event.kind} access ${event.event.action}: ${JSON.stringify(event.event.detail)}`);
+        else if (event.event.type === 'audit') this.say(`agent ${event.event.agentId} ${event.event.kind} access ${event.event.action}: ${safeStringify(event.event.detail)}`);
         return;
       case 'run-end':
         this.say(`run ${event.status} in ${seconds(event.executionTime)}`);
