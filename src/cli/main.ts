@@ -7,6 +7,7 @@ import { pluginsCommand, pluginsHelp } from './commands/plugins.js';
 import { runCommand, runHelp } from './commands/run.js';
 import { validateCommand, validateHelp } from './commands/validate.js';
 import { EXIT } from './output.js';
+import { packageVersion } from './version.js';
 
 const mainHelp = `Usage: qicoord <command> [options]
 
@@ -20,7 +21,11 @@ Commands:
   plugins          registered agent types and strategies, with their sources
   init [DIR]       a starter .qicoordrc, plugin and task
 
-Run 'qicoord <command> --help' for a command's options.`;
+Options:
+  -V, --version    print the version
+  -h, --help       print this help ('qicoord help <command>' for a command's)
+
+Run 'qicoord <command> --help' or 'qicoord help <command>' for a command's options.`;
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 type Values = Record<string, string | boolean | undefined>;
@@ -64,6 +69,19 @@ const commands: Record<string, Command> = {
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return EXIT.ok;
+  }
+  if (name === 'help' && rest[0] !== undefined) {
+    const topic = commands[rest[0]];
+    if (topic === undefined) {
+      process.stderr.write(`qicoord help: unknown command '${rest[0]}'\n\n${mainHelp}\n`);
+      return EXIT.invalid;
+    }
+    process.stdout.write(`${topic.help}\n`);
+    return EXIT.ok;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${mainHelp}\n`);
     return name === undefined ? EXIT.invalid : EXIT.ok;
