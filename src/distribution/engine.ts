@@ -10,7 +10,7 @@ import { qiError } from '../errors/catalogue.js';
 import { componentLogger, logPerformance } from '../logging/logger.js';
 import type { Lanes, PlanInput } from '../plugin/strategy-types.js';
 import type { AgentPluginEntry, PluginRegistry } from '../plugins/registry.js';
-import { parseInput } from '../schemas/issues.js';
+import { parseInput, suggest } from '../schemas/issues.js';
 import type { SubAgentSpecification } from '../schemas/spec.js';
 import type { CoordinationStrategy } from '../schemas/strategy.js';
 import { CoordinationStrategy as StrategySchema } from '../schemas/strategy.js';
@@ -43,8 +43,37 @@ function matchPlugins(subtasks: readonly SubTask[], registry: PluginRegistry): R
     }
     return entry;
   });
-  if (problems.length > 0) return failure(qiError('INVALID_TASK', `no agent plugin for ${problems.length} subtask(s):\n${problems.map((p) => `${p.path}: ${p.message}`).join('\n')}`, { issues: problems }));
-  return success(entries as AgentPluginEntry[]);
+  if (problems.length === 0) return success(entries as AgentPluginEntry[]);
+  const cause = registry.blockingProblem();
+  if (cause !== undefined) {
+    // A plugin that failed to load is the real reason a subtask has none: report that, not its absence.
+    const { error } = cause;
+    return failure({ ...error, context: { ...error.context, plugin: cause.path, origin: cause.origin, subtasksWithoutPlugin: problems } });
+  }
+  return failure(qiError('INVALID_TASK', `no agent plugin for ${problems.length} subtask(s):\n${problems.map((p) => `${p.path}: ${p.message}`).join('\n')}`, { issues: problems }));
+}
+
+/**
+ * A partial strategy (an embedding host's `{ type, maxConcurrentAgents }`) completed from the
+ * config's `defaults.strategy`, exactly as a task file's is; anything else is left to the schema.
+ */
+function withStrategyDefaults(input: unknown, config: Config): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  const d = config.defaults.strategy;
+  return { type: d.type, maxConcurrentAgents: d.maxConcurrentAgents, failureHandling: d.failureHandling, communicationProtocol: d.communicationProtocol, synchronizationPoints: [], ...input };
+}
+
+/** Every subtask's agent must fit in `resources.maxTotalMemory` on its own, or the run could never start it. */
+function checkMemoryBudget(subtasks: readonly SubTask[], specs: readonly SubAgentSpecification[], config: Config): Result<void, QiError> {
+  const budget = config.resources.maxTotalMemory;
+  const over = subtasks.flatMap((s, i) => (specs[i]!.resourceLimits.maxMemoryMB > budget ? [{ path: `task.subtasks[${i}].executionConstraints.maxMemory`, subtask: s.id, memoryMB: specs[i]!.resourceLimits.maxMemoryMB }] : []));
+  if (over.length === 0) return success(undefined);
+  const first = over[0]!;
+  const message =
+    `subtask '${first.subtask}' needs ${first.memoryMB} MB, more than resources.maxTotalMemory (${budget} MB)` +
+    `${over.length > 1 ? ` (and ${over.length - 1} more subtask(s))` : ''}, so its agent could never be started. ` +
+    `Fix: lower ${first.path} or raise resources.maxTotalMemory in .qicoordrc`;
+  return failure(qiError('INSUFFICIENT_RESOURCES', message, { reason: 'memory', budgetMB: budget, issues: over.map((o) => ({ path: o.path, message: `${o.memoryMB} MB > ${budget} MB` })) }));
 }
 
 function plannedAllocation(agentId: string, spec: SubAgentSpecification, config: Config, expiresAt: Date): ResourceAllocation {
@@ -117,7 +146,7 @@ export class TaskDistributionEngine {
     const started = performance.now();
     const parsedTask = parseTask(taskInput);
     if (parsedTask.tag === 'failure') return parsedTask;
-    const parsedStrategy = parseInput(StrategySchema, strategyInput, { code: 'INVALID_SPEC', what: 'coordination strategy', root: 'strategy' });
+    const parsedStrategy = parseInput(StrategySchema, withStrategyDefaults(strategyInput, this.deps.config), { code: 'INVALID_SPEC', what: 'coordination strategy', root: 'strategy' });
     if (parsedStrategy.tag === 'failure') return parsedStrategy;
     const result = this.plan(parsedTask.value, parsedStrategy.value, context);
     logPerformance(this.log, 'distributeTask', performance.now() - started, result.tag === 'success', {
@@ -145,11 +174,14 @@ export class TaskDistributionEngine {
     const strategyEntry = registry.strategy(strategy.type);
     if (strategyEntry === undefined) {
       const known = registry.listStrategies().map((s) => s.name);
-      const issues = [{ path: 'strategy.type', message: `unknown strategy '${strategy.type}'; registered: ${known.join(', ')}` }];
+      const hint = suggest(strategy.type, known);
+      const issues = [{ path: 'strategy.type', message: `unknown strategy '${strategy.type}'${hint === undefined ? '' : ` (did you mean '${hint}'?)`}; registered: ${known.join(', ')}` }];
       return failure(qiError('INVALID_SPEC', `coordination strategy is invalid (1 problem):\nstrategy.type: ${issues[0]!.message}`, { issues }));
     }
     const parent = context.agentId ?? this.deps.coordinatorId;
     const { specs, profiles } = specificationsFor(subtasks, plugins.value, config, parent);
+    const fits = checkMemoryBudget(subtasks, specs, config);
+    if (fits.tag === 'failure') return fits;
     const input: PlanInput = {
       subtasks: subtasks.map((s, i) => ({ id: s.id, estimatedDuration: s.estimatedDuration, profile: profiles[i]! })),
       preds: graph.value.preds,
