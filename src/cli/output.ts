@@ -40,7 +40,10 @@ export function printJson(result: Result<unknown, QiError>): void {
 function fixOf(error: QiError): string | undefined {
   if (/\bfix:/i.test(error.message)) return undefined;
   const entry = (ERROR_CATALOGUE as Record<string, { fix: string } | undefined>)[error.code];
-  return entry?.fix;
+  if (entry === undefined) return undefined;
+  // A pointer into the JSON context (context.issues…) says nothing to a reader of the lines above: keep what follows it.
+  const parts = entry.fix.split(';').map((p) => p.trim()).filter((p) => !p.includes('context.'));
+  return parts.length === 0 ? undefined : parts.join('; ');
 }
 
 /**

@@ -50,7 +50,15 @@ function matchPlugins(subtasks: readonly SubTask[], registry: PluginRegistry): R
     const { error } = cause;
     return failure({ ...error, context: { ...error.context, plugin: cause.path, origin: cause.origin, subtasksWithoutPlugin: problems } });
   }
-  return failure(qiError('INVALID_TASK', `no agent plugin for ${problems.length} subtask(s):\n${problems.map((p) => `${p.path}: ${p.message}`).join('\n')}`, { issues: problems }));
+  const known = registry.listAgents().map((a) => a.name);
+  return failure(
+    qiError(
+      'INVALID_TASK',
+      `no agent plugin for ${problems.length} subtask(s):\n${problems.map((p) => `${p.path}: ${p.message}`).join('\n')}\n` +
+        `Fix: name one of the registered agents (${known.join(', ')}) or list the plugin that provides it under \`plugins\` in .qicoordrc (\`qicoord plugins\` shows what is registered)`,
+      { issues: problems, registered: known },
+    ),
+  );
 }
 
 /**

@@ -142,7 +142,7 @@ export async function doctorCommand(o: { readonly config?: string | undefined; r
   else {
     const lines = checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name.padEnd(28)} ${c.detail}`);
     lines.push(...formatLevels(levels, configured));
-    lines.push('', honoured ? `the configured isolation level '${configured}' can be met here` : `the configured isolation level '${configured}' CANNOT be met here (see above)`);
+    lines.push('', honoured ? `the configured isolation level '${configured}' can be honoured here` : `the configured isolation level '${configured}' CANNOT be honoured here (see above)`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   return honoured ? EXIT.ok : EXIT.environment;

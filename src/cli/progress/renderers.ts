@@ -43,7 +43,7 @@ export class TtyRenderer implements ProgressRenderer {
   private draw(): void {
     if (!this.dirty && this.model.agents.size === 0) return;
     this.dirty = false;
-    const lines = renderFrame(this.model, Date.now(), this.out.columns ?? 80, this.out.rows ?? 24);
+    const lines = renderFrame(this.model, Date.now(), this.out.columns || 80, this.out.rows || 24);
     let text = this.erase();
     for (const line of lines) text += `${line}\n`;
     this.drawn = lines.length;
