@@ -28,3 +28,5 @@ export const AgentTestUtils = {
     throw new Error(`expected failure, got success: ${JSON.stringify(result.value)?.slice(0, 200)}`);
   },
 } as const;
+
+export { runPluginForTest, type PluginTestOptions, type PluginTestOutcome, type CapturedLog } from './plugin-harness.js';
