@@ -8,12 +8,13 @@ const MAX_OUTPUT_CHARS = 4000;
 const DEFAULT_COLUMNS = 120;
 
 const COLUMNS: readonly FlexColumn[] = [
-  { title: 'SUBTASK', width: 24, min: 12, priority: 1 },
+  { title: 'SUBTASK', width: 24, min: 12, priority: 1, grow: 4 },
   { title: 'STATUS', width: 9, min: 9, priority: 1 },
-  { title: 'AGENT', width: 26, min: 12, priority: 4 },
+  { title: 'AGENT', width: 26, min: 12, priority: 4, grow: 10 },
   { title: 'TRIES', width: 5, min: 5, priority: 5 },
   { title: 'TIME', width: 6, min: 6, priority: 3 },
-  { title: 'ERROR', width: 200, min: 16, priority: 2 },
+  // Kept before AGENT, TRIES and TIME, but it takes only the width left once they have theirs.
+  { title: 'ERROR', width: 200, min: 16, priority: 2, grow: 9 },
 ];
 
 export interface SummaryOptions {

@@ -6,6 +6,8 @@ export interface FlexColumn {
   readonly width: number;
   readonly min: number;
   readonly priority: number;
+  /** Order in which spare width is handed out (default: `priority`); a wide column can take what is left. */
+  readonly grow?: number;
 }
 
 /**
@@ -22,7 +24,7 @@ export function fitColumns(all: readonly FlexColumn[], columns: number): { index
   }
   const widths = new Map(kept.map((x) => [x.index, Math.min(x.c.min, columns)]));
   let spare = columns - need(kept);
-  for (const x of [...kept].sort((a, b) => a.c.priority - b.c.priority)) {
+  for (const x of [...kept].sort((a, b) => (a.c.grow ?? a.c.priority) - (b.c.grow ?? b.c.priority))) {
     const grow = Math.max(0, Math.min(spare, x.c.width - x.c.min));
     widths.set(x.index, widths.get(x.index)! + grow);
     spare -= grow;

@@ -4,22 +4,28 @@ import type { AgentRow, ProgressModel } from './model.js';
 
 /** The live table's columns, by importance: agent, status, subtask and progress stay longest. */
 const COLUMNS: readonly FlexColumn[] = [
-  { title: 'AGENT', width: 26, min: 12, priority: 1 },
-  { title: 'TYPE', width: 16, min: 8, priority: 8 },
-  { title: 'STATUS', width: 10, min: 9, priority: 2 },
-  { title: 'SUBTASK', width: 20, min: 10, priority: 3 },
-  { title: 'PROGRESS', width: 13, min: 4, priority: 4 },
-  { title: 'CPU%', width: 5, min: 4, priority: 6 },
-  { title: 'RSS MB', width: 6, min: 6, priority: 5 },
-  { title: 'TOOLS', width: 5, min: 5, priority: 7 },
-  { title: 'ELAPSED', width: 7, min: 7, priority: 4 },
+  { title: 'AGENT', width: 20, min: 12, priority: 1, grow: 2 },
+  { title: 'TYPE', width: 16, min: 8, priority: 9 },
+  { title: 'STATUS', width: 10, min: 10, priority: 2 },
+  { title: 'SUBTASK', width: 20, min: 10, priority: 3, grow: 1 },
+  { title: 'PROGRESS', width: 13, min: 13, priority: 4 },
+  { title: 'CPU%', width: 5, min: 4, priority: 7 },
+  { title: 'RSS MB', width: 6, min: 6, priority: 6 },
+  { title: 'TOOLS', width: 5, min: 5, priority: 8 },
+  { title: 'ELAPSED', width: 7, min: 7, priority: 5 },
 ];
 
 const ACTIVE = new Set(['starting', 'initializing', 'ready', 'executing']);
 
+/** An agent id without its coordinator's prefix (`qicoord.sa3-1f2c…` → `sa3-1f2c…`): the part that tells agents apart. */
+function shortId(agentId: string): string {
+  const dot = agentId.lastIndexOf('.');
+  return dot < 0 ? agentId : agentId.slice(dot + 1);
+}
+
 function cells(r: AgentRow, now: number): string[] {
   return [
-    r.agentId,
+    shortId(r.agentId),
     r.plugin === '' ? r.type : `${r.type}/${r.plugin}`,
     r.status,
     r.subtask,
