@@ -72,7 +72,7 @@ interface LevelReport {
 function levelReports(config: Config, host: HostCapabilities): LevelReport[] {
   return LEVELS.map((level) => {
     const plan = planFor(config, host, defaultSpecification(config, level), 'fail');
-    if (plan.tag === 'failure') return { level, ok: false, layers: [], missingLayers: [], error: plan.error };
+    if (plan.tag === 'failure') return { level, ok: false, layers: [], missingLayers: [], error: { ...plan.error, message: advice(plan.error.message, config) } };
     return { level, ok: true, layers: plan.value.layers, missingLayers: plan.value.missingLayers };
   });
 }
@@ -90,7 +90,7 @@ async function defaultLevelCheck(config: Config, host: HostCapabilities, levels:
   if (!report.ok) {
     const downgraded = planFor(config, host, defaultSpecification(config, level));
     const runs = config.sandbox.onUnavailable === 'downgrade' && downgraded.tag === 'success' ? ` (sandbox.onUnavailable is downgrade: agents would run at '${downgraded.value.isolationLevel}')` : '';
-    return { name, ok: false, detail: `${advice(report.error?.message ?? 'cannot be planned', config)}${runs}` };
+    return { name, ok: false, detail: `${report.error?.message ?? 'cannot be planned'}${runs}` };
   }
   const factory = new SubAgentFactory({ parentAgentId: 'qicoord-doctor', config, logger: createRootLogger({ level: 'silent' }) });
   const probe = await factory.probePlugin(path.join(RUNTIME.builtinPlugins, 'agents', 'basic.js'));
