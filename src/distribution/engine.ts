@@ -71,19 +71,6 @@ function withStrategyDefaults(input: unknown, config: Config): unknown {
   return { type: d.type, maxConcurrentAgents: d.maxConcurrentAgents, failureHandling: d.failureHandling, communicationProtocol: d.communicationProtocol, synchronizationPoints: [], ...input };
 }
 
-/** Every subtask's agent must fit in `resources.maxTotalMemory` on its own, or the run could never start it. */
-function checkMemoryBudget(subtasks: readonly SubTask[], specs: readonly SubAgentSpecification[], config: Config): Result<void, QiError> {
-  const budget = config.resources.maxTotalMemory;
-  const over = subtasks.flatMap((s, i) => (specs[i]!.resourceLimits.maxMemoryMB > budget ? [{ path: `task.subtasks[${i}].executionConstraints.maxMemory`, subtask: s.id, memoryMB: specs[i]!.resourceLimits.maxMemoryMB }] : []));
-  if (over.length === 0) return success(undefined);
-  const first = over[0]!;
-  const message =
-    `subtask '${first.subtask}' needs ${first.memoryMB} MB, more than resources.maxTotalMemory (${budget} MB)` +
-    `${over.length > 1 ? ` (and ${over.length - 1} more subtask(s))` : ''}, so its agent could never be started. ` +
-    `Fix: lower ${first.path} or raise resources.maxTotalMemory in .qicoordrc`;
-  return failure(qiError('INSUFFICIENT_RESOURCES', message, { reason: 'memory', budgetMB: budget, issues: over.map((o) => ({ path: o.path, message: `${o.memoryMB} MB > ${budget} MB` })) }));
-}
-
 function plannedAllocation(agentId: string, spec: SubAgentSpecification, config: Config, expiresAt: Date): ResourceAllocation {
   const { maxTotalMemory, maxConcurrentAllocations, allowSharedResources } = config.resources;
   return {
@@ -188,8 +175,6 @@ export class TaskDistributionEngine {
     }
     const parent = context.agentId ?? this.deps.coordinatorId;
     const { specs, profiles } = specificationsFor(subtasks, plugins.value, config, parent);
-    const fits = checkMemoryBudget(subtasks, specs, config);
-    if (fits.tag === 'failure') return fits;
     const input: PlanInput = {
       subtasks: subtasks.map((s, i) => ({ id: s.id, estimatedDuration: s.estimatedDuration, profile: profiles[i]! })),
       preds: graph.value.preds,

@@ -2,6 +2,8 @@ import path from 'node:path';
 import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
 import type { Config } from '../../config/schema.js';
+import { checkMemoryBudget } from '../../distribution/budget.js';
+import type { TaskDistribution } from '../../distribution/types.js';
 import { createCoordinator, type MultiAgentCoordinator } from '../../coordinator/coordinator.js';
 import type { CoordinationStrategyInput } from '../../schemas/strategy.js';
 import { loadTaskFile, type LoadedTaskFile } from '../../tasks/load.js';
@@ -33,4 +35,16 @@ export async function openTask(file: string, config: string | undefined, flags: 
     return failure(resolved.error);
   }
   return success({ loaded: loaded.value, coordinator: created.value, strategy: mergeStrategy(resolved.value, loaded.value.strategy, flags), config: resolved.value });
+}
+
+/**
+ * The distribution `run`, `plan` and `validate` share, so they accept and refuse the same
+ * tasks: the coordinator's distributeTask, then subtasks that could never start (memory beyond
+ * resources.maxTotalMemory) refused up front.
+ */
+export async function distributeOpened(opened: OpenedTask): Promise<Result<TaskDistribution, QiError>> {
+  const plan = await opened.coordinator.distributeTask(opened.loaded.task, opened.strategy, { agentId: 'qicoord-cli' });
+  if (plan.tag === 'failure') return plan;
+  const fits = checkMemoryBudget(plan.value, opened.config);
+  return fits.tag === 'failure' ? fits : plan;
 }

@@ -1,6 +1,6 @@
 import type { TaskDistribution } from '../../distribution/types.js';
 import type { StrategyFlags } from '../options.js';
-import { openTask } from './open.js';
+import { distributeOpened, openTask } from './open.js';
 import { EXIT, printJson, reportFailure, type CommandResult, type OutputMode } from '../output.js';
 import { seconds, table } from '../progress/format.js';
 
@@ -56,8 +56,8 @@ function describe(d: TaskDistribution): string {
 export async function planCommand(o: PlanOptions): CommandResult {
   const opened = await openTask(o.file, o.config, o, o.mode);
   if (opened.tag === 'failure') return reportFailure(opened, o.mode);
-  const { coordinator, strategy, loaded } = opened.value;
-  const plan = await coordinator.distributeTask(loaded.task, strategy, { agentId: 'qicoord-cli' });
+  const { coordinator } = opened.value;
+  const plan = await distributeOpened(opened.value);
   await coordinator.close();
   if (plan.tag === 'failure') return reportFailure(plan, o.mode);
   if (o.mode.json) printJson(plan);

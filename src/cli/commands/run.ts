@@ -5,7 +5,7 @@ import { detectHost } from '../../subagent/host.js';
 import { asInterrupted, SIGNAL_EXIT, type StopSignal } from '../interrupt.js';
 import { plannedDowngrades, type Downgrade } from '../isolation.js';
 import type { StrategyFlags } from '../options.js';
-import { openTask } from './open.js';
+import { distributeOpened, openTask } from './open.js';
 import { EXIT, exitCodeFor, formatError, printJson, reportFailure, type CommandResult, type OutputMode } from '../output.js';
 import { LineRenderer, TtyRenderer, type ProgressRenderer } from '../progress/renderers.js';
 import { formatSummary } from '../summary.js';
@@ -65,8 +65,8 @@ export async function runCommand(o: RunOptions): CommandResult {
   }
   const opened = await openTask(o.file, o.config, o, mode);
   if (opened.tag === 'failure') return reportFailure(opened, mode);
-  const { coordinator, strategy, loaded, config } = opened.value;
-  const plan = await coordinator.distributeTask(loaded.task, strategy, { agentId: 'qicoord-cli' });
+  const { coordinator, config } = opened.value;
+  const plan = await distributeOpened(opened.value);
   if (plan.tag === 'failure') {
     await coordinator.close();
     return reportFailure(plan, mode);

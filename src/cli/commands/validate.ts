@@ -1,6 +1,6 @@
 import { success } from '@qi/base';
 import type { StrategyFlags } from '../options.js';
-import { openTask } from './open.js';
+import { distributeOpened, openTask } from './open.js';
 import { EXIT, printJson, reportFailure, type CommandResult, type OutputMode } from '../output.js';
 
 export const validateHelp = `Usage: qicoord validate FILE [--strategy S] [--max-agents N] [--failure F] [--config C] [--json]
@@ -22,9 +22,9 @@ export interface ValidateOptions extends StrategyFlags {
 export async function validateCommand(o: ValidateOptions): CommandResult {
   const opened = await openTask(o.file, o.config, o, o.mode);
   if (opened.tag === 'failure') return reportFailure(opened, o.mode);
-  const { coordinator, strategy, loaded } = opened.value;
+  const { coordinator, loaded } = opened.value;
   // The same distribution `run` and `plan` do: nothing runs, but every check they make is made.
-  const plan = await coordinator.distributeTask(loaded.task, strategy, { agentId: 'qicoord-cli' });
+  const plan = await distributeOpened(opened.value);
   await coordinator.close();
   if (plan.tag === 'failure') return reportFailure(plan, o.mode);
   const { task } = loaded;
