@@ -25,6 +25,11 @@ Options:
   -V, --version    print the version
   -h, --help       print this help ('qicoord help <command>' for a command's)
 
+run, plan, validate, doctor and plugins also take:
+  --json           one JSON document (the Result) on stdout
+  -v, --verbose    plugins' stacks with their errors
+  --log-format F   human (default: one line per log record on stderr) | json (pino JSON lines)
+
 Run 'qicoord <command> --help' or 'qicoord help <command>' for a command's options.`;
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
