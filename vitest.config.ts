@@ -15,6 +15,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     reporters: ['default', './test/reporters/summary-line.ts'],
+    // Closes coordinators a test file left open (their agents and workspaces go with them).
+    setupFiles: ['./test/setup/close-coordinators.ts'],
     // Child-process tests fork real SubAgents; two cores are shared between files.
     testTimeout: 30_000,
     hookTimeout: 30_000,

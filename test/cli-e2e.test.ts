@@ -181,7 +181,7 @@ describe('qicoord init, plan, doctor, plugins', () => {
     expect(RunJson.parse(JSON.parse(r.stdout)).value.success).toBe(true);
     const unknown = await qicoord(['plan', task, '--config', path.join(dir, '.qicoordrc.json'), '--strategy', 'lifo'], dir);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("strategy.type: unknown strategy 'lifo'; registered:");
+    expect(unknown.stderr).toContain("strategy.type: unknown strategy 'lifo' (did you mean 'fifo'?); registered:");
     expect(unknown.stderr).toContain('fifo');
   });
 

@@ -6,7 +6,8 @@ import { planCommand, planHelp } from './commands/plan.js';
 import { pluginsCommand, pluginsHelp } from './commands/plugins.js';
 import { runCommand, runHelp } from './commands/run.js';
 import { validateCommand, validateHelp } from './commands/validate.js';
-import { EXIT } from './output.js';
+import { EXIT, type OutputMode } from './output.js';
+import { packageVersion } from './version.js';
 
 const mainHelp = `Usage: qicoord <command> [options]
 
@@ -20,7 +21,16 @@ Commands:
   plugins          registered agent types and strategies, with their sources
   init [DIR]       a starter .qicoordrc, plugin and task
 
-Run 'qicoord <command> --help' for a command's options.`;
+Options:
+  -V, --version    print the version
+  -h, --help       print this help ('qicoord help <command>' for a command's)
+
+run, plan, validate, doctor and plugins also take:
+  --json           one JSON document (the Result) on stdout
+  -v, --verbose    plugins' stacks with their errors
+  --log-format F   human (default: one line per log record on stderr) | json (pino JSON lines)
+
+Run 'qicoord <command> --help' or 'qicoord help <command>' for a command's options.`;
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 type Values = Record<string, string | boolean | undefined>;
@@ -34,13 +44,23 @@ interface Command {
 }
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+/** Every command: how errors and logs are written. */
+const outputOptions: Options = {
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  'log-format': { type: 'string' },
+};
 const strategyOptions: Options = {
+  ...outputOptions,
   strategy: { type: 'string' },
   'max-agents': { type: 'string' },
   failure: { type: 'string' },
   config: { type: 'string' },
-  json: { type: 'boolean' },
 };
+
+function modeOf(v: Values): OutputMode {
+  return { json: v['json'] === true, verbose: v['verbose'] === true, logFormat: v['log-format'] === 'json' ? 'json' : 'human' };
+}
 
 const commands: Record<string, Command> = {
   run: {
@@ -48,22 +68,40 @@ const commands: Record<string, Command> = {
     options: { ...strategyOptions, trace: { type: 'string' } },
     needsFile: true,
     run: (p, v) =>
-      runCommand({ file: p[0]!, strategy: str(v['strategy']), maxAgents: str(v['max-agents']), failure: str(v['failure']), config: str(v['config']), json: v['json'] === true, trace: str(v['trace']) }),
+      runCommand({ file: p[0]!, strategy: str(v['strategy']), maxAgents: str(v['max-agents']), failure: str(v['failure']), config: str(v['config']), trace: str(v['trace']), mode: modeOf(v) }),
   },
   plan: {
     help: planHelp,
     options: strategyOptions,
     needsFile: true,
-    run: (p, v) => planCommand({ file: p[0]!, strategy: str(v['strategy']), maxAgents: str(v['max-agents']), failure: str(v['failure']), config: str(v['config']), json: v['json'] === true }),
+    run: (p, v) => planCommand({ file: p[0]!, strategy: str(v['strategy']), maxAgents: str(v['max-agents']), failure: str(v['failure']), config: str(v['config']), mode: modeOf(v) }),
   },
-  validate: { help: validateHelp, options: { json: { type: 'boolean' } }, needsFile: true, run: (p, v) => validateCommand(p[0]!, v['json'] === true) },
-  doctor: { help: doctorHelp, options: { config: { type: 'string' }, json: { type: 'boolean' } }, needsFile: false, run: (_p, v) => doctorCommand({ config: str(v['config']), json: v['json'] === true }) },
-  plugins: { help: pluginsHelp, options: { config: { type: 'string' }, json: { type: 'boolean' } }, needsFile: false, run: (_p, v) => pluginsCommand({ config: str(v['config']), json: v['json'] === true }) },
+  validate: {
+    help: validateHelp,
+    options: strategyOptions,
+    needsFile: true,
+    run: (p, v) => validateCommand({ file: p[0]!, strategy: str(v['strategy']), maxAgents: str(v['max-agents']), failure: str(v['failure']), config: str(v['config']), mode: modeOf(v) }),
+  },
+  doctor: { help: doctorHelp, options: { ...outputOptions, config: { type: 'string' } }, needsFile: false, run: (_p, v) => doctorCommand({ config: str(v['config']), mode: modeOf(v) }) },
+  plugins: { help: pluginsHelp, options: { ...outputOptions, config: { type: 'string' } }, needsFile: false, run: (_p, v) => pluginsCommand({ config: str(v['config']), mode: modeOf(v) }) },
   init: { help: initHelp, options: {}, needsFile: false, run: (p) => initCommand(p[0] ?? '.') },
 };
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return EXIT.ok;
+  }
+  if (name === 'help' && rest[0] !== undefined) {
+    const topic = commands[rest[0]];
+    if (topic === undefined) {
+      process.stderr.write(`qicoord help: unknown command '${rest[0]}'\n\n${mainHelp}\n`);
+      return EXIT.invalid;
+    }
+    process.stdout.write(`${topic.help}\n`);
+    return EXIT.ok;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${mainHelp}\n`);
     return name === undefined ? EXIT.invalid : EXIT.ok;
@@ -78,6 +116,11 @@ async function main(argv: readonly string[]): Promise<number> {
     parsed = parseArgs({ args: [...rest], options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
   } catch (e) {
     process.stderr.write(`qicoord ${name}: ${e instanceof Error ? e.message : String(e)}\n\n${command.help}\n`);
+    return EXIT.invalid;
+  }
+  const logFormat = parsed.values['log-format'];
+  if (logFormat !== undefined && logFormat !== 'human' && logFormat !== 'json') {
+    process.stderr.write(`qicoord ${name}: --log-format must be human or json, not '${String(logFormat)}'\n`);
     return EXIT.invalid;
   }
   if (parsed.values['help'] === true) {

@@ -1,4 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { QiError, Result } from '@qi/base';
+import { failure, success } from '@qi/base';
+import { qiError } from '../errors/catalogue.js';
 import type { CoordinatorEvent } from '../events/types.js';
 import { safeStringify } from '../util/safe-json.js';
 
@@ -74,9 +78,33 @@ export class TraceRecorder {
     }
   }
 
-  /** Writes the trace file (JSON object format). */
-  write(file: string): void {
+  /** Writes the trace file (JSON object format); a failure names the file and the cause. */
+  write(file: string): Result<void, QiError> {
     const meta: TraceEvent = { name: 'process_name', cat: '__metadata', ph: 'M', ts: 0, pid: 1, tid: 0, args: { name: 'qicoord' } };
-    writeFileSync(file, safeStringify({ traceEvents: [meta, ...this.events], displayTimeUnit: 'ms' }));
+    try {
+      writeFileSync(file, safeStringify({ traceEvents: [meta, ...this.events], displayTimeUnit: 'ms' }));
+      return success(undefined);
+    } catch (e) {
+      return failure(traceError(file, e instanceof Error ? e.message : String(e)));
+    }
   }
+}
+
+function traceError(file: string, cause: string): QiError {
+  return qiError('FILE_NOT_FOUND', `--trace ${file} cannot be written: ${cause}. Fix: give --trace a file in an existing folder you can write to`, { path: file, option: '--trace' });
+}
+
+/** Checks before a run that the trace file can be written (its folder exists and is writable). */
+export function checkTraceTarget(file: string): Result<void, QiError> {
+  const resolved = path.resolve(file);
+  const dir = path.dirname(resolved);
+  if (!existsSync(dir)) return failure(traceError(file, `folder ${dir} does not exist`));
+  if (!statSync(dir).isDirectory()) return failure(traceError(file, `${dir} is not a folder`));
+  if (existsSync(resolved) && statSync(resolved).isDirectory()) return failure(traceError(file, 'it is a folder'));
+  try {
+    accessSync(existsSync(resolved) ? resolved : dir, constants.W_OK);
+  } catch {
+    return failure(traceError(file, `no permission to write in ${existsSync(resolved) ? resolved : dir}`));
+  }
+  return success(undefined);
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { loadConfig, resolveConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { AgentContext } from '../context.js';
@@ -15,7 +15,7 @@ import { CoordinationExecutionEngine } from '../execution/engine.js';
 import type { CoordinationResult, ExecutionStatus } from '../execution/types.js';
 import { createRootLogger } from '../logging/logger.js';
 import { loadPlugins } from '../plugins/load.js';
-import type { PluginRegistry } from '../plugins/registry.js';
+import type { PluginProblem, PluginRegistry } from '../plugins/registry.js';
 import { ResourceManager } from '../resources/index.js';
 import { parseInput } from '../schemas/issues.js';
 import type { SynchronizationPoint } from '../schemas/strategy.js';
@@ -33,6 +33,8 @@ export interface CoordinatorOptions {
   readonly configPath?: string;
   /** The host's pino logger; default: a root logger on stderr at `logging.level`. */
   readonly logger?: Logger;
+  /** Where the default root logger writes (default: pino JSON lines on stderr); ignored with `logger`. */
+  readonly logDestination?: DestinationStream;
 }
 
 interface Parts {
@@ -76,7 +78,7 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
   private async build(): Promise<Result<Parts, QiError>> {
     const config = await configFor(this.options);
     if (config.tag === 'failure') return config;
-    const logger = this.options.logger ?? createRootLogger({ level: config.value.logging.level, redact: config.value.logging.redact });
+    const logger = this.options.logger ?? createRootLogger({ level: config.value.logging.level, redact: config.value.logging.redact, ...(this.options.logDestination === undefined ? {} : { destination: this.options.logDestination }) });
     let execution: CoordinationExecutionEngine | undefined;
     const factory = new SubAgentFactory({
       parentAgentId: this.agentId,
@@ -88,7 +90,16 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
       },
     });
     const registry = await loadPlugins({ config: config.value, probe: (file) => factory.probePlugin(file) });
-    for (const problem of registry.problems) logger.error({ path: problem.path, origin: problem.origin, code: problem.error.code }, problem.error.message);
+    // One record per distinct cause (a missing sandbox fails every plugin the same way).
+    const byCause = new Map<string, PluginProblem[]>();
+    for (const p of registry.problems) {
+      const key = `${p.error.code}\u0000${p.error.message}`;
+      byCause.set(key, [...(byCause.get(key) ?? []), p]);
+    }
+    for (const problems of byCause.values()) {
+      const { error } = problems[0]!;
+      logger.error({ code: error.code, plugins: problems.map((p) => p.path), origins: [...new Set(problems.map((p) => p.origin))] }, `${problems.length === 1 ? 'a plugin' : `${problems.length} plugins`} could not be registered: ${error.message}`);
+    }
     factory.usePluginResolver(registry.resolver());
     const resources = new ResourceManager(config.value.resources);
     const emit = (event: CoordinatorEvent): void => this.bus.emit(event);

@@ -10,7 +10,7 @@ import { qiError } from '../errors/catalogue.js';
 import { componentLogger, logPerformance } from '../logging/logger.js';
 import type { Lanes, PlanInput } from '../plugin/strategy-types.js';
 import type { AgentPluginEntry, PluginRegistry } from '../plugins/registry.js';
-import { parseInput } from '../schemas/issues.js';
+import { parseInput, suggest } from '../schemas/issues.js';
 import type { SubAgentSpecification } from '../schemas/spec.js';
 import type { CoordinationStrategy } from '../schemas/strategy.js';
 import { CoordinationStrategy as StrategySchema } from '../schemas/strategy.js';
@@ -43,8 +43,32 @@ function matchPlugins(subtasks: readonly SubTask[], registry: PluginRegistry): R
     }
     return entry;
   });
-  if (problems.length > 0) return failure(qiError('INVALID_TASK', `no agent plugin for ${problems.length} subtask(s):\n${problems.map((p) => `${p.path}: ${p.message}`).join('\n')}`, { issues: problems }));
-  return success(entries as AgentPluginEntry[]);
+  if (problems.length === 0) return success(entries as AgentPluginEntry[]);
+  const cause = registry.blockingProblem();
+  if (cause !== undefined) {
+    // A plugin that failed to load is the real reason a subtask has none: report that, not its absence.
+    const { error } = cause;
+    return failure({ ...error, context: { ...error.context, plugin: cause.path, origin: cause.origin, subtasksWithoutPlugin: problems } });
+  }
+  const known = registry.listAgents().map((a) => a.name);
+  return failure(
+    qiError(
+      'INVALID_TASK',
+      `no agent plugin for ${problems.length} subtask(s):\n${problems.map((p) => `${p.path}: ${p.message}`).join('\n')}\n` +
+        `Fix: name one of the registered agents (${known.join(', ')}) or list the plugin that provides it under \`plugins\` in .qicoordrc (\`qicoord plugins\` shows what is registered)`,
+      { issues: problems, registered: known },
+    ),
+  );
+}
+
+/**
+ * A partial strategy (an embedding host's `{ type, maxConcurrentAgents }`) completed from the
+ * config's `defaults.strategy`, exactly as a task file's is; anything else is left to the schema.
+ */
+function withStrategyDefaults(input: unknown, config: Config): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  const d = config.defaults.strategy;
+  return { type: d.type, maxConcurrentAgents: d.maxConcurrentAgents, failureHandling: d.failureHandling, communicationProtocol: d.communicationProtocol, synchronizationPoints: [], ...input };
 }
 
 function plannedAllocation(agentId: string, spec: SubAgentSpecification, config: Config, expiresAt: Date): ResourceAllocation {
@@ -117,7 +141,7 @@ export class TaskDistributionEngine {
     const started = performance.now();
     const parsedTask = parseTask(taskInput);
     if (parsedTask.tag === 'failure') return parsedTask;
-    const parsedStrategy = parseInput(StrategySchema, strategyInput, { code: 'INVALID_SPEC', what: 'coordination strategy', root: 'strategy' });
+    const parsedStrategy = parseInput(StrategySchema, withStrategyDefaults(strategyInput, this.deps.config), { code: 'INVALID_SPEC', what: 'coordination strategy', root: 'strategy' });
     if (parsedStrategy.tag === 'failure') return parsedStrategy;
     const result = this.plan(parsedTask.value, parsedStrategy.value, context);
     logPerformance(this.log, 'distributeTask', performance.now() - started, result.tag === 'success', {
@@ -145,7 +169,8 @@ export class TaskDistributionEngine {
     const strategyEntry = registry.strategy(strategy.type);
     if (strategyEntry === undefined) {
       const known = registry.listStrategies().map((s) => s.name);
-      const issues = [{ path: 'strategy.type', message: `unknown strategy '${strategy.type}'; registered: ${known.join(', ')}` }];
+      const hint = suggest(strategy.type, known);
+      const issues = [{ path: 'strategy.type', message: `unknown strategy '${strategy.type}'${hint === undefined ? '' : ` (did you mean '${hint}'?)`}; registered: ${known.join(', ')}` }];
       return failure(qiError('INVALID_SPEC', `coordination strategy is invalid (1 problem):\nstrategy.type: ${issues[0]!.message}`, { issues }));
     }
     const parent = context.agentId ?? this.deps.coordinatorId;

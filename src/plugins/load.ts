@@ -75,7 +75,16 @@ function resolveEntry(entry: string, dir: string): Result<string, QiError> {
   try {
     return success(createRequire(path.join(dir, 'package.json')).resolve(entry));
   } catch (e) {
-    return failure(qiError('FILE_NOT_FOUND', `plugin package '${entry}' cannot be resolved from ${dir}: ${e instanceof Error ? e.message : String(e)}`, { path: entry }));
+    // Node's message names a 'Require stack' of a package.json that may not exist: say what is meant instead.
+    const code = (e as NodeJS.ErrnoException).code;
+    const relative = entry.startsWith('.');
+    const reason =
+      code === 'MODULE_NOT_FOUND'
+        ? relative
+          ? `${path.resolve(dir, entry)} does not exist. Fix: correct the path (relative to ${dir})`
+          : `it is not installed in ${dir} or a parent folder. Fix: npm install ${entry}, or list the plugin by its path`
+        : `${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`;
+    return failure(qiError('FILE_NOT_FOUND', `plugin '${entry}' (in the config's plugins) cannot be found: ${reason}`, { path: entry, dir }));
   }
 }
 

@@ -58,6 +58,14 @@ export class PluginRegistry {
     return success(undefined);
   }
 
+  /**
+   * The problem that most likely explains a missing plugin: an environment failure (the sandbox
+   * could not start the probe: SYSTEM category) before a bad plugin, in load order.
+   */
+  blockingProblem(): PluginProblem | undefined {
+    return this.problems.find((p) => p.error.category === 'SYSTEM') ?? this.problems[0];
+  }
+
   agent(name: string): AgentPluginEntry | undefined {
     return this.agents.get(name);
   }

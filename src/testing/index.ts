@@ -29,3 +29,5 @@ export const AgentTestUtils = {
     throw new Error(`expected failure, got success: ${safeStringify(result.value).slice(0, 200)}`);
   },
 } as const;
+
+export { runPluginForTest, type PluginTestOptions, type PluginTestOutcome, type CapturedLog } from './plugin-harness.js';

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { QiError } from '@qi/base';
 import { failure, success } from '@qi/base';
 import pidusage from 'pidusage';
 import { loadConfig } from '../../config/load.js';
@@ -8,10 +9,11 @@ import { qiError } from '../../errors/catalogue.js';
 import { createRootLogger } from '../../logging/logger.js';
 import { SubAgentFactory } from '../../subagent/factory.js';
 import { detectHost } from '../../subagent/host.js';
-import { planLaunch } from '../../subagent/launch.js';
 import { RUNTIME } from '../../subagent/package-root.js';
 import type { HostCapabilities } from '../../subagent/types.js';
-import { EXIT, printJson, reportFailure, type CommandResult } from '../output.js';
+import type { IsolationLevel } from '../../schemas/common.js';
+import { defaultSpecification, LEVELS, planFor } from '../isolation.js';
+import { EXIT, printJson, reportFailure, type CommandResult, type OutputMode } from '../output.js';
 
 export const doctorHelp = `Usage: qicoord doctor [--config C] [--json]
 
@@ -20,7 +22,11 @@ network isolation methods (bubblewrap, unshare), setpriv and prlimit, whether pi
 cgroups, and the config file in use. Then it plans and starts one real agent at the configured
 default isolation level.
 
-Exit codes: 0 the default isolation level can be honoured, 2 invalid config, 3 it cannot.`;
+Then it lists, for every isolation level, the enforcement layers the launch planner would use
+on this host and those it lacks.
+
+Exit codes: 0 the configured isolation level can be met, 2 invalid config, 3 it cannot (also
+with --json, whose Result is then a SANDBOX_UNAVAILABLE failure).`;
 
 interface Check {
   readonly name: string;
@@ -54,56 +60,90 @@ function hostChecks(host: HostCapabilities): Check[] {
   ];
 }
 
-async function defaultLevelCheck(config: Config, host: HostCapabilities): Promise<Check> {
-  const d = config.defaults;
-  const planned = planLaunch({
-    spec: {
-      agentType: d.agentType,
-      capabilities: ['doctor'],
-      resourceLimits: { ...d.resourceLimits, allowedNetworkHosts: [...d.resourceLimits.allowedNetworkHosts] },
-      securityConstraints: { ...d.securityConstraints, allowedTools: [...d.securityConstraints.allowedTools], prohibitedOperations: [...d.securityConstraints.prohibitedOperations] },
-      isolationLevel: d.isolationLevel,
-      parentAgentId: 'qicoord-doctor',
-    },
-    host,
-    nodePath: config.sandbox.nodePath,
-    bootstrapPath: RUNTIME.bootstrap,
-    runtimeReadPaths: RUNTIME.readPaths,
-    pluginReadPaths: RUNTIME.pluginApi,
-    workspace: config.sandbox.workspaceRoot,
-    extraReadPaths: config.sandbox.readPaths,
-    extraWritePaths: config.sandbox.writePaths,
-    env: {},
-    networkIsolation: config.sandbox.networkIsolation,
-    onUnavailable: 'fail',
+/** What the launch planner gives each isolation level on this host, with the config's settings. */
+interface LevelReport {
+  readonly level: IsolationLevel;
+  readonly ok: boolean;
+  readonly layers: readonly string[];
+  readonly missingLayers: readonly string[];
+  readonly error?: QiError;
+}
+
+function levelReports(config: Config, host: HostCapabilities): LevelReport[] {
+  return LEVELS.map((level) => {
+    const plan = planFor(config, host, defaultSpecification(config, level), 'fail');
+    if (plan.tag === 'failure') return { level, ok: false, layers: [], missingLayers: [], error: { ...plan.error, message: advice(plan.error.message, config) } };
+    return { level, ok: true, layers: plan.value.layers, missingLayers: plan.value.missingLayers };
   });
-  if (planned.tag === 'failure') return { name: `isolation '${d.isolationLevel}'`, ok: false, detail: planned.error.message };
+}
+
+/** Advice without the settings already in force (e.g. no "set onUnavailable: downgrade" when it is set). */
+function advice(message: string, config: Config): string {
+  if (config.sandbox.onUnavailable !== 'downgrade') return message;
+  return message.replace(/[;,]?\s*or set sandbox\.onUnavailable: downgrade,?/, ';');
+}
+
+async function defaultLevelCheck(config: Config, host: HostCapabilities, levels: readonly LevelReport[]): Promise<Check> {
+  const level = config.defaults.isolationLevel;
+  const name = `isolation '${level}'`;
+  const report = levels.find((l) => l.level === level)!;
+  if (!report.ok) {
+    const downgraded = planFor(config, host, defaultSpecification(config, level));
+    const runs = config.sandbox.onUnavailable === 'downgrade' && downgraded.tag === 'success' ? ` (sandbox.onUnavailable is downgrade: agents would run at '${downgraded.value.isolationLevel}')` : '';
+    return { name, ok: false, detail: `${report.error?.message ?? 'cannot be planned'}${runs}` };
+  }
   const factory = new SubAgentFactory({ parentAgentId: 'qicoord-doctor', config, logger: createRootLogger({ level: 'silent' }) });
   const probe = await factory.probePlugin(path.join(RUNTIME.builtinPlugins, 'agents', 'basic.js'));
   await factory.close();
-  if (probe.tag === 'failure') return { name: `isolation '${d.isolationLevel}'`, ok: false, detail: `an agent could not start: ${probe.error.message}` };
-  return { name: `isolation '${d.isolationLevel}'`, ok: true, detail: `an agent started with: ${planned.value.layers.join(', ')}` };
+  if (probe.tag === 'failure') return { name, ok: false, detail: `an agent could not start: ${probe.error.message}` };
+  return { name, ok: true, detail: `an agent started with: ${report.layers.join(', ')}` };
 }
 
-export async function doctorCommand(o: { readonly config?: string | undefined; readonly json: boolean }): CommandResult {
+function formatLevels(levels: readonly LevelReport[], configured: IsolationLevel): string[] {
+  const out = ['', 'enforcement layers per isolation level (from the launch planner):'];
+  for (const l of levels) {
+    const mark = l.ok ? '✓' : '✗';
+    const tag = l.level === configured ? ' (configured)' : '';
+    if (!l.ok) {
+      out.push(`${mark} ${`${l.level}${tag}`.padEnd(24)} cannot be met: ${l.error?.message.split('\n')[0] ?? ''}`);
+      continue;
+    }
+    out.push(`${mark} ${`${l.level}${tag}`.padEnd(24)} ${l.layers.join(', ')}`);
+    if (l.missingLayers.length > 0) out.push(`  ${''.padEnd(24)} missing: ${l.missingLayers.join(', ')}`);
+  }
+  return out;
+}
+
+export async function doctorCommand(o: { readonly config?: string | undefined; readonly mode: OutputMode }): CommandResult {
   const config = await loadConfig({ cwd: process.cwd(), ...(o.config === undefined ? {} : { configPath: o.config }) });
   if (config.tag === 'failure') {
-    return reportFailure(config, o.json);
+    return reportFailure(config, o.mode);
   }
   const host = await detectHost(config.value.sandbox.nodePath);
+  const levels = levelReports(config.value, host);
   const checks: Check[] = [
     ...hostChecks(host),
     await pidusageWorks(),
     { name: 'cgroups', ok: true, detail: cgroups() },
     { name: 'config', ok: true, detail: config.value.source.filepath ?? 'none found: built-in defaults' },
-    await defaultLevelCheck(config.value, host),
+    await defaultLevelCheck(config.value, host, levels),
   ];
+  const configured = config.value.defaults.isolationLevel;
   const honoured = checks[checks.length - 1]!.ok;
-  const report = { node: host.nodeVersion, permissionFlag: host.permissionFlag, networkIsolation: { bwrap: host.bwrap !== null, unshare: host.unshare !== null }, checks, defaultIsolationHonoured: honoured };
-  if (o.json) printJson(honoured ? success(report) : failure(qiError('SANDBOX_UNAVAILABLE', `the default isolation level '${config.value.defaults.isolationLevel}' cannot be honoured on this host`, report)));
+  const report = {
+    node: host.nodeVersion,
+    permissionFlag: host.permissionFlag,
+    networkIsolation: { bwrap: host.bwrap !== null, unshare: host.unshare !== null },
+    checks,
+    levels: Object.fromEntries(levels.map((l) => [l.level, { ok: l.ok, layers: l.layers, missingLayers: l.missingLayers, ...(l.error === undefined ? {} : { error: l.error }) }])),
+    defaultIsolationHonoured: honoured,
+  };
+  if (o.mode.json) printJson(honoured ? success(report) : failure(qiError('SANDBOX_UNAVAILABLE', `the configured isolation level '${configured}' cannot be met on this host: ${checks[checks.length - 1]!.detail}`, report)));
   else {
-    for (const c of checks) process.stdout.write(`${c.ok ? '✓' : '✗'} ${c.name.padEnd(28)} ${c.detail}\n`);
-    process.stdout.write(honoured ? '\nthe default isolation level can be honoured here\n' : '\nthe default isolation level CANNOT be honoured here (see above)\n');
+    const lines = checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name.padEnd(28)} ${c.detail}`);
+    lines.push(...formatLevels(levels, configured));
+    lines.push('', honoured ? `the configured isolation level '${configured}' can be honoured here` : `the configured isolation level '${configured}' CANNOT be honoured here (see above)`);
+    process.stdout.write(`${lines.join('\n')}\n`);
   }
   return honoured ? EXIT.ok : EXIT.environment;
 }

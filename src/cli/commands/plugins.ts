@@ -1,6 +1,6 @@
 import { success } from '@qi/base';
 import { createCoordinator } from '../../coordinator/coordinator.js';
-import { EXIT, exitCodeFor, printError, printJson, reportFailure, type CommandResult } from '../output.js';
+import { EXIT, logDestination, printJson, reportFailure, type CommandResult, type OutputMode } from '../output.js';
 import { table } from '../progress/format.js';
 
 export const pluginsHelp = `Usage: qicoord plugins [--config C] [--json]
@@ -12,22 +12,20 @@ coordinator.
 
 Exit code: 0 (problems are listed, not fatal), 2 invalid config.`;
 
-export async function pluginsCommand(o: { readonly config?: string | undefined; readonly json: boolean }): CommandResult {
-  const created = await createCoordinator({ cwd: process.cwd(), ...(o.config === undefined ? {} : { configPath: o.config }) });
+export async function pluginsCommand(o: { readonly config?: string | undefined; readonly mode: OutputMode }): CommandResult {
+  const destination = logDestination(o.mode);
+  const created = await createCoordinator({ cwd: process.cwd(), ...(o.config === undefined ? {} : { configPath: o.config }), ...(destination === undefined ? {} : { logDestination: destination }) });
   if (created.tag === 'failure') {
-    return reportFailure(created, o.json);
+    return reportFailure(created, o.mode);
   }
   const registry = await created.value.plugins();
   await created.value.close();
-  if (registry.tag === 'failure') {
-    printError(registry.error);
-    return exitCodeFor(registry.error);
-  }
+  if (registry.tag === 'failure') return reportFailure(registry, o.mode);
   const r = registry.value;
   const agents = r.listAgents().map((a) => ({ name: a.name, type: a.type, capabilities: a.capabilities, description: a.description ?? '', origin: a.origin, path: a.path }));
   const strategies = r.listStrategies().map((s) => ({ name: s.name, description: s.description ?? '', origin: s.origin, path: s.path }));
   const problems = r.problems.map((p) => ({ path: p.path, origin: p.origin, error: p.error }));
-  if (o.json) {
+  if (o.mode.json) {
     printJson(success({ agents, strategies, problems }));
     return EXIT.ok;
   }

@@ -1,56 +1,81 @@
 import { success } from '@qi/base';
 import type { CoordinatorEvent } from '../../events/types.js';
+import type { CoordinationResult } from '../../execution/types.js';
+import { detectHost } from '../../subagent/host.js';
+import { asInterrupted, SIGNAL_EXIT, type StopSignal } from '../interrupt.js';
+import { plannedDowngrades, type Downgrade } from '../isolation.js';
 import type { StrategyFlags } from '../options.js';
-import { openTask } from './open.js';
-import { EXIT, exitCodeFor, printError, printJson, reportFailure, type CommandResult } from '../output.js';
+import { distributeOpened, openTask } from './open.js';
+import { EXIT, exitCodeFor, formatError, printJson, reportFailure, type CommandResult, type OutputMode } from '../output.js';
 import { LineRenderer, TtyRenderer, type ProgressRenderer } from '../progress/renderers.js';
 import { formatSummary } from '../summary.js';
-import { TraceRecorder } from '../trace.js';
+import { checkTraceTarget, TraceRecorder } from '../trace.js';
 
 export const runHelp = `Usage: qicoord run FILE [--strategy S] [--max-agents N] [--failure F] [--config C] [--json] [--trace OUT]
+                    [--verbose] [--log-format human|json]
 
 Distributes the task in FILE (JSON or YAML) and runs it on sandboxed SubAgents. Live progress
 goes to stderr (a redrawing table on a terminal, one line per event otherwise); the summary,
 or with --json exactly one JSON document (the Result), goes to stdout.
 
 Options:
-  --strategy S     sequential | parallel | hybrid | adaptive (overrides the file and config)
-  --max-agents N   maxConcurrentAgents
-  --failure F      fail-fast | graceful-degradation | retry-cascade
-  --config C       config file (default: the first .qicoordrc found from FILE's folder up to
-                   its project root, else the built-in defaults)
-  --json           print the Result as JSON on stdout
-  --trace OUT      write a Chrome trace-event file (Perfetto, chrome://tracing)
+  --strategy S       sequential | parallel | hybrid | adaptive (overrides the file and config)
+  --max-agents N     maxConcurrentAgents
+  --failure F        fail-fast | graceful-degradation | retry-cascade
+  --config C         config file (default: the first .qicoordrc found from FILE's folder up to
+                     its project root, else the built-in defaults)
+  --json             print the Result as JSON on stdout
+  --trace OUT        write a Chrome trace-event file (Perfetto, chrome://tracing); checked before
+                     the run
+  --verbose          print plugins' stacks with their errors
+  --log-format F     human (default: one line per record on stderr) | json (pino JSON lines)
 
-Ctrl-C cancels: agents are stopped and the partial result is printed (exit 130).
-Exit codes: 0 success, 1 ran but failed, 2 invalid input or config, 3 environment.`;
+Ctrl-C cancels: agents are stopped, their subtasks reported cancelled and the partial result
+printed (exit 130; SIGTERM: 143).
+Exit codes: 0 success, 1 ran but failed, 2 invalid input or config, 3 environment,
+130 interrupted (SIGINT), 143 terminated (SIGTERM).`;
 
 export interface RunOptions extends StrategyFlags {
   readonly file: string;
   readonly config?: string | undefined;
-  readonly json: boolean;
   readonly trace?: string | undefined;
+  readonly mode: OutputMode;
 }
 
 function renderer(): ProgressRenderer {
   return process.stderr.isTTY ? new TtyRenderer(process.stderr) : new LineRenderer(process.stderr);
 }
 
-export async function runCommand(o: RunOptions): CommandResult {
-  const opened = await openTask(o.file, o.config, o);
-  if (opened.tag === 'failure') {
-    return reportFailure(opened, o.json);
+function warnDowngrades(downgrades: readonly Downgrade[], progress: ProgressRenderer): void {
+  for (const d of downgrades) {
+    progress.notice(`warning: ${d.lane} (${d.plugin}) runs at isolation '${d.isolationLevel}', not '${d.downgradedFrom}' (sandbox.onUnavailable: downgrade): ${d.reason}`);
   }
-  const { coordinator, strategy, loaded } = opened.value;
-  const plan = await coordinator.distributeTask(loaded.task, strategy, { agentId: 'qicoord-cli' });
+}
+
+/** The run's Result for --json: the CoordinationResult, plus the lanes that ran below their requested level. */
+function jsonValue(result: CoordinationResult, downgrades: readonly Downgrade[]): CoordinationResult & { downgrades?: readonly Downgrade[] } {
+  return downgrades.length === 0 ? result : { ...result, downgrades };
+}
+
+export async function runCommand(o: RunOptions): CommandResult {
+  const { mode } = o;
+  if (o.trace !== undefined) {
+    const writable = checkTraceTarget(o.trace);
+    if (writable.tag === 'failure') return reportFailure(writable, mode);
+  }
+  const opened = await openTask(o.file, o.config, o, mode);
+  if (opened.tag === 'failure') return reportFailure(opened, mode);
+  const { coordinator, config } = opened.value;
+  const plan = await distributeOpened(opened.value);
   if (plan.tag === 'failure') {
     await coordinator.close();
-    if (o.json) printJson(plan);
-    else printError(plan.error);
-    return plan.error.code === 'NOT_DISTRIBUTABLE' ? EXIT.invalid : exitCodeFor(plan.error);
+    return reportFailure(plan, mode);
   }
 
   const progress = renderer();
+  const host = await detectHost(config.sandbox.nodePath);
+  const downgrades = plannedDowngrades(config, host, plan.value.agentAllocations);
+  warnDowngrades(downgrades, progress);
   const trace = o.trace === undefined ? undefined : new TraceRecorder();
   const events = coordinator.events();
   const pumping = (async () => {
@@ -60,37 +85,43 @@ export async function runCommand(o: RunOptions): CommandResult {
     }
   })();
 
-  let interrupted = false;
-  const onSigint = (): void => {
-    if (interrupted) {
-      process.stderr.write('\nsecond interrupt: stopping now\n');
-      void coordinator.close().then(() => process.exit(EXIT.interrupted));
+  let stopped: { signal: StopSignal; at: number } | undefined;
+  const onSignal = (signal: StopSignal): void => {
+    if (stopped !== undefined) {
+      progress.notice(`${signal} again: stopping now`);
+      void coordinator.close().then(() => process.exit(SIGNAL_EXIT[stopped!.signal]));
       return;
     }
-    interrupted = true;
-    process.stderr.write('\ninterrupted: stopping agents, keeping the partial result (Ctrl-C again to quit at once)\n');
-    void coordinator.cancel('interrupted (SIGINT)');
+    stopped = { signal, at: Date.now() };
+    progress.notice(`interrupted (${signal}): stopping agents, keeping the partial result (Ctrl-C again to quit at once)`);
+    void coordinator.cancel(`interrupted (${signal})`);
   };
+  const onSigint = (): void => onSignal('SIGINT');
+  const onSigterm = (): void => onSignal('SIGTERM');
   process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  process.on('SIGTERM', onSigterm);
 
-  const run = await coordinator.executeDistributedTask(plan.value, { agentId: 'qicoord-cli' });
+  const ran = await coordinator.executeDistributedTask(plan.value, { agentId: 'qicoord-cli' });
   await coordinator.close();
   await pumping;
   progress.stop();
   process.removeListener('SIGINT', onSigint);
-  process.removeListener('SIGTERM', onSigint);
-  if (trace !== undefined && o.trace !== undefined) trace.write(o.trace);
+  process.removeListener('SIGTERM', onSigterm);
+  const traced = trace !== undefined && o.trace !== undefined ? trace.write(o.trace) : success(undefined);
 
-  if (run.tag === 'failure') {
-    return reportFailure(run, o.json);
+  if (ran.tag === 'failure') {
+    const code = reportFailure(ran, mode);
+    return stopped === undefined ? code : SIGNAL_EXIT[stopped.signal];
   }
-  if (o.json) printJson(success(run.value));
+  const result = stopped === undefined ? ran.value : asInterrupted(ran.value, stopped.signal, stopped.at);
+  if (mode.json) printJson(success(jsonValue(result, downgrades)));
   else {
     const consumed = new Set(plan.value.subtasks.flatMap((s) => s.inputs.map((i) => i.name)));
     const sinks = plan.value.subtasks.filter((s) => !s.expectedOutputs.some((out) => consumed.has(out.name))).map((s) => s.id);
-    process.stdout.write(formatSummary(run.value, sinks));
+    process.stdout.write(formatSummary(result, sinks, { columns: process.stdout.isTTY ? process.stdout.columns : undefined, verbose: mode.verbose }));
   }
-  if (interrupted) return EXIT.interrupted;
-  return run.value.success ? EXIT.ok : EXIT.failed;
+  if (traced.tag === 'failure') process.stderr.write(formatError(traced.error, mode.verbose));
+  if (stopped !== undefined) return SIGNAL_EXIT[stopped.signal];
+  if (traced.tag === 'failure') return Math.max(exitCodeFor(traced.error), result.success ? EXIT.ok : EXIT.failed);
+  return result.success ? EXIT.ok : EXIT.failed;
 }

@@ -22,6 +22,8 @@ export class ProgressModel {
   finished = 0;
   succeeded = 0;
   failed = 0;
+  cancelled = 0;
+  skipped = 0;
   startedAt = Date.now();
 
   private row(agentId: string, at: number): AgentRow {
@@ -50,6 +52,8 @@ export class ProgressModel {
         if (event.status === 'succeeded' || event.status === 'failed' || event.status === 'skipped' || event.status === 'cancelled') this.finished++;
         if (event.status === 'succeeded') this.succeeded++;
         if (event.status === 'failed') this.failed++;
+        if (event.status === 'cancelled') this.cancelled++;
+        if (event.status === 'skipped') this.skipped++;
         if (event.agentId !== undefined) {
           const row = this.row(event.agentId, event.at);
           row.progress = event.status === 'succeeded' ? 1 : row.progress;

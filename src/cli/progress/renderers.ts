@@ -1,28 +1,19 @@
 import type { CoordinatorEvent } from '../../events/types.js';
-import { bar, seconds, table } from './format.js';
+import { seconds } from './format.js';
+import { renderFrame } from './frame.js';
 import { ProgressModel } from './model.js';
 import { safeStringify } from '../../util/safe-json.js';
 
 /** Shows a run's progress on a stream (stderr). */
 export interface ProgressRenderer {
   onEvent(event: CoordinatorEvent): void;
+  /** A message for the user (e.g. the interrupt notice), never drawn over by the progress. */
+  notice(text: string): void;
   /** Final draw; leaves the terminal clean. */
   stop(): void;
 }
 
-const COLUMNS = [
-  { title: 'AGENT', width: 26 },
-  { title: 'TYPE', width: 16 },
-  { title: 'STATUS', width: 10 },
-  { title: 'SUBTASK', width: 20 },
-  { title: 'PROGRESS', width: 12 },
-  { title: 'CPU%', width: 5 },
-  { title: 'RSS MB', width: 6 },
-  { title: 'TOOLS', width: 5 },
-  { title: 'ELAPSED', width: 7 },
-];
-
-/** The live table: redrawn in place at most every `intervalMs`, on a TTY. */
+/** The live table: redrawn in place at most every `intervalMs`, on a TTY, fitted to the window. */
 export class TtyRenderer implements ProgressRenderer {
   private readonly model = new ProgressModel();
   private drawn = 0;
@@ -42,35 +33,27 @@ export class TtyRenderer implements ProgressRenderer {
     this.dirty = true;
   }
 
-  private lines(): string[] {
-    const now = Date.now();
-    const rows = [...this.model.agents.values()].map((r) => [
-      r.agentId,
-      r.plugin === '' ? r.type : `${r.type}/${r.plugin}`,
-      r.status,
-      r.subtask,
-      `${bar(r.progress, 8)} ${Math.round(r.progress * 100)}%`,
-      r.cpuPercent === undefined ? '' : Math.round(r.cpuPercent).toString(),
-      r.rssMB === undefined ? '' : Math.round(r.rssMB).toString(),
-      r.toolCalls.toString(),
-      seconds((r.status === 'executing' || r.status === 'ready' ? now : r.lastSeen) - r.firstSeen),
-    ]);
-    const m = this.model;
-    const overall = `overall ${bar(m.fraction, 30)} ${Math.round(m.fraction * 100)}%  ${m.finished}/${m.total} subtasks (${m.succeeded} ok, ${m.failed} failed)  ${seconds(now - m.startedAt)}`;
-    return [...table(COLUMNS, rows), overall];
+  /** Erases the frame on screen; the next draw starts below whatever was written meanwhile. */
+  private erase(): string {
+    if (this.drawn === 0) return '';
+    const text = `\x1b[${this.drawn}A\r\x1b[J`;
+    this.drawn = 0;
+    return text;
   }
 
   private draw(): void {
     if (!this.dirty && this.model.agents.size === 0) return;
     this.dirty = false;
-    const width = this.out.columns ?? 120;
-    const lines = this.lines().map((l) => l.slice(0, Math.max(20, width - 1)));
-    let text = this.drawn > 0 ? `\x1b[${this.drawn}A` : '';
-    for (const line of lines) text += `\x1b[2K${line}\n`;
-    for (let i = lines.length; i < this.drawn; i++) text += '\x1b[2K\n';
-    if (this.drawn > lines.length) text += `\x1b[${this.drawn - lines.length}A`;
+    const lines = renderFrame(this.model, Date.now(), this.out.columns || 80, this.out.rows || 24);
+    let text = this.erase();
+    for (const line of lines) text += `${line}\n`;
     this.drawn = lines.length;
     this.out.write(text);
+  }
+
+  notice(text: string): void {
+    this.out.write(`${this.erase()}${text}\n`);
+    this.dirty = true;
   }
 
   stop(): void {
@@ -121,6 +104,10 @@ export class LineRenderer implements ProgressRenderer {
       default:
         return;
     }
+  }
+
+  notice(text: string): void {
+    this.out.write(`${text}\n`);
   }
 
   stop(): void {}

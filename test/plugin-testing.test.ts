@@ -1,0 +1,55 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import type { AgentPlugin } from 'qicoord/plugin';
+import { runPluginForTest } from 'qicoord/testing';
+
+const examples = path.join(import.meta.dirname, '../examples');
+const load = async (file: string): Promise<AgentPlugin> => ((await import(path.join(examples, file))) as { default: AgentPlugin }).default;
+
+describe('runPluginForTest: a plugin author unit-tests a plugin in process', () => {
+  it('runs execute with inputs, brokered tools on a temp workspace, progress and log', async () => {
+    const plugin = await load('plugin-testing/plugins/line-counter.mjs');
+    const run = await runPluginForTest(plugin, { inputs: { path: 'a.txt' }, files: { 'a.txt': 'x\ny\n' } });
+    expect(run.result).toEqual({ tag: 'success', value: { lines: 2 } });
+    expect(run.progress).toEqual([
+      { fraction: 0.5, note: 'read' },
+      { fraction: 1, note: 'counted' },
+    ]);
+    expect(run.logs[0]).toMatchObject({ level: 'info', data: { lines: 2 }, msg: 'counted' });
+    expect(run.usage).toMatchObject({ toolCalls: 1, fileOperations: 1, deniedCalls: 0 });
+  });
+
+  it('reports the tool error a real agent would get, and a tool not allowed', async () => {
+    const plugin = await load('plugin-testing/plugins/line-counter.mjs');
+    const outside = await runPluginForTest(plugin, { inputs: { path: '/etc/hostname' } });
+    expect(outside.result.tag === 'failure' && outside.result.error.code).toBe('FS_DENIED');
+    const denied = await runPluginForTest(plugin, { inputs: { path: 'a.txt' }, files: { 'a.txt': '' }, allowedTools: ['list'] });
+    expect(denied.result.tag === 'failure' && denied.result.error.code).toBe('TOOL_DENIED');
+  });
+
+  it('answers ctx.sync with options.sync, records publish, and says what a unit test cannot do', async () => {
+    const stage = await load('pipeline/plugins/stage.mjs');
+    const answers: Record<string, unknown> = { ready: true, method: 'mean', total: 3 };
+    const run = await runPluginForTest(stage, { inputs: { role: 'worker', name: 'w1', numbers: [1, 2, 3] }, sync: (point) => answers[point] });
+    expect(run.result.tag).toBe('success');
+    expect(run.published).toEqual([{ topic: 'partials', message: expect.objectContaining({ from: 'w1', count: 3 }) }]);
+    const monitor = await runPluginForTest(stage, { inputs: { role: 'monitor', workers: 1 }, sync: () => true });
+    expect(monitor.result.tag === 'failure' && monitor.result.error.message).toMatch(/^ctx\.subscribe is not available in unit tests/);
+    const noSync = await runPluginForTest(stage, { inputs: { role: 'worker', name: 'w1', numbers: [1] } });
+    expect(noSync.result.tag === 'failure' && noSync.result.error.message).toMatch(/^ctx\.sync\('ready'\) is not available in unit tests/);
+  });
+
+  it("a plugin's throw is AGENT_ERROR with its stack", async () => {
+    const plugin: AgentPlugin = { name: 'thrower', type: 'basic', capabilities: [], execute: () => Promise.reject(new Error('nope')) };
+    const run = await runPluginForTest(plugin);
+    expect(run.result.tag === 'failure' && run.result.error).toMatchObject({ code: 'AGENT_ERROR', context: { stack: expect.stringContaining('nope') } });
+  });
+
+  it('the example under examples/plugin-testing passes with node --test', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--test', path.join(examples, 'plugin-testing/line-counter.test.mjs')]);
+    expect(stdout).toMatch(/# pass 2/);
+    expect(stdout).toMatch(/# fail 0/);
+  });
+});
