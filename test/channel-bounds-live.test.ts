@@ -139,7 +139,7 @@ describe('log flood', () => {
         strategy: { type: 'parallel', maxConcurrentAgents: 2, failureHandling: 'graceful-degradation' },
       },
     );
-    const r = await qicoord(['run', 'task.json', '--json'], dir);
+    const r = await qicoord(['run', 'task.json', '--json', '--log-format', 'json'], dir);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { value: { aggregatedResult: { outputs: Record<string, { data: { refused: number } }> } } };
     for (const id of ['flood-1', 'flood-2']) expect(doc.value.aggregatedResult.outputs[id]?.data.refused).toBe(300);

@@ -56,7 +56,7 @@ describe('2. a probe that cannot start reports its cause', () => {
     const dir = project({ defaults: { isolationLevel: 'sandbox' }, sandbox: { networkIsolation: 'off' } });
     const r = await qicoord(['run', 'task.json'], dir);
     expect(r.code).toBe(3);
-    expect(errorLine(r.stderr)).toMatch(/^error \[SANDBOX_UNAVAILABLE\] isolationLevel 'sandbox' needs OS network isolation/);
+    expect(errorLine(r.stderr)).toMatch(/^error \[SANDBOX_UNAVAILABLE\] isolationLevel 'sandbox' needs OS namespaces/);
   });
 
   it('a granted folder holding a symlink out: exit 3, the link named', async () => {
@@ -87,9 +87,9 @@ describe('4. hosts that lack a layer', () => {
     writeFiles(dir, { '.qicoordrc.json': JSON.stringify({ plugins: ['./counter.mjs'], logging: { level: 'error' }, ...lacking, sandbox: { ...lacking.sandbox, workspaceRoot: path.join(dir, 'ws') } }) });
     const r = await qicoord(['run', 'task.json', '--json'], dir);
     expect(r.code).toBe(0);
-    expect(r.stderr.split('\n')[0]).toMatch(/^warning: lane-1 \(counter\) runs at isolation 'restricted', not 'sandbox' \(sandbox\.onUnavailable: downgrade\)/);
+    expect(r.stderr.split('\n')[0]).toMatch(/^warning: lane-1 \(counter\) runs at isolation 'monitored', not 'sandbox' \(sandbox\.onUnavailable: downgrade\)/);
     const doc = JSON.parse(r.stdout) as { tag: string; value: { downgrades: { downgradedFrom: string; isolationLevel: string }[] } };
-    expect(doc.value.downgrades).toEqual([expect.objectContaining({ lane: 'lane-1', downgradedFrom: 'sandbox', isolationLevel: 'restricted' })]);
+    expect(doc.value.downgrades).toEqual([expect.objectContaining({ lane: 'lane-1', downgradedFrom: 'sandbox', isolationLevel: 'monitored' })]);
   });
 
   it('doctor lists layers per level and exits 3 (also with --json) when the configured level cannot be met, without repeating a setting', async () => {
@@ -97,17 +97,19 @@ describe('4. hosts that lack a layer', () => {
     const text = await qicoord(['doctor'], dir);
     expect(text.code).toBe(3);
     expect(text.stdout).toMatch(/^✗ sandbox \(configured\)\s+cannot be met: /m);
-    expect(text.stdout).toMatch(/^✓ restricted\s+env-scrubbed, .*permission-model/m);
-    expect(text.stdout).toMatch(/^✓ monitored\s+/m);
+    // networkIsolation 'off' leaves no OS namespaces: restricted cannot be met either.
+    expect(text.stdout).toMatch(/^✗ restricted\s+cannot be met: /m);
+    expect(text.stdout).toMatch(/^✓ monitored\s+env-scrubbed, /m);
     expect(text.stdout).not.toContain('set sandbox.onUnavailable: downgrade');
-    expect(text.stdout).toContain("agents would run at 'restricted'");
+    expect(text.stdout).toContain("agents would run at 'monitored'");
     const json = await qicoord(['doctor', '--json'], dir);
     expect(json.code).toBe(3);
     const doc = JSON.parse(json.stdout) as { tag: string; error: { code: string; message: string; context: { levels: Record<string, { ok: boolean; layers: string[] }> } } };
     expect(doc.tag).toBe('failure');
     expect(doc.error.code).toBe('SANDBOX_UNAVAILABLE');
     expect(doc.error.message).not.toContain('set sandbox.onUnavailable: downgrade');
-    expect(doc.error.context.levels['restricted']!.layers).toContain('permission-model');
+    expect(doc.error.context.levels['restricted']!.ok).toBe(false);
+    expect(doc.error.context.levels['monitored']!.layers).toContain('pidusage-watchdog');
   });
 });
 

@@ -1,11 +1,16 @@
-import { mkdtempSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { QiError, Result } from '@qi/base';
 
-/** A fresh temp dir (realpath'd), with a package.json so config search stops there. */
+/**
+ * A fresh temp dir (realpath'd), with a package.json so config search stops there. Mode 0755 like
+ * a user's project (mkdtemp makes 0700): under a root coordinator agents run as an unprivileged
+ * user, who must be able to read the plugins kept here.
+ */
 export function tempProject(prefix = 'qicoord-test-'): string {
   const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), prefix)));
+  chmodSync(dir, 0o755);
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'fixture', private: true }));
   return dir;
 }

@@ -7,6 +7,7 @@ import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { qiError } from '../../errors/catalogue.js';
 import { createRootLogger } from '../../logging/logger.js';
+import { detectCgroups } from '../../subagent/cgroups.js';
 import { SubAgentFactory } from '../../subagent/factory.js';
 import { detectHost } from '../../subagent/host.js';
 import { RUNTIME } from '../../subagent/package-root.js';
@@ -34,10 +35,14 @@ interface Check {
   readonly detail: string;
 }
 
+/** Whether `sandbox` agents get kernel caps here (this process may create cgroups). */
 function cgroups(): string {
-  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return 'cgroup v2 present (not used by qicoord)';
-  if (existsSync('/sys/fs/cgroup/memory')) return 'cgroup v1 present (not used by qicoord)';
-  return 'none found (not used by qicoord)';
+  const host = detectCgroups();
+  if (host !== null) return `cgroup v${host.version}: sandbox agents get memory, CPU and pids caps`;
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers') || existsSync('/sys/fs/cgroup/memory')) {
+    return 'present, but this user cannot create cgroups: sandbox agents run without kernel caps (run as root or delegate a subtree)';
+  }
+  return 'none found: sandbox agents run without kernel caps';
 }
 
 async function pidusageWorks(): Promise<Check> {
