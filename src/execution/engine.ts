@@ -31,13 +31,19 @@ function looksLikeDistribution(d: unknown): d is TaskDistribution {
   return typeof x.distributionId === 'string' && Array.isArray(x.subtasks) && typeof x.specifications === 'object' && Array.isArray(x.agentAllocations) && typeof x.strategy === 'object';
 }
 
+/** Final statuses kept for `monitorExecution` after runs end (a few numbers each; oldest dropped first). */
+const FINISHED_KEPT = 1000;
+
 /**
  * The spec's CoordinationExecutionEngine, made real: runs a distribution on SubAgent processes
- * (see {@link CoordinationRun}), keeps every run it started visible to `monitorExecution`, and
- * cancels them all on `cancelAll`.
+ * (see {@link CoordinationRun}), keeps the runs in progress visible to `monitorExecution`, and
+ * cancels them all on `cancelAll`. A run is released when it ends: its result goes to the
+ * caller, and only its final status (six figures) stays, for the last {@link FINISHED_KEPT} runs.
  */
 export class CoordinationExecutionEngine {
   private readonly runs = new Map<string, CoordinationRun>();
+  /** Final statuses of ended runs, by coordination id. */
+  private readonly finished = new Map<string, ExecutionStatus>();
   private readonly log: Logger;
 
   constructor(private readonly deps: ExecutionDeps) {
@@ -64,7 +70,9 @@ export class CoordinationExecutionEngine {
     // Only a run that can execute gets a directory (removed again when it ends).
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
     this.runs.set(run.id, run);
+    this.finished.delete(run.id);
     const result = await run.execute();
+    this.release(run);
     if (!this.deps.config.sandbox.keepWorkspace) rmSync(runDir, { recursive: true, force: true });
     logPerformance(this.log, 'executeDistributedTask', performance.now() - started, result.success, {
       coordinationId: run.id,
@@ -77,8 +85,17 @@ export class CoordinationExecutionEngine {
   /** Live status of a run this engine started (spec: monitorExecution). */
   monitorExecution(coordinationId: string): Result<ExecutionStatus, QiError> {
     const run = this.runs.get(coordinationId);
+    const ended = this.finished.get(coordinationId);
+    if (ended !== undefined) return success(ended);
     if (run === undefined) return failure(qiError('NOT_FOUND', `coordination ${coordinationId} is unknown; use the distributionId of a task passed to executeDistributedTask`, { coordinationId }));
     return success(run.progress());
+  }
+
+  /** Forgets an ended run, keeping its final status. */
+  private release(run: CoordinationRun): void {
+    this.runs.delete(run.id);
+    this.finished.set(run.id, run.progress());
+    if (this.finished.size > FINISHED_KEPT) this.finished.delete(this.finished.keys().next().value!);
   }
 
   /** Routes an agent's event to the run that owns the agent. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import pidusage from 'pidusage';
+import { UsageHistory } from './usage-history.js';
 
 const MB = 1024 * 1024;
 
@@ -40,10 +41,13 @@ interface WatchState {
  * The spec's ResourceMonitor, made real: one timer for every live SubAgent, one pidusage call
  * per tick for all their pids. Memory is checked every tick; CPU is judged over `cpuWindowMs`
  * from cumulative CPU time (single short samples are too noisy). A pid is dropped as soon as it
- * is unwatched (pidusage keeps a /proc fd per pid while it is polled).
+ * is unwatched, and the /proc fd pidusage keeps for it is closed once no reading is in flight.
  */
 export class ResourceMonitor {
   private readonly states = new Map<number, WatchState>();
+  private readonly history = new UsageHistory();
+  /** Unwatched pids whose pidusage fd is closed after the reading in flight. */
+  private readonly gone = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
 
@@ -65,14 +69,24 @@ export class ResourceMonitor {
     return this.states.size;
   }
 
+  /** Stops watching everything; pidusage's fds are closed now, or after the reading in flight. */
   stop(): void {
+    for (const pid of this.states.keys()) this.gone.add(pid);
     this.states.clear();
     this.stopTimer();
+    if (!this.ticking) this.releaseGone();
   }
 
   private unwatch(pid: number): void {
-    this.states.delete(pid);
+    if (!this.states.delete(pid)) return;
+    this.gone.add(pid);
+    if (!this.ticking) this.releaseGone();
     if (this.states.size === 0) this.stopTimer();
+  }
+
+  private releaseGone(): void {
+    for (const pid of this.gone) this.history.release(pid);
+    this.gone.clear();
   }
 
   private stopTimer(): void {
@@ -111,6 +125,7 @@ export class ResourceMonitor {
       this.logger.warn({ err: e }, 'resource monitor tick failed');
     } finally {
       this.ticking = false;
+      this.releaseGone();
     }
   }
 

@@ -1,0 +1,38 @@
+/**
+ * A long-lived host: one coordinator runs `--runs` runs of `--subtasks` independent trivial
+ * subtasks. Prints the heap after GC before the first run and after each run, and the open fds
+ * before the first run, after the last run and after close() (DESIGN B4 "memory held by a
+ * long-lived host": heap grows < 2 MB in all; fds back to baseline after close()).
+ *
+ *   node --expose-gc bench/scaling/leaks.mjs [--runs=40] [--subtasks=2000] [--agents=4]
+ */
+import { benchCoordinator, independentTask, strategy } from '../lib/coordinator.mjs';
+import { ok } from '../lib/env.mjs';
+import { flags, heapAfterGcMB, openFds, round } from './common.mjs';
+
+const o = flags({ runs: 40, subtasks: 2000, agents: 4 });
+const fdsBefore = openFds();
+const coordinator = await benchCoordinator();
+const heap = [await heapAfterGcMB()];
+const fdsCoordinator = openFds();
+const started = performance.now();
+for (let r = 0; r < o.runs; r++) {
+  const task = independentTask(`leak-${r}`, o.subtasks, 'bench-echo', (i) => ({ value: i }), 100);
+  const plan = ok(await coordinator.distributeTask(task, strategy('parallel', o.agents)), 'distributeTask');
+  const result = ok(await coordinator.executeDistributedTask(plan), 'executeDistributedTask');
+  if (!result.success) throw new Error(`run ${r} failed: ${result.error?.message}`);
+  heap.push(await heapAfterGcMB());
+  process.stderr.write(`run ${r + 1}/${o.runs}: heap after GC ${round(heap.at(-1))} MB, fds ${openFds()}\n`);
+}
+const seconds = (performance.now() - started) / 1000;
+const fdsAfterRuns = openFds();
+await coordinator.close();
+const fdsAfterClose = openFds();
+const report = {
+  runs: o.runs,
+  subtasks: o.subtasks,
+  heapAfterGcMB: { beforeFirstRun: round(heap[0]), afterFirstRun: round(heap[1]), afterLastRun: round(heap.at(-1)), growth: round(heap.at(-1) - heap[0]) },
+  openFds: { beforeCoordinator: fdsBefore, beforeFirstRun: fdsCoordinator, afterLastRun: fdsAfterRuns, afterClose: fdsAfterClose },
+  seconds: round(seconds),
+};
+process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
