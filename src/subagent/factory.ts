@@ -20,6 +20,7 @@ import { buildAgentEnv } from './env.js';
 import { detectHost } from './host.js';
 import { emptyUsage, type PluginInfo, type SubAgentInstance } from './instance.js';
 import { planLaunch } from './launch.js';
+import { FdHeadroom, spawnThrew } from './fd-headroom.js';
 import { ResourceMonitor } from './monitor.js';
 import { RUNTIME } from './package-root.js';
 import type { PluginResolver, PluginSource } from './plugin-source.js';
@@ -86,11 +87,12 @@ export class SubAgentFactory {
   private closed = false;
   private resolver: PluginResolver;
   private readonly exitHook = (): void => this.killAllNow();
+  private readonly fds = new FdHeadroom();
 
   constructor(private readonly o: FactoryOptions) {
     this.log = componentLogger(o.logger, 'SubAgentFactory');
     this.monitor = new ResourceMonitor(o.config.monitor.pollIntervalMs, o.config.monitor.cpuWindowMs, this.log);
-    this.pool = new WarmPool(o.config.pool.enabled ? o.config.pool.size : 0);
+    this.pool = new WarmPool(o.config.pool.enabled ? o.config.pool.size : 0, o.config.pool.maxTotal);
     this.tools = new Map([...builtinTools(), ...(o.tools ?? new Map())]);
     this.resolver = o.pluginResolver ?? defaultPluginResolver;
     process.once('exit', this.exitHook);
@@ -114,8 +116,8 @@ export class SubAgentFactory {
 
     const pooled = request.pooled ?? this.o.config.pool.enabled;
     const fromPool = pooled ? this.pool.take(prepared.value.profileKey) : undefined;
-    const entry = fromPool === undefined ? await this.startEntry(prepared.value) : success(fromPool);
-    if (pooled && request.refill !== false) this.pool.refill(prepared.value.profileKey, () => this.startEntry(prepared.value));
+    const entry = fromPool === undefined ? await this.startGuarded(prepared.value) : success(fromPool);
+    if (pooled && request.refill !== false) this.pool.refill(prepared.value.profileKey, () => this.startGuarded(prepared.value));
     if (entry.tag === 'failure') return entry;
 
     const agent = this.adopt(entry.value, spec, context, request.services, fromPool !== undefined);
@@ -144,7 +146,7 @@ export class SubAgentFactory {
       isolationLevel: d.isolationLevel,
       parentAgentId: this.o.parentAgentId,
     };
-    const entry = await this.startEntry({ spec, plugin: plugin.value, profileKey: '' });
+    const entry = await this.startGuarded({ spec, plugin: plugin.value, profileKey: '' });
     if (entry.tag === 'failure') return entry;
     await entry.value.discard();
     return success(entry.value.started.plugin);
@@ -159,14 +161,14 @@ export class SubAgentFactory {
   refillPool(specification: unknown, context: AgentContext = {}): void {
     if (!this.o.config.pool.enabled || this.closed) return;
     const prepared = this.prepare(specification, context);
-    if (prepared.tag === 'success') this.pool.refill(prepared.value.profileKey, () => this.startEntry(prepared.value));
+    if (prepared.tag === 'success') this.pool.refill(prepared.value.profileKey, () => this.startGuarded(prepared.value));
   }
 
   /** Pre-starts `count` agents of a specification's profile (warm pool). */
   async prewarm(specification: unknown, count: number): Promise<Result<number, QiError>> {
     const prepared = this.prepare(specification);
     if (prepared.tag === 'failure') return prepared;
-    const entries = await Promise.all(Array.from({ length: count }, () => this.startEntry(prepared.value)));
+    const entries = await Promise.all(Array.from({ length: count }, () => this.startGuarded(prepared.value)));
     for (const e of entries) if (e.tag === 'success') this.pool.put(prepared.value.profileKey, e.value);
     const failed = entries.find((e) => e.tag === 'failure');
     return failed?.tag === 'failure' ? failed : success(entries.length);
@@ -237,6 +239,17 @@ export class SubAgentFactory {
     if (plugin.tag === 'failure') return plugin;
     const { parentAgentId: _parent, configurationOverrides: _overrides, ...profile } = spec;
     return success({ spec, plugin: plugin.value, profileKey: JSON.stringify({ profile, plugin: plugin.value.path }) });
+  }
+
+  /** startEntry, refused while the coordinator is short of file descriptors, and never throwing. */
+  private async startGuarded(prepared: Prepared): Promise<Result<PoolEntry, QiError>> {
+    const room = this.fds.check(`${this.o.parentAgentId}.sa${this.counter + 1}`);
+    if (room.tag === 'failure') return room;
+    try {
+      return await this.startEntry(prepared);
+    } catch (e) {
+      return failure(spawnThrew(e));
+    }
   }
 
   private async startEntry(prepared: Prepared): Promise<Result<PoolEntry, QiError>> {
