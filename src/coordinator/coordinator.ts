@@ -15,6 +15,7 @@ import { CoordinationExecutionEngine } from '../execution/engine.js';
 import type { CoordinationResult, ExecutionStatus } from '../execution/types.js';
 import { createRootLogger } from '../logging/logger.js';
 import { loadPlugins } from '../plugins/load.js';
+import type { PluginProbeCache } from '../plugins/probe-cache.js';
 import type { PluginRegistry } from '../plugins/registry.js';
 import { ResourceManager } from '../resources/index.js';
 import { parseInput } from '../schemas/issues.js';
@@ -33,6 +34,11 @@ export interface CoordinatorOptions {
   readonly configPath?: string;
   /** The host's pino logger; default: a root logger on stderr at `logging.level`. */
   readonly logger?: Logger;
+  /**
+   * Agent plugin probes to share with other coordinators of this host (entries are keyed by
+   * file version and sandbox settings); default: this coordinator's own.
+   */
+  readonly probeCache?: PluginProbeCache;
 }
 
 interface Parts {
@@ -87,7 +93,11 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
         this.bus.emit({ type: 'agent', coordinationId, event, at: Date.now() });
       },
     });
-    const registry = await loadPlugins({ config: config.value, probe: (file) => factory.probePlugin(file) });
+    const registry = await loadPlugins({
+      config: config.value,
+      probe: (file) => factory.probePlugin(file),
+      ...(this.options.probeCache === undefined ? {} : { cache: this.options.probeCache }),
+    });
     for (const problem of registry.problems) logger.error({ path: problem.path, origin: problem.origin, code: problem.error.code }, problem.error.message);
     factory.usePluginResolver(registry.resolver());
     const resources = new ResourceManager(config.value.resources);

@@ -8,8 +8,8 @@ import type { AgentContext } from '../context.js';
 import type { TaskGraph } from '../dag/graph.js';
 import { buildTaskGraph } from '../dag/graph.js';
 import type { TaskDistribution } from '../distribution/types.js';
-import { profileKey } from '../distribution/specs.js';
-import { validatedGraph } from '../tasks/load.js';
+import { profileKeys } from '../distribution/specs.js';
+import { plannedGraph } from '../distribution/planned-graph.js';
 import { qiError } from '../errors/catalogue.js';
 import type { CoordinatorEvent, SubtaskStatus } from '../events/types.js';
 import type { PlanInput, ReadySubtask, Scheduler, SchedulerState } from '../plugin/strategy-types.js';
@@ -62,16 +62,10 @@ interface BudgetWait {
   handedOver: LiveAgent | undefined;
 }
 
-/**
- * The DAG built when the task was validated, when the plan runs exactly the task's own subtasks
- * (the same frozen subtask objects: not a decomposition, nothing swapped): no need to build it a
- * third time.
- */
+/** The DAG the plan was made with (see planned-graph.ts), if the plan still carries it. */
 function knownGraph(distribution: TaskDistribution): Result<TaskGraph, QiError> | undefined {
-  const own = distribution.originalTask.subtasks;
-  const graph = validatedGraph(distribution.originalTask);
-  if (graph === undefined || own === undefined || own.length !== distribution.subtasks.length) return undefined;
-  return distribution.subtasks.every((s, i) => s === own[i]) ? success(graph) : undefined;
+  const graph = plannedGraph(distribution);
+  return graph === undefined ? undefined : success(graph);
 }
 
 const MAX_ATTEMPTS = 3;
@@ -137,7 +131,7 @@ export class CoordinationRun {
     if (graph.tag === 'failure') throw new Error(`a distribution with an invalid DAG reached execution: ${graph.error.message}`);
     this.graph = graph.value;
     this.specs = this.subtasks.map((s) => distribution.specifications[s.id]!);
-    this.profiles = this.specs.map(profileKey);
+    this.profiles = profileKeys(this.specs);
     this.laneOf = new Int32Array(this.subtasks.length);
     const index = this.graph.index;
     distribution.agentAllocations.forEach((a, l) => a.assignedSubTasks.forEach((s) => (this.laneOf[index.get(s.id)!] = l)));

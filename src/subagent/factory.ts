@@ -22,7 +22,7 @@ import { emptyUsage, type PluginInfo, type SubAgentInstance } from './instance.j
 import { planLaunch } from './launch.js';
 import { FdHeadroom, spawnThrew } from './fd-headroom.js';
 import { ResourceMonitor } from './monitor.js';
-import { RUNTIME } from './package-root.js';
+import { RUNTIME, runtimePaths, type RuntimePaths } from './package-root.js';
 import type { PluginResolver, PluginSource } from './plugin-source.js';
 import { defaultPluginResolver, pluginFromFile } from './plugin-source.js';
 import { WarmPool, type PooledAgent } from './pool.js';
@@ -88,6 +88,8 @@ export class SubAgentFactory {
   private resolver: PluginResolver;
   private readonly exitHook = (): void => this.killAllNow();
   private readonly fds = new FdHeadroom();
+  /** Where the sandbox runtime is installed (a failure refuses every spawn, never throws). */
+  private readonly runtime: Result<RuntimePaths, QiError> = runtimePaths();
 
   constructor(private readonly o: FactoryOptions) {
     this.log = componentLogger(o.logger, 'SubAgentFactory');
@@ -243,6 +245,7 @@ export class SubAgentFactory {
 
   /** startEntry, refused while the coordinator is short of file descriptors, and never throwing. */
   private async startGuarded(prepared: Prepared): Promise<Result<PoolEntry, QiError>> {
+    if (this.runtime.tag === 'failure') return this.runtime;
     const room = this.fds.check(`${this.o.parentAgentId}.sa${this.counter + 1}`);
     if (room.tag === 'failure') return room;
     try {

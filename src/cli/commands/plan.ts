@@ -58,7 +58,7 @@ export async function planCommand(o: PlanOptions): CommandResult {
     return reportFailure(opened, o.json);
   }
   const { coordinator, strategy, loaded } = opened.value;
-  const plan = await coordinator.distributeTask(loaded.task, strategy, { agentId: 'qicoord-cli' });
+  const plan = await coordinator.distributeTask(loaded.validated, strategy, { agentId: 'qicoord-cli' });
   await coordinator.close();
   if (o.json) printJson(plan);
   else if (plan.tag === 'failure') printError(plan.error);

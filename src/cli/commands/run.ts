@@ -42,7 +42,7 @@ export async function runCommand(o: RunOptions): CommandResult {
     return reportFailure(opened, o.json);
   }
   const { coordinator, strategy, loaded } = opened.value;
-  const plan = await coordinator.distributeTask(loaded.task, strategy, { agentId: 'qicoord-cli' });
+  const plan = await coordinator.distributeTask(loaded.validated, strategy, { agentId: 'qicoord-cli' });
   if (plan.tag === 'failure') {
     await coordinator.close();
     if (o.json) printJson(plan);
