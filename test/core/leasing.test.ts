@@ -9,6 +9,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventsOf, liveCoordinator, processesUnder, strategy, sub, task, type LiveCoordinator } from '../live-helpers.js';
+import { waitUntil } from '../sandbox-helpers.js';
 
 let c: LiveCoordinator | undefined;
 afterEach(async () => {
@@ -57,7 +58,9 @@ describe('leasing', () => {
     expect(new Set(result.aggregatedResult.subtasks.map((s) => s.agentId)).size).toBe(6);
     // The run's agents are gone, and no pool agent was started for its six profiles.
     expect(processesUnder(c.root)).toEqual([]);
-    expect(procStatFds()).toBe(0);
+    // pidusage's descriptors of the exited agents close (after any reading in flight), long
+    // before pidusage's own 60 s expiry.
+    expect(await waitUntil(() => procStatFds() === 0)).toBe(true);
   });
 });
 
