@@ -9,11 +9,12 @@
  */
 import { benchCoordinator, strategy } from '../lib/coordinator.mjs';
 import { ok } from '../lib/env.mjs';
-import { flags, openFds, round } from './common.mjs';
+import { extraFds, fdTargets, flags, openFds, round } from './common.mjs';
 
 const o = flags({ agents: 600, concurrency: 4 });
-const fdsBefore = openFds();
 const coordinator = await benchCoordinator({ resources: { maxTotalMemory: 1_000_000, maxConcurrentAllocations: 64 } });
+const fdsBefore = openFds();
+const targetsBefore = fdTargets();
 const task = {
   id: 'churn',
   subtasks: Array.from({ length: o.agents }, (_, i) => ({
@@ -45,5 +46,5 @@ if (run.tag === 'success') {
     freshAgentsPerSecond: round(agentsUsed / seconds),
   });
 } else Object.assign(report, { error: run.error.code, message: run.error.message });
-Object.assign(report, { openFds: { before: fdsBefore, afterRun: fdsAfterRun, afterClose: openFds() } });
+Object.assign(report, { openFds: { beforeRun: fdsBefore, afterRun: fdsAfterRun, afterClose: openFds(), extraAfterClose: extraFds(targetsBefore, fdTargets()) } });
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

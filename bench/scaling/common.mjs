@@ -1,5 +1,5 @@
 /** Helpers shared by the scaling scripts: flags, open fds, heap after GC. */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 
 /** `--name=value` flags as numbers (or strings), with defaults. */
 export function flags(defaults) {
@@ -14,6 +14,30 @@ export function flags(defaults) {
 /** Open file descriptors of this process. */
 export function openFds() {
   return readdirSync('/proc/self/fd').length;
+}
+
+/** What each open descriptor points at. */
+export function fdTargets() {
+  const out = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      out.push(readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      // Closed meanwhile (the directory listing's own descriptor).
+    }
+  }
+  return out;
+}
+
+/** Targets in `after` that `before` did not have (as many times as they are extra). */
+export function extraFds(before, after) {
+  const left = [...before];
+  return after.filter((t) => {
+    const i = left.indexOf(t);
+    if (i < 0) return true;
+    left.splice(i, 1);
+    return false;
+  });
 }
 
 /** Heap used after a full GC, MB (needs --expose-gc). */

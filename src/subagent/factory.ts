@@ -225,7 +225,7 @@ export class SubAgentFactory {
     await this.pool.close();
     await Promise.all([...this.agents.values()].map((a) => a.terminate('coordinator closed')));
     this.agents.clear();
-    this.monitor.stop();
+    await this.monitor.stop();
     process.removeListener('exit', this.exitHook);
   }
 

@@ -50,6 +50,8 @@ export class ResourceMonitor {
   private readonly gone = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  /** The reading in flight, if any. */
+  private reading: Promise<void> | undefined;
 
   constructor(
     private readonly pollIntervalMs: number,
@@ -69,12 +71,13 @@ export class ResourceMonitor {
     return this.states.size;
   }
 
-  /** Stops watching everything; pidusage's fds are closed now, or after the reading in flight. */
-  stop(): void {
+  /** Stops watching everything; resolves once pidusage's fds are closed (after the reading in flight). */
+  async stop(): Promise<void> {
     for (const pid of this.states.keys()) this.gone.add(pid);
     this.states.clear();
     this.stopTimer();
-    if (!this.ticking) this.releaseGone();
+    await this.reading;
+    this.releaseGone();
   }
 
   private unwatch(pid: number): void {
@@ -85,7 +88,9 @@ export class ResourceMonitor {
   }
 
   private releaseGone(): void {
-    for (const pid of this.gone) this.history.release(pid);
+    // A pid watched again (a reused pid number) keeps its descriptor.
+    for (const pid of this.states.keys()) this.gone.delete(pid);
+    this.history.release(this.gone);
     this.gone.clear();
   }
 
@@ -112,8 +117,13 @@ export class ResourceMonitor {
     return out;
   }
 
-  private async tick(): Promise<void> {
-    if (this.ticking || this.states.size === 0) return;
+  private tick(): Promise<void> {
+    if (this.ticking || this.states.size === 0) return Promise.resolve();
+    this.reading = this.readAll().finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  private async readAll(): Promise<void> {
     this.ticking = true;
     try {
       const readings = await this.read([...this.states.keys()]);
