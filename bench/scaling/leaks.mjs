@@ -6,24 +6,31 @@
  * run also pays one-time costs (compiled code, schemas compiled on first use), so the growth is
  * given from before the first run and from after it.
  *
- *   node --expose-gc bench/scaling/leaks.mjs [--runs=40] [--subtasks=2000] [--agents=4]
+ * `--warmup=N` first runs one run of N subtasks (not counted), so the baseline already holds
+ * what any first run compiles.
+ *
+ *   node --expose-gc bench/scaling/leaks.mjs [--runs=40] [--subtasks=2000] [--agents=4] [--warmup=0]
  */
 import { benchCoordinator, independentTask, strategy } from '../lib/coordinator.mjs';
 import { ok } from '../lib/env.mjs';
 import { extraFds, fdTargets, flags, heapAfterGcMB, openFds, round } from './common.mjs';
 
-const o = flags({ runs: 40, subtasks: 2000, agents: 4 });
+const o = flags({ runs: 40, subtasks: 2000, agents: 4, warmup: 0 });
 const fdsBefore = openFds();
 const coordinator = await benchCoordinator();
+async function runOnce(id, subtasks) {
+  const task = independentTask(id, subtasks, 'bench-echo', (i) => ({ value: i }), 100);
+  const plan = ok(await coordinator.distributeTask(task, strategy('parallel', o.agents)), 'distributeTask');
+  const result = ok(await coordinator.executeDistributedTask(plan), 'executeDistributedTask');
+  if (!result.success) throw new Error(`run ${id} failed: ${result.error?.message}`);
+}
+if (o.warmup > 0) await runOnce('warmup', o.warmup);
 const heap = [await heapAfterGcMB()];
 const fdsCoordinator = openFds();
 const targetsBefore = fdTargets();
 const started = performance.now();
 for (let r = 0; r < o.runs; r++) {
-  const task = independentTask(`leak-${r}`, o.subtasks, 'bench-echo', (i) => ({ value: i }), 100);
-  const plan = ok(await coordinator.distributeTask(task, strategy('parallel', o.agents)), 'distributeTask');
-  const result = ok(await coordinator.executeDistributedTask(plan), 'executeDistributedTask');
-  if (!result.success) throw new Error(`run ${r} failed: ${result.error?.message}`);
+  await runOnce(`leak-${r}`, o.subtasks);
   heap.push(await heapAfterGcMB());
   process.stderr.write(`run ${r + 1}/${o.runs}: heap after GC ${round(heap.at(-1))} MB, fds ${openFds()}\n`);
 }
@@ -33,6 +40,7 @@ await coordinator.close();
 const fdsAfterClose = openFds();
 const report = {
   runs: o.runs,
+  warmup: o.warmup,
   subtasks: o.subtasks,
   heapAfterGcMB: { beforeFirstRun: round(heap[0]), afterFirstRun: round(heap[1]), afterLastRun: round(heap.at(-1)), growth: round(heap.at(-1) - heap[0]), growthAfterFirstRun: round(heap.at(-1) - heap[1]) },
   openFds: { beforeCoordinator: fdsBefore, beforeFirstRun: fdsCoordinator, afterLastRun: fdsAfterRuns, afterClose: fdsAfterClose, extraAfterClose: extraFds(targetsBefore, fdTargets()) },
