@@ -13,6 +13,7 @@ import type { PluginRegistry } from '../plugins/registry.js';
 import type { ResourceManager } from '../resources/index.js';
 import type { AgentEvent } from '../subagent/agent.js';
 import type { SubAgentFactory } from '../subagent/factory.js';
+import { FinishedRuns } from './finished-runs.js';
 import { CoordinationRun } from './run.js';
 import type { CoordinationResult, ExecutionStatus } from './types.js';
 
@@ -31,19 +32,16 @@ function looksLikeDistribution(d: unknown): d is TaskDistribution {
   return typeof x.distributionId === 'string' && Array.isArray(x.subtasks) && typeof x.specifications === 'object' && Array.isArray(x.agentAllocations) && typeof x.strategy === 'object';
 }
 
-/** Final statuses kept for `monitorExecution` after runs end (a few numbers each; oldest dropped first). */
-const FINISHED_KEPT = 1000;
-
 /**
  * The spec's CoordinationExecutionEngine, made real: runs a distribution on SubAgent processes
  * (see {@link CoordinationRun}), keeps the runs in progress visible to `monitorExecution`, and
  * cancels them all on `cancelAll`. A run is released when it ends: its result goes to the
- * caller, and only its final status (six figures) stays, for the last {@link FINISHED_KEPT} runs.
+ * caller, and only its final status (six figures) stays, for the last thousand runs.
  */
 export class CoordinationExecutionEngine {
   private readonly runs = new Map<string, CoordinationRun>();
   /** Final statuses of ended runs, by coordination id. */
-  private readonly finished = new Map<string, ExecutionStatus>();
+  private readonly finished = new FinishedRuns();
   private readonly log: Logger;
 
   constructor(private readonly deps: ExecutionDeps) {
@@ -95,7 +93,6 @@ export class CoordinationExecutionEngine {
   private release(run: CoordinationRun): void {
     this.runs.delete(run.id);
     this.finished.set(run.id, run.progress());
-    if (this.finished.size > FINISHED_KEPT) this.finished.delete(this.finished.keys().next().value!);
   }
 
   /** Routes an agent's event to the run that owns the agent. */

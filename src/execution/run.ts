@@ -21,6 +21,7 @@ import type { ChildMessage } from '../protocol/messages.js';
 import type { SubAgent } from '../subagent/agent.js';
 import type { SubAgentFactory } from '../subagent/factory.js';
 import { SyncHub } from '../sync/index.js';
+import { handOver, waitFor, type BudgetWait } from './budget-waits.js';
 import { effectiveConcurrency } from './concurrency.js';
 import { graphMetrics, type GraphMetrics } from './graph-metrics.js';
 import { resolveInputs } from './inputs.js';
@@ -52,15 +53,6 @@ interface LiveAgent {
   readonly memoryMB: number;
 }
 
-/** A subtask waiting for budget to start a new agent; an agent of its profile that turns idle meanwhile is handed to it instead. */
-interface BudgetWait {
-  readonly memoryMB: number;
-  readonly profile: string;
-  readonly lane: number;
-  /** Ends this wait alone (its own signal: waits never pile listeners on one signal). */
-  readonly controller: AbortController;
-  handedOver: LiveAgent | undefined;
-}
 
 /** The DAG the plan was made with (see planned-graph.ts), if the plan still carries it. */
 function knownGraph(distribution: TaskDistribution): Result<TaskGraph, QiError> | undefined {
@@ -108,7 +100,7 @@ export class CoordinationRun {
   private readonly fallbacks: { action: string; detail: Record<string, unknown> }[] = [];
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** Subtasks waiting for budget for a new agent, by subtask index (cancel() ends them at once). */
-  private readonly acquiring = new Map<number, BudgetWait>();
+  private readonly acquiring = new Map<number, BudgetWait<LiveAgent>>();
   private readonly latencies: number[] = [];
   private reassignments = 0;
   private pendingStarts = 0;
@@ -413,14 +405,11 @@ export class CoordinationRun {
       return;
     }
     // A subtask of this profile waiting for budget for a new agent takes this one instead.
-    for (const wait of this.acquiring.values()) {
-      if (wait.profile !== live.profile || wait.handedOver !== undefined || wait.controller.signal.aborted) continue;
-      live.busy = true;
-      live.lane = wait.lane;
-      wait.handedOver = live;
-      wait.controller.abort();
-      return;
-    }
+    const wait = waitFor(this.acquiring.values(), live.profile);
+    if (wait === undefined) return;
+    live.busy = true;
+    live.lane = wait.lane;
+    handOver(wait, live);
   }
 
   private forget(live: LiveAgent): void {
@@ -451,7 +440,7 @@ export class CoordinationRun {
     const spec = this.specs[i]!;
     const memoryMB = spec.resourceLimits.maxMemoryMB;
     this.makeRoom(memoryMB);
-    const wait: BudgetWait = { memoryMB, profile, lane, controller: new AbortController(), handedOver: undefined };
+    const wait: BudgetWait<LiveAgent> = { memoryMB, profile, lane, controller: new AbortController(), handedOver: undefined };
     this.acquiring.set(i, wait);
     const priority = this.distribution.agentAllocations[lane]!.priority;
     const allocation = await this.deps.resources.acquire(memoryMB, `${this.id}:${this.subtasks[i]!.id}`, priority, wait.controller.signal, { untilReleased: true }).finally(() => this.acquiring.delete(i));

@@ -7,7 +7,9 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { success, type QiError, type Result } from '@qi/base';
 import { describe, expect, it } from 'vitest';
+import { handOver, waitFor, type BudgetWait } from '../../src/execution/budget-waits.js';
 import { effectiveConcurrency } from '../../src/execution/concurrency.js';
+import { FinishedRuns } from '../../src/execution/finished-runs.js';
 import { attachGraph, plannedGraph } from '../../src/distribution/planned-graph.js';
 import { PluginProbeCache } from '../../src/plugins/probe-cache.js';
 import { ResourceManager } from '../../src/resources/index.js';
@@ -34,6 +36,41 @@ describe('effectiveConcurrency', () => {
     expect(effectiveConcurrency({ ...caps, scheduler: 2, schedulerReason: 'halved' })).toMatchObject({ value: 2, limitedBy: 'strategy', reason: 'halved' });
     expect(effectiveConcurrency({ ...caps, maxConcurrentAgents: 4 })).toMatchObject({ value: 4, limitedBy: 'maxConcurrentAgents', reason: 'parallel' });
     expect(effectiveConcurrency({ ...caps, maxTotalMemoryMB: 10 }).value).toBe(1);
+  });
+
+  it('a ready subtask without a memory size sets no memory cap', () => {
+    expect(effectiveConcurrency({ ...caps, maxConcurrentAllocations: 100, perAgentMB: 0 })).toMatchObject({ value: 64, limitedBy: 'strategy' });
+  });
+});
+
+describe('budget waits', () => {
+  const wait = (profile: string): BudgetWait<string> => ({ memoryMB: 64, profile, lane: 0, controller: new AbortController(), handedOver: undefined });
+
+  it('an idle agent goes to the first open wait of its profile, which ends its budget request', () => {
+    const waits = [wait('p2'), wait('p1'), wait('p1')];
+    const first = waitFor(waits, 'p1');
+    expect(first).toBe(waits[1]);
+    handOver(first!, 'agent-1');
+    expect(waits[1]).toMatchObject({ handedOver: 'agent-1' });
+    expect(waits[1]!.controller.signal.aborted).toBe(true);
+    expect(waitFor(waits, 'p1')).toBe(waits[2]);
+    waits[2]!.controller.abort();
+    expect(waitFor(waits, 'p1')).toBeUndefined();
+    expect(waitFor(waits, 'p3')).toBeUndefined();
+  });
+});
+
+describe('FinishedRuns', () => {
+  it('keeps the last runs\' final statuses, oldest dropped first', () => {
+    const runs = new FinishedRuns(2);
+    const status = (id: string) => ({ coordinationId: id, status: 'completed' as const, progress: 1, activeAgents: 0, completedTasks: 1, totalTasks: 1 });
+    runs.set('a', status('a'));
+    runs.set('b', status('b'));
+    runs.set('a', status('a'));
+    runs.set('c', status('c'));
+    expect([runs.get('a')?.coordinationId, runs.get('b'), runs.get('c')?.coordinationId]).toEqual(['a', undefined, 'c']);
+    runs.delete('a');
+    expect(runs.size).toBe(1);
   });
 });
 
