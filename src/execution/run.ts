@@ -53,7 +53,6 @@ interface LiveAgent {
   readonly memoryMB: number;
 }
 
-
 /** The DAG the plan was made with (see planned-graph.ts), if the plan still carries it. */
 function knownGraph(distribution: TaskDistribution): Result<TaskGraph, QiError> | undefined {
   const graph = plannedGraph(distribution);
