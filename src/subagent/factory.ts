@@ -88,6 +88,8 @@ export class SubAgentFactory {
   private resolver: PluginResolver;
   private readonly exitHook = (): void => this.killAllNow();
   private readonly fds = new FdHeadroom();
+  /** Spawns in flight (their descriptors are not all open yet). */
+  private starting = 0;
   /** Where the sandbox runtime is installed (a failure refuses every spawn, never throws). */
   private readonly runtime: Result<RuntimePaths, QiError> = runtimePaths();
 
@@ -246,12 +248,15 @@ export class SubAgentFactory {
   /** startEntry, refused while the coordinator is short of file descriptors, and never throwing. */
   private async startGuarded(prepared: Prepared): Promise<Result<PoolEntry, QiError>> {
     if (this.runtime.tag === 'failure') return this.runtime;
-    const room = this.fds.check(`${this.o.parentAgentId}.sa${this.counter + 1}`);
+    const room = this.fds.check(`${this.o.parentAgentId}.sa${this.counter + 1}`, this.starting);
     if (room.tag === 'failure') return room;
+    this.starting++;
     try {
       return await this.startEntry(prepared);
     } catch (e) {
       return failure(spawnThrew(e));
+    } finally {
+      this.starting--;
     }
   }
 

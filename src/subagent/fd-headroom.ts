@@ -13,6 +13,8 @@ import { qiError } from '../errors/catalogue.js';
 
 /** Descriptors kept free for everything else the coordinator opens (logs, sockets, files). */
 const RESERVE = 32;
+/** Descriptors a spawn in flight may still open (stdio and channel pipes, the spawn's error pipe). */
+const PER_SPAWN = 8;
 
 /** The soft RLIMIT_NOFILE from /proc/self/limits (undefined where it cannot be read, or unlimited). */
 export function readFdLimit(limitsText?: string): number | undefined {
@@ -41,15 +43,17 @@ function openFds(): number | undefined {
 export class FdHeadroom {
   constructor(private readonly limit: number | undefined = readFdLimit()) {}
 
-  check(agentId: string): Result<void, QiError> {
+  /** Room for one more spawn, next to `starting` spawns still in flight. */
+  check(agentId: string, starting = 0): Result<void, QiError> {
     if (this.limit === undefined) return success(undefined);
     const open = openFds();
-    if (open === undefined || open + RESERVE <= this.limit) return success(undefined);
+    if (open === undefined || open + RESERVE + PER_SPAWN * starting <= this.limit) return success(undefined);
     return failure(
       qiError('INSUFFICIENT_RESOURCES', `agent ${agentId} was not started: ${open} of the coordinator's ${this.limit} file descriptors are open (ulimit -n); raise the limit or lower maxConcurrentAgents`, {
         openFds: open,
         fdLimit: this.limit,
         reserve: RESERVE,
+        starting,
       }),
     );
   }

@@ -113,6 +113,7 @@ describe('FdHeadroom', () => {
     expect(e).toMatchObject({ code: 'INSUFFICIENT_RESOURCES', context: { fdLimit: open + 8 } });
     expect(e.message).toMatch(/ulimit -n/);
     ok(new FdHeadroom(open + 1000).check('agent-1'));
+    expect(err(new FdHeadroom(open + 100).check('agent-1', 10)).context).toMatchObject({ starting: 10 });
     ok(new FdHeadroom(undefined).check('agent-1'));
   });
 
