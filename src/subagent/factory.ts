@@ -51,7 +51,7 @@ export interface SpawnRequest {
   readonly services?: CoordinationServices;
   /** Use (and refill) the warm pool for this profile. Default: config pool.enabled. */
   readonly pooled?: boolean;
-  /** Refill the pool in the background after taking from it (default true; a run defers it to its end). */
+  /** Refill the pool in the background after taking from it (default true; a run never refills it). */
   readonly refill?: boolean;
 }
 
@@ -161,7 +161,7 @@ export class SubAgentFactory {
     this.resolver = resolver;
   }
 
-  /** Tops up the warm pool of a specification's profile in the background (after a run). */
+  /** Tops up the warm pool of a specification's profile in the background (a host expecting more agents of it; runs never do). */
   refillPool(specification: unknown, context: AgentContext = {}): void {
     if (!this.o.config.pool.enabled || this.closed) return;
     const prepared = this.prepare(specification, context);
