@@ -71,5 +71,6 @@ export const DEFAULT_CONFIG = {
   pool: {
     enabled: true,
     size: 2,
+    maxTotal: 8,
   },
 } as const;

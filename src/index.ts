@@ -14,7 +14,7 @@ export {
   type LoggerOptions,
 } from './logging/logger.js';
 export { buildTaskGraph, criticalPath, type TaskGraph, type InputSource } from './dag/graph.js';
-export { loadTaskFile, parseTask, parseTaskText, type LoadedTaskFile } from './tasks/load.js';
+export { loadTaskFile, parseTask, parseTaskText, type LoadedTaskFile, type ValidatedTask } from './tasks/load.js';
 export type { AgentContext } from './context.js';
 export { SubAgentFactory, type FactoryOptions, type SpawnRequest, type CoordinationServices } from './subagent/factory.js';
 export { SubAgent, type AgentEvent, type SubtaskOutcome } from './subagent/agent.js';
@@ -40,6 +40,7 @@ export type { CoordinationResult, AgentExecutionResult, CoordinationMetrics, Exe
 export type { CoordinatorEvent, SubtaskStatus } from './events/types.js';
 export { PluginRegistry, type AgentPluginEntry, type StrategyPluginEntry, type PluginProblem } from './plugins/registry.js';
 export { loadPlugins } from './plugins/load.js';
+export { PluginProbeCache } from './plugins/probe-cache.js';
 export { ResourceManager } from './resources/index.js';
 export { ChannelRouter } from './channels/index.js';
 export { SyncHub } from './sync/index.js';

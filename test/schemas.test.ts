@@ -84,7 +84,8 @@ describe('schemas', () => {
   });
 
   it('fills spec defaults so a minimal task file is enough', () => {
-    const t = ok(parseTask({ id: 't', subtasks: [{ id: 'a', inputs: [{ name: 'x', value: 1 }] }] }));
+    const { task: t, graph } = ok(parseTask({ id: 't', subtasks: [{ id: 'a', inputs: [{ name: 'x', value: 1 }] }] }));
+    expect(graph?.order).toEqual([0]);
     expect(t).toMatchObject({
       complexity: 'moderate',
       decomposable: true,
@@ -145,6 +146,6 @@ describe('schemas', () => {
     const input = JSON.parse('{"id":"t","__proto__":{"polluted":true},"subtasks":[{"id":"a"}]}') as unknown;
     const r = parseTask(input);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
-    if (r.tag === 'success') expect((r.value as Record<string, unknown>)['polluted']).toBeUndefined();
+    if (r.tag === 'success') expect((r.value.task as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 });

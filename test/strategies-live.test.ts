@@ -93,8 +93,9 @@ describe('hybrid', () => {
 
 describe('adaptive', () => {
   it('lowers concurrency under memory pressure and raises it again when there is room', async () => {
-    // Two agents holding 150 MB each leave no room for a third 256 MB agent in 600 MB.
-    const c = await coordinator({ resources: { maxTotalMemory: 600 } });
+    // The budget admits three 256 MB agents in 800 MB; three holding 150 MB each leave no room
+    // (by resident memory) for a fourth, so the scheduler falls back below the budget's cap.
+    const c = await coordinator({ resources: { maxTotalMemory: 800 } });
     const subtasks = Array.from({ length: 6 }, (_, i) => sub(`m${i}`, [{ do: 'hold', mb: 150 }, { do: 'sleep', ms: 400 }], { executionConstraints: { maxMemory: 256 } }));
     const result = await c.run(task('pressure', subtasks), strategy('adaptive', { maxConcurrentAgents: 4 }));
     expect(result.success).toBe(true);

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../subagent/package-root.js';
+import { findPackageRoot } from '../subagent/package-root.js';
 
-/** The installed package's version, from its package.json. */
+/** The installed package's version, from its package.json ('unknown' for a broken installation). */
 export function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string };
+  const root = findPackageRoot(import.meta.dirname);
+  if (root.tag === 'failure') return 'unknown';
+  const manifest = JSON.parse(readFileSync(path.join(root.value, 'package.json'), 'utf8')) as { version?: string };
   return manifest.version ?? 'unknown';
 }

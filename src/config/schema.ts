@@ -76,6 +76,8 @@ export const ConfigSchema = z.strictObject({
     enabled: z.boolean(),
     /** Ready agents kept per security profile. */
     size: z.int().min(0).max(64),
+    /** Ready agents kept across all profiles together. */
+    maxTotal: z.int().min(0).max(1024),
   }),
 });
 

@@ -15,6 +15,7 @@ import { CoordinationExecutionEngine } from '../execution/engine.js';
 import type { CoordinationResult, ExecutionStatus } from '../execution/types.js';
 import { createRootLogger } from '../logging/logger.js';
 import { loadPlugins } from '../plugins/load.js';
+import type { PluginProbeCache } from '../plugins/probe-cache.js';
 import type { PluginProblem, PluginRegistry } from '../plugins/registry.js';
 import { ResourceManager } from '../resources/index.js';
 import { parseInput } from '../schemas/issues.js';
@@ -35,6 +36,11 @@ export interface CoordinatorOptions {
   readonly logger?: Logger;
   /** Where the default root logger writes (default: pino JSON lines on stderr); ignored with `logger`. */
   readonly logDestination?: DestinationStream;
+  /**
+   * Agent plugin probes to share with other coordinators of this host (entries are keyed by
+   * file version and sandbox settings); default: this coordinator's own.
+   */
+  readonly probeCache?: PluginProbeCache;
 }
 
 interface Parts {
@@ -89,7 +95,11 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
         this.bus.emit({ type: 'agent', coordinationId, event, at: Date.now() });
       },
     });
-    const registry = await loadPlugins({ config: config.value, probe: (file) => factory.probePlugin(file) });
+    const registry = await loadPlugins({
+      config: config.value,
+      probe: (file) => factory.probePlugin(file),
+      ...(this.options.probeCache === undefined ? {} : { cache: this.options.probeCache }),
+    });
     // One record per distinct cause (a missing sandbox fails every plugin the same way).
     const byCause = new Map<string, PluginProblem[]>();
     for (const p of registry.problems) {

@@ -15,7 +15,8 @@ import type { SubAgentSpecification } from '../schemas/spec.js';
 import type { CoordinationStrategy } from '../schemas/strategy.js';
 import { CoordinationStrategy as StrategySchema } from '../schemas/strategy.js';
 import type { DistributedTask, SubTask } from '../schemas/task.js';
-import { parseTask, validatedGraph } from '../tasks/load.js';
+import { parseTask, type ValidatedTask } from '../tasks/load.js';
+import { attachGraph } from './planned-graph.js';
 import { analyzeDistribution } from './analysis.js';
 import { decompose } from './decompose.js';
 import { planChannels, planFallback, planSynchronization } from './plans.js';
@@ -145,19 +146,20 @@ export class TaskDistributionEngine {
     if (parsedStrategy.tag === 'failure') return parsedStrategy;
     const result = this.plan(parsedTask.value, parsedStrategy.value, context);
     logPerformance(this.log, 'distributeTask', performance.now() - started, result.tag === 'success', {
-      taskId: parsedTask.value.id,
+      taskId: parsedTask.value.task.id,
       strategy: parsedStrategy.value.type,
       subtasks: result.tag === 'success' ? result.value.subtasks.length : undefined,
     });
     return result;
   }
 
-  private plan(task: DistributedTask, strategy: CoordinationStrategy, context: AgentContext): Result<TaskDistribution, QiError> {
+  private plan(validated: ValidatedTask, strategy: CoordinationStrategy, context: AgentContext): Result<TaskDistribution, QiError> {
     const { config, registry } = this.deps;
+    const { task } = validated;
     // parseTask gave every listed subtask its parentTaskId; decomposed ones have it too.
     const subtasks = decompose(task, strategy.type);
     // A validated task's DAG was built when it was validated; decomposed subtasks need one.
-    const known = task.subtasks !== undefined && task.subtasks.length > 0 ? validatedGraph(task) : undefined;
+    const known = task.subtasks !== undefined && task.subtasks.length > 0 ? validated.graph : undefined;
     const graph = known === undefined ? buildTaskGraph(subtasks, task.dependencies) : success(known);
     if (graph.tag === 'failure') return graph;
     const analysis = analyzeDistribution(task, subtasks, graph.value, strategy);
@@ -189,7 +191,7 @@ export class TaskDistributionEngine {
     const allocations = toAllocations(lanes, subtasks, specs, graph.value, config, expiresAt);
     const sync = planSynchronization(strategy, subtasks.map((s) => s.id));
     if (sync.tag === 'failure') return sync;
-    return success({
+    const distribution: TaskDistribution = {
       distributionId: `dist-${randomUUID()}`,
       originalTask: task,
       strategy,
@@ -201,6 +203,7 @@ export class TaskDistributionEngine {
       subtasks,
       analysis,
       specifications: Object.fromEntries(subtasks.map((s, i) => [s.id, specs[i]!])),
-    });
+    };
+    return success(attachGraph(distribution, graph.value));
   }
 }

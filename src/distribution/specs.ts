@@ -32,21 +32,27 @@ export function specificationFor(subtask: SubTask, plugin: AgentPluginEntry, con
   };
 }
 
-const profileKeys = new WeakMap<SubAgentSpecification, string>();
-
 /**
  * A stable key of everything that shapes an agent process: subtasks with equal keys may share
- * an agent. Memoized per specification object (a plan shares one object among the subtasks of
- * a profile, so planning and running each stringify it once).
+ * an agent.
  */
 export function profileKey(spec: SubAgentSpecification): string {
-  let key = profileKeys.get(spec);
-  if (key === undefined) {
-    const { parentAgentId: _parent, configurationOverrides: _overrides, ...profile } = spec;
-    key = JSON.stringify(profile);
-    profileKeys.set(spec, key);
-  }
-  return key;
+  const { parentAgentId: _parent, configurationOverrides: _overrides, ...profile } = spec;
+  return JSON.stringify(profile);
+}
+
+/**
+ * The profile keys of many specifications. A plan shares one specification object among the
+ * subtasks of a profile, so each distinct object is stringified once (the memo lives only for
+ * this call).
+ */
+export function profileKeys(specs: readonly SubAgentSpecification[]): string[] {
+  const memo = new Map<SubAgentSpecification, string>();
+  return specs.map((spec) => {
+    let key = memo.get(spec);
+    if (key === undefined) memo.set(spec, (key = profileKey(spec)));
+    return key;
+  });
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { QiError } from '@qi/base';
+import type { ConcurrencyLimit } from '../execution/concurrency.js';
 import type { AgentEvent } from '../subagent/agent.js';
 
 /** Terminal and live states of a subtask in a run. */
@@ -21,7 +22,18 @@ export type CoordinatorEvent =
     }
   | { readonly type: 'subtask-retry'; readonly coordinationId: string; readonly subtaskId: string; readonly attempt: number; readonly delayMs: number; readonly reason: string; readonly at: number }
   | { readonly type: 'fallback'; readonly coordinationId: string; readonly action: string; readonly detail: Readonly<Record<string, unknown>>; readonly at: number }
-  | { readonly type: 'concurrency'; readonly coordinationId: string; readonly value: number; readonly reason: string; readonly at: number }
+  | {
+      readonly type: 'concurrency';
+      readonly coordinationId: string;
+      /** Subtasks the run may run at once from now on. */
+      readonly value: number;
+      readonly reason: string;
+      /** What caps `value`: the strategy, the plan's maxConcurrentAgents, or the resource budget. */
+      readonly limitedBy: ConcurrencyLimit;
+      /** What the strategy and the plan asked for, before the budget. */
+      readonly requested: number;
+      readonly at: number;
+    }
   | { readonly type: 'agent'; readonly coordinationId?: string | undefined; readonly event: AgentEvent; readonly at: number }
   | { readonly type: 'sync'; readonly coordinationId: string; readonly event: Readonly<Record<string, unknown>>; readonly at: number }
   | { readonly type: 'channel'; readonly coordinationId: string; readonly event: Readonly<Record<string, unknown>>; readonly at: number };

@@ -13,6 +13,7 @@ import type { PluginRegistry } from '../plugins/registry.js';
 import type { ResourceManager } from '../resources/index.js';
 import type { AgentEvent } from '../subagent/agent.js';
 import type { SubAgentFactory } from '../subagent/factory.js';
+import { FinishedRuns } from './finished-runs.js';
 import { CoordinationRun } from './run.js';
 import type { CoordinationResult, ExecutionStatus } from './types.js';
 
@@ -33,11 +34,14 @@ function looksLikeDistribution(d: unknown): d is TaskDistribution {
 
 /**
  * The spec's CoordinationExecutionEngine, made real: runs a distribution on SubAgent processes
- * (see {@link CoordinationRun}), keeps every run it started visible to `monitorExecution`, and
- * cancels them all on `cancelAll`.
+ * (see {@link CoordinationRun}), keeps the runs in progress visible to `monitorExecution`, and
+ * cancels them all on `cancelAll`. A run is released when it ends: its result goes to the
+ * caller, and only its final status (six figures) stays, for the last thousand runs.
  */
 export class CoordinationExecutionEngine {
   private readonly runs = new Map<string, CoordinationRun>();
+  /** Final statuses of ended runs, by coordination id. */
+  private readonly finished = new FinishedRuns();
   private readonly log: Logger;
 
   constructor(private readonly deps: ExecutionDeps) {
@@ -64,7 +68,9 @@ export class CoordinationExecutionEngine {
     // Only a run that can execute gets a directory (removed again when it ends).
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
     this.runs.set(run.id, run);
+    this.finished.delete(run.id);
     const result = await run.execute();
+    this.release(run);
     if (!this.deps.config.sandbox.keepWorkspace) rmSync(runDir, { recursive: true, force: true });
     logPerformance(this.log, 'executeDistributedTask', performance.now() - started, result.success, {
       coordinationId: run.id,
@@ -77,8 +83,16 @@ export class CoordinationExecutionEngine {
   /** Live status of a run this engine started (spec: monitorExecution). */
   monitorExecution(coordinationId: string): Result<ExecutionStatus, QiError> {
     const run = this.runs.get(coordinationId);
+    const ended = this.finished.get(coordinationId);
+    if (ended !== undefined) return success(ended);
     if (run === undefined) return failure(qiError('NOT_FOUND', `coordination ${coordinationId} is unknown; use the distributionId of a task passed to executeDistributedTask`, { coordinationId }));
     return success(run.progress());
+  }
+
+  /** Forgets an ended run, keeping its final status. */
+  private release(run: CoordinationRun): void {
+    this.runs.delete(run.id);
+    this.finished.set(run.id, run.progress());
   }
 
   /** Routes an agent's event to the run that owns the agent. */

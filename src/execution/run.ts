@@ -8,8 +8,8 @@ import type { AgentContext } from '../context.js';
 import type { TaskGraph } from '../dag/graph.js';
 import { buildTaskGraph } from '../dag/graph.js';
 import type { TaskDistribution } from '../distribution/types.js';
-import { profileKey } from '../distribution/specs.js';
-import { validatedGraph } from '../tasks/load.js';
+import { profileKeys } from '../distribution/specs.js';
+import { plannedGraph } from '../distribution/planned-graph.js';
 import { qiError } from '../errors/catalogue.js';
 import type { CoordinatorEvent, SubtaskStatus } from '../events/types.js';
 import type { PlanInput, ReadySubtask, Scheduler, SchedulerState } from '../plugin/strategy-types.js';
@@ -20,6 +20,8 @@ import type { SubTask } from '../schemas/task.js';
 import type { ChannelRequest, SubAgent } from '../subagent/agent.js';
 import type { SubAgentFactory } from '../subagent/factory.js';
 import { SyncHub } from '../sync/index.js';
+import { handOver, waitFor, type BudgetWait } from './budget-waits.js';
+import { effectiveConcurrency } from './concurrency.js';
 import { graphMetrics, type GraphMetrics } from './graph-metrics.js';
 import { resolveInputs } from './inputs.js';
 import { ReadyList } from './ready-list.js';
@@ -50,16 +52,10 @@ interface LiveAgent {
   readonly memoryMB: number;
 }
 
-/**
- * The DAG built when the task was validated, when the plan runs exactly the task's own subtasks
- * (the same frozen subtask objects: not a decomposition, nothing swapped): no need to build it a
- * third time.
- */
+/** The DAG the plan was made with (see planned-graph.ts), if the plan still carries it. */
 function knownGraph(distribution: TaskDistribution): Result<TaskGraph, QiError> | undefined {
-  const own = distribution.originalTask.subtasks;
-  const graph = validatedGraph(distribution.originalTask);
-  if (graph === undefined || own === undefined || own.length !== distribution.subtasks.length) return undefined;
-  return distribution.subtasks.every((s, i) => s === own[i]) ? success(graph) : undefined;
+  const graph = plannedGraph(distribution);
+  return graph === undefined ? undefined : success(graph);
 }
 
 const MAX_ATTEMPTS = 3;
@@ -101,10 +97,8 @@ export class CoordinationRun {
   private readonly router: ChannelRouter;
   private readonly fallbacks: { action: string; detail: Record<string, unknown> }[] = [];
   private readonly retryTimers = new Set<NodeJS.Timeout>();
-  /** MB each subtask waiting for budget for a new agent asks for, by subtask index. */
-  private readonly acquiring = new Map<number, number>();
-  /** Aborted by cancel(): budget waits end at once. */
-  private readonly abort = new AbortController();
+  /** Subtasks waiting for budget for a new agent, by subtask index (cancel() ends them at once). */
+  private readonly acquiring = new Map<number, BudgetWait<LiveAgent>>();
   private readonly latencies: number[] = [];
   private reassignments = 0;
   private pendingStarts = 0;
@@ -127,7 +121,7 @@ export class CoordinationRun {
     if (graph.tag === 'failure') throw new Error(`a distribution with an invalid DAG reached execution: ${graph.error.message}`);
     this.graph = graph.value;
     this.specs = this.subtasks.map((s) => distribution.specifications[s.id]!);
-    this.profiles = this.specs.map(profileKey);
+    this.profiles = profileKeys(this.specs);
     this.laneOf = new Int32Array(this.subtasks.length);
     const index = this.graph.index;
     distribution.agentAllocations.forEach((a, l) => a.assignedSubTasks.forEach((s) => (this.laneOf[index.get(s.id)!] = l)));
@@ -202,7 +196,7 @@ export class CoordinationRun {
     if (this.cancelled !== undefined || this.isFinished()) return;
     this.cancelled = reason;
     this.firstFailure ??= reason;
-    this.abort.abort();
+    for (const wait of this.acquiring.values()) wait.controller.abort();
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
     for (const [i, live] of this.running) {
@@ -283,11 +277,7 @@ export class CoordinationRun {
   private pump(): void {
     while (this.cancelled === undefined && this.ready.size > 0) {
       const state = this.state();
-      const cap = Math.max(1, Math.min(this.scheduler.concurrency(state), this.distribution.strategy.maxConcurrentAgents));
-      if (cap !== this.lastConcurrency) {
-        this.lastConcurrency = cap;
-        this.deps.emit({ type: 'concurrency', coordinationId: this.id, value: cap, reason: this.scheduler.explain?.() ?? this.deps.strategy.name, at: Date.now() });
-      }
+      const cap = this.concurrency(state);
       if (state.running >= cap) break;
       const candidates = this.ready.views();
       const k = this.scheduler.pick(candidates, state);
@@ -296,9 +286,32 @@ export class CoordinationRun {
       this.ready.delete(chosen.index);
       void this.start(chosen.index);
     }
-    if (this.acquiring.size > 0) this.makeRoom(Math.max(...this.acquiring.values()));
+    if (this.acquiring.size > 0) this.makeRoom(Math.max(...[...this.acquiring.values()].map((w) => w.memoryMB)));
     if (this.cancelled === undefined && this.ready.size > 0 && this.running.size === 0 && this.retryTimers.size === 0) this.stalled();
     this.maybeFinish();
+  }
+
+  /**
+   * How many subtasks may run now: the scheduler's wish within the plan's maxConcurrentAgents
+   * and what the resource budget can hold at once (announced, with what caps it, when it changes).
+   */
+  private concurrency(state: SchedulerState): number {
+    const budget = this.deps.resources.usage().budget;
+    const effective = effectiveConcurrency({
+      scheduler: this.scheduler.concurrency(state),
+      schedulerReason: this.scheduler.explain?.() ?? this.deps.strategy.name,
+      maxConcurrentAgents: this.distribution.strategy.maxConcurrentAgents,
+      maxConcurrentAllocations: budget.maxConcurrentAllocations,
+      maxTotalMemoryMB: budget.maxTotalMemory,
+      perAgentMB: state.memory.perAgentMB,
+    });
+    if (effective.value !== this.lastConcurrency) {
+      this.lastConcurrency = effective.value;
+      const { value, reason, limitedBy, requested } = effective;
+      this.deps.emit({ type: 'concurrency', coordinationId: this.id, value, reason, limitedBy, requested, at: Date.now() });
+      if (limitedBy.startsWith('resources.')) this.deps.logger.info({ concurrency: value, requested, limitedBy }, reason);
+    }
+    return effective.value;
   }
 
   /**
@@ -385,7 +398,16 @@ export class CoordinationRun {
 
   private idle(live: LiveAgent): void {
     live.busy = false;
-    if (!live.agent.alive || live.agent.status !== 'ready') this.forget(live);
+    if (!live.agent.alive || live.agent.status !== 'ready') {
+      this.forget(live);
+      return;
+    }
+    // A subtask of this profile waiting for budget for a new agent takes this one instead.
+    const wait = waitFor(this.acquiring.values(), live.profile);
+    if (wait === undefined) return;
+    live.busy = true;
+    live.lane = wait.lane;
+    handOver(wait, live);
   }
 
   private forget(live: LiveAgent): void {
@@ -416,9 +438,14 @@ export class CoordinationRun {
     const spec = this.specs[i]!;
     const memoryMB = spec.resourceLimits.maxMemoryMB;
     this.makeRoom(memoryMB);
-    this.acquiring.set(i, memoryMB);
+    const wait: BudgetWait<LiveAgent> = { memoryMB, profile, lane, controller: new AbortController(), handedOver: undefined };
+    this.acquiring.set(i, wait);
     const priority = this.distribution.agentAllocations[lane]!.priority;
-    const allocation = await this.deps.resources.acquire(memoryMB, `${this.id}:${this.subtasks[i]!.id}`, priority, this.abort.signal).finally(() => this.acquiring.delete(i));
+    const allocation = await this.deps.resources.acquire(memoryMB, `${this.id}:${this.subtasks[i]!.id}`, priority, wait.controller.signal, { untilReleased: true }).finally(() => this.acquiring.delete(i));
+    if (wait.handedOver !== undefined) {
+      if (allocation.tag === 'success') this.deps.resources.release(allocation.value.allocationId);
+      return success(wait.handedOver);
+    }
     if (allocation.tag === 'failure') return allocation;
     if (this.cancelled !== undefined) {
       this.deps.resources.release(allocation.value.allocationId);
@@ -676,8 +703,8 @@ export class CoordinationRun {
       }),
     );
     for (const live of [...this.agents.values()]) this.forget(live);
-    const byProfile = new Map(this.profiles.map((p, i) => [p, this.specs[i]!]));
-    for (const spec of byProfile.values()) this.deps.factory.refillPool(spec, this.deps.context);
+    // The warm pool is not refilled here: a run's end is no sign that agents of its profiles will
+    // be wanted again (the CLI closes right after), and pool agents nobody takes are pure cost.
     const results = agentResults([...this.agentRecords.values()], new Map(this.records.map((r) => [r.id, r])));
     const aggregated: AggregatedResult = aggregate(this.records, results, this.fallbacks);
     const result: CoordinationResult = {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,7 +10,8 @@ import { qiError } from '../errors/catalogue.js';
 import type { StrategyPlugin } from '../plugin/strategy-types.js';
 import { parseInput } from '../schemas/issues.js';
 import type { PluginInfo } from '../subagent/instance.js';
-import { RUNTIME } from '../subagent/package-root.js';
+import { runtimePaths } from '../subagent/package-root.js';
+import { PluginProbeCache, probeSettingsKey } from './probe-cache.js';
 import type { PluginOrigin } from './registry.js';
 import { PluginRegistry } from './registry.js';
 
@@ -29,19 +30,17 @@ export interface LoadPluginsOptions {
   readonly config: Config;
   /** Loads an agent plugin in a sandboxed child and returns what it says about itself. */
   readonly probe: (file: string) => Promise<Result<PluginInfo, QiError>>;
+  /** Earlier probes (per file version and settings); default: a fresh cache for this load. */
+  readonly cache?: PluginProbeCache;
 }
 
-const probed = new Map<string, Promise<Result<PluginInfo, QiError>>>();
+/** Probes an agent plugin once per file version and settings, through the caller's cache. */
+type ProbeOnce = (file: string) => Promise<Result<PluginInfo, QiError>>;
 
-/** Probes an agent plugin once per file version (path + mtime) per process. */
-function probeOnce(file: string, probe: LoadPluginsOptions['probe']): Promise<Result<PluginInfo, QiError>> {
-  const key = `${file}:${statSync(file).mtimeMs}`;
-  let pending = probed.get(key);
-  if (pending === undefined) {
-    pending = probe(file);
-    probed.set(key, pending);
-  }
-  return pending;
+function probeThrough(options: LoadPluginsOptions): ProbeOnce {
+  const cache = options.cache ?? new PluginProbeCache();
+  const settings = probeSettingsKey(options.config);
+  return (file) => cache.probe(file, settings, options.probe);
 }
 
 function jsFiles(dir: string): string[] {
@@ -88,12 +87,12 @@ function resolveEntry(entry: string, dir: string): Result<string, QiError> {
   }
 }
 
-async function registerFile(registry: PluginRegistry, file: string, origin: PluginOrigin, probe: LoadPluginsOptions['probe']): Promise<void> {
+async function registerFile(registry: PluginRegistry, file: string, origin: PluginOrigin, probeOnce: ProbeOnce): Promise<void> {
   if (!existsSync(file)) {
     registry.problems.push({ path: file, origin, error: qiError('FILE_NOT_FOUND', `plugin ${file} (listed in ${origin}) does not exist`, { path: file }) });
     return;
   }
-  const info = await probeOnce(file, probe);
+  const info = await probeOnce(file);
   if (info.tag === 'success') {
     registry.add({ ...info.value, kind: 'agent', path: file, origin });
     return;
@@ -120,14 +119,21 @@ async function registerFile(registry: PluginRegistry, file: string, origin: Plug
  */
 export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginRegistry> {
   const registry = new PluginRegistry();
-  const agents = jsFiles(path.join(RUNTIME.builtinPlugins, 'agents'));
-  const infos = await Promise.all(agents.map((file) => probeOnce(file, options.probe)));
+  const probeOnce = probeThrough(options);
+  const runtime = runtimePaths();
+  if (runtime.tag === 'failure') {
+    registry.problems.push({ path: '(qicoord installation)', origin: 'builtin', error: runtime.error });
+    return registry;
+  }
+  const builtins = runtime.value.builtinPlugins;
+  const agents = jsFiles(path.join(builtins, 'agents'));
+  const infos = await Promise.all(agents.map((file) => probeOnce(file)));
   agents.forEach((file, i) => {
     const info = infos[i]!;
     if (info.tag === 'success') registry.add({ ...info.value, kind: 'agent', path: file, origin: 'builtin' });
     else registry.problems.push({ path: file, origin: 'builtin', error: info.error });
   });
-  for (const file of jsFiles(path.join(RUNTIME.builtinPlugins, 'strategies'))) {
+  for (const file of jsFiles(path.join(builtins, 'strategies'))) {
     const strategy = await importStrategy(file);
     if (strategy.tag === 'failure') registry.problems.push({ path: file, origin: 'builtin', error: strategy.error });
     else if (strategy.value !== undefined) {
@@ -138,7 +144,7 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginRe
   for (const entry of options.config.plugins) {
     const file = resolveEntry(entry, options.config.source.dir);
     if (file.tag === 'failure') registry.problems.push({ path: entry, origin, error: file.error });
-    else await registerFile(registry, file.value, origin, options.probe);
+    else await registerFile(registry, file.value, origin, probeOnce);
   }
   return registry;
 }

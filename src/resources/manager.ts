@@ -11,11 +11,13 @@ import { EPSILON_MB, insufficient, planAllocation } from './plan.js';
 import type { Holdings, Plan } from './plan.js';
 import { Ledger } from './ledger.js';
 import { parseRequest } from './request.js';
-import type { AllocatedResource, ResourceAllocation, ResourceBudget, ResourceManagerOptions, ResourceUsageSummary } from './types.js';
+import type { AcquireOptions, AllocatedResource, ResourceAllocation, ResourceBudget, ResourceManagerOptions, ResourceUsageSummary } from './types.js';
 import type { Waiter } from './waiters.js';
 import { WaitQueue } from './waiters.js';
 
 const HOUR_MS = 3_600_000;
+/** `expiresAt` of an allocation held until it is released (the largest Date). */
+const NEVER = 8.64e15;
 const closedError = (): QiError => qiError('CANCELLED', 'the resource manager is closed');
 
 /**
@@ -67,9 +69,11 @@ export class ResourceManager {
    * Waits for `memoryMB` for a spawning agent: admitted by priority (higher first, FIFO among
    * equals; the head blocks those behind it) once memory and count fit the budget. Fails at once
    * with INSUFFICIENT_RESOURCES when it can never fit, INVALID_SPEC for a bad number, and with
-   * CANCELLED on abort or close. Its lifetime is the default ttl.
+   * CANCELLED on abort or close. Its lifetime is the default ttl, or with `untilReleased` as long
+   * as its holder keeps it (an agent's allocation lives as long as the agent; `expiresAt` is then
+   * the largest Date).
    */
-  acquire(memoryMB: number, owner: string, priority: number, signal?: AbortSignal): Promise<Result<ResourceAllocation, QiError>> {
+  acquire(memoryMB: number, owner: string, priority: number, signal?: AbortSignal, options: AcquireOptions = {}): Promise<Result<ResourceAllocation, QiError>> {
     if (this.closed) return Promise.resolve(failure(closedError()));
     if (!(Number.isFinite(memoryMB) && memoryMB >= 0) || !Number.isFinite(priority)) {
       const message = `acquire needs memoryMB ≥ 0 and a finite priority (got ${String(memoryMB)}, ${String(priority)})`;
@@ -80,7 +84,8 @@ export class ResourceManager {
     }
     if (signal?.aborted === true) return Promise.resolve(failure(qiError('CANCELLED', `acquire for '${owner}' was aborted`, { owner })));
     return new Promise((resolve) => {
-      const waiter: Waiter = { memoryMB, owner, priority, resolve, detach: () => undefined };
+      const ttlMs = options.untilReleased === true ? Number.POSITIVE_INFINITY : this.defaultTtlMs;
+      const waiter: Waiter = { memoryMB, owner, priority, resolve, detach: () => undefined, ttlMs };
       if (signal !== undefined) {
         const onAbort = (): void => {
           if (!this.waiters.remove(waiter)) return;
@@ -132,11 +137,13 @@ export class ResourceManager {
       agentId: owner,
       allocatedResources: resources,
       constraints: Object.freeze({ ...constraints }),
-      expiresAt: new Date(this.now() + ttlMs),
+      expiresAt: new Date(Number.isFinite(ttlMs) ? this.now() + ttlMs : NEVER),
     });
-    const cancelExpiry = scheduleExpiry(ttlMs, () => {
-      if (this.ledger.remove(allocationId)) this.admit();
-    });
+    const cancelExpiry = Number.isFinite(ttlMs)
+      ? scheduleExpiry(ttlMs, () => {
+          if (this.ledger.remove(allocationId)) this.admit();
+        })
+      : () => undefined;
     this.ledger.add(allocation, plan.memoryMB, cancelExpiry);
     return allocation;
   }
@@ -152,7 +159,7 @@ export class ResourceManager {
       if (this.ledger.size >= maxConcurrentAllocations || this.ledger.usedMB + head.memoryMB > maxTotalMemory + EPSILON_MB) return;
       this.waiters.remove(head);
       const plan: Plan = { resources: [{ type: 'memory', amount: head.memoryMB, unit: 'MB', location: 'local' }], memoryMB: head.memoryMB };
-      head.resolve(success(this.commit(head.owner, plan, { maxTotalMemory, maxConcurrentAllocations, allowSharedResources }, this.defaultTtlMs)));
+      head.resolve(success(this.commit(head.owner, plan, { maxTotalMemory, maxConcurrentAllocations, allowSharedResources }, head.ttlMs)));
     }
   }
 }

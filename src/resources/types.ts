@@ -51,3 +51,9 @@ export interface ResourceUsageSummary {
   readonly waiting: number;
   readonly budget: ResourceBudget;
 }
+
+/** Options of `ResourceManager.acquire`. */
+export interface AcquireOptions {
+  /** Held until released, never expired by the default ttl (an agent's allocation). Default false. */
+  readonly untilReleased?: boolean;
+}

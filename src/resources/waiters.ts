@@ -13,6 +13,8 @@ export interface Waiter {
   readonly resolve: (r: Result<ResourceAllocation, QiError>) => void;
   /** Detaches the abort listener; called once the waiter leaves the queue. */
   detach: () => void;
+  /** Lifetime of the allocation it gets, ms (Infinity: until released). */
+  readonly ttlMs: number;
 }
 
 /** Waiters in admission order. */

@@ -20,8 +20,9 @@ import { buildAgentEnv } from './env.js';
 import { detectHost } from './host.js';
 import { emptyUsage, type PluginInfo, type SubAgentInstance } from './instance.js';
 import { planLaunch } from './launch.js';
+import { FdHeadroom, spawnThrew } from './fd-headroom.js';
 import { ResourceMonitor } from './monitor.js';
-import { RUNTIME } from './package-root.js';
+import { RUNTIME, runtimePaths, type RuntimePaths } from './package-root.js';
 import type { PluginResolver, PluginSource } from './plugin-source.js';
 import { defaultPluginResolver, pluginFromFile } from './plugin-source.js';
 import { WarmPool, type PooledAgent } from './pool.js';
@@ -52,7 +53,7 @@ export interface SpawnRequest {
   readonly services?: CoordinationServices;
   /** Use (and refill) the warm pool for this profile. Default: config pool.enabled. */
   readonly pooled?: boolean;
-  /** Refill the pool in the background after taking from it (default true; a run defers it to its end). */
+  /** Refill the pool in the background after taking from it (default true; a run never refills it). */
   readonly refill?: boolean;
 }
 
@@ -99,11 +100,16 @@ export class SubAgentFactory {
   private cgroupHost: CgroupHost | null | undefined;
   /** Every agent cgroup made (removing one twice is harmless): close() waits until all are gone. */
   private readonly cgroups = new Set<AgentCgroup>();
+  private readonly fds = new FdHeadroom();
+  /** Spawns in flight (their descriptors are not all open yet). */
+  private starting = 0;
+  /** Where the sandbox runtime is installed (a failure refuses every spawn, never throws). */
+  private readonly runtime: Result<RuntimePaths, QiError> = runtimePaths();
 
   constructor(private readonly o: FactoryOptions) {
     this.log = componentLogger(o.logger, 'SubAgentFactory');
     this.monitor = new ResourceMonitor(o.config.monitor.pollIntervalMs, o.config.monitor.cpuWindowMs, this.log);
-    this.pool = new WarmPool(o.config.pool.enabled ? o.config.pool.size : 0);
+    this.pool = new WarmPool(o.config.pool.enabled ? o.config.pool.size : 0, o.config.pool.maxTotal);
     this.tools = new Map([...builtinTools(), ...(o.tools ?? new Map())]);
     this.resolver = o.pluginResolver ?? defaultPluginResolver;
     process.once('exit', this.exitHook);
@@ -127,8 +133,8 @@ export class SubAgentFactory {
 
     const pooled = request.pooled ?? this.o.config.pool.enabled;
     const fromPool = pooled ? this.pool.take(prepared.value.profileKey) : undefined;
-    const entry = fromPool === undefined ? await this.startEntry(prepared.value) : success(fromPool);
-    if (pooled && request.refill !== false) this.pool.refill(prepared.value.profileKey, () => this.startEntry(prepared.value));
+    const entry = fromPool === undefined ? await this.startGuarded(prepared.value) : success(fromPool);
+    if (pooled && request.refill !== false) this.pool.refill(prepared.value.profileKey, () => this.startGuarded(prepared.value));
     if (entry.tag === 'failure') return entry;
 
     const agent = this.adopt(entry.value, spec, context, request.services, fromPool !== undefined);
@@ -157,7 +163,7 @@ export class SubAgentFactory {
       isolationLevel: d.isolationLevel,
       parentAgentId: this.o.parentAgentId,
     };
-    const entry = await this.startEntry({ spec, plugin: plugin.value, profileKey: '' });
+    const entry = await this.startGuarded({ spec, plugin: plugin.value, profileKey: '' });
     if (entry.tag === 'failure') return entry;
     await entry.value.discard();
     return success(entry.value.started.plugin);
@@ -168,18 +174,18 @@ export class SubAgentFactory {
     this.resolver = resolver;
   }
 
-  /** Tops up the warm pool of a specification's profile in the background (after a run). */
+  /** Tops up the warm pool of a specification's profile in the background (a host expecting more agents of it; runs never do). */
   refillPool(specification: unknown, context: AgentContext = {}): void {
     if (!this.o.config.pool.enabled || this.closed) return;
     const prepared = this.prepare(specification, context);
-    if (prepared.tag === 'success') this.pool.refill(prepared.value.profileKey, () => this.startEntry(prepared.value));
+    if (prepared.tag === 'success') this.pool.refill(prepared.value.profileKey, () => this.startGuarded(prepared.value));
   }
 
   /** Pre-starts `count` agents of a specification's profile (warm pool). */
   async prewarm(specification: unknown, count: number): Promise<Result<number, QiError>> {
     const prepared = this.prepare(specification);
     if (prepared.tag === 'failure') return prepared;
-    const entries = await Promise.all(Array.from({ length: count }, () => this.startEntry(prepared.value)));
+    const entries = await Promise.all(Array.from({ length: count }, () => this.startGuarded(prepared.value)));
     for (const e of entries) if (e.tag === 'success') this.pool.put(prepared.value.profileKey, e.value);
     const failed = entries.find((e) => e.tag === 'failure');
     return failed?.tag === 'failure' ? failed : success(entries.length);
@@ -234,7 +240,7 @@ export class SubAgentFactory {
     await this.pool.close();
     await Promise.all([...this.agents.values()].map((a) => a.terminate('coordinator closed')));
     this.agents.clear();
-    this.monitor.stop();
+    await this.monitor.stop();
     await Promise.all([...this.cgroups].map((c) => c.remove()));
     this.cgroups.clear();
     if (this.cgroupHost != null) removeCgroupParents(this.cgroupHost);
@@ -272,6 +278,21 @@ export class SubAgentFactory {
     if (plugin.tag === 'failure') return plugin;
     const { parentAgentId: _parent, configurationOverrides: _overrides, ...profile } = spec;
     return success({ spec, plugin: plugin.value, profileKey: JSON.stringify({ profile, plugin: plugin.value.path }) });
+  }
+
+  /** startEntry, refused while the coordinator is short of file descriptors, and never throwing. */
+  private async startGuarded(prepared: Prepared): Promise<Result<PoolEntry, QiError>> {
+    if (this.runtime.tag === 'failure') return this.runtime;
+    const room = this.fds.check(`${this.o.parentAgentId}.sa${this.counter + 1}`, this.starting);
+    if (room.tag === 'failure') return room;
+    this.starting++;
+    try {
+      return await this.startEntry(prepared);
+    } catch (e) {
+      return failure(spawnThrew(e));
+    } finally {
+      this.starting--;
+    }
   }
 
   private async startEntry(prepared: Prepared): Promise<Result<PoolEntry, QiError>> {

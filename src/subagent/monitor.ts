@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import pidusage from 'pidusage';
 import { descendantsResidentMB, diskUsageBytes } from './usage-probes.js';
+import { UsageHistory } from './usage-history.js';
 
 const MB = 1024 * 1024;
 
@@ -44,12 +45,17 @@ interface WatchState {
  * The spec's ResourceMonitor, made real: one timer for every live SubAgent, one pidusage call
  * per tick for all their pids. Memory is checked every tick; CPU is judged over `cpuWindowMs`
  * from cumulative CPU time (single short samples are too noisy). A pid is dropped as soon as it
- * is unwatched (pidusage keeps a /proc fd per pid while it is polled).
+ * is unwatched, and the /proc fd pidusage keeps for it is closed once no reading is in flight.
  */
 export class ResourceMonitor {
   private readonly states = new Map<number, WatchState>();
+  private readonly history = new UsageHistory();
+  /** Unwatched pids whose pidusage fd is closed after the reading in flight. */
+  private readonly gone = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  /** The reading in flight, if any. */
+  private reading: Promise<void> | undefined;
 
   constructor(
     private readonly pollIntervalMs: number,
@@ -69,14 +75,27 @@ export class ResourceMonitor {
     return this.states.size;
   }
 
-  stop(): void {
+  /** Stops watching everything; resolves once pidusage's fds are closed (after the reading in flight). */
+  async stop(): Promise<void> {
+    for (const pid of this.states.keys()) this.gone.add(pid);
     this.states.clear();
     this.stopTimer();
+    await this.reading;
+    this.releaseGone();
   }
 
   private unwatch(pid: number): void {
-    this.states.delete(pid);
+    if (!this.states.delete(pid)) return;
+    this.gone.add(pid);
+    if (!this.ticking) this.releaseGone();
     if (this.states.size === 0) this.stopTimer();
+  }
+
+  private releaseGone(): void {
+    // A pid watched again (a reused pid number) keeps its descriptor.
+    for (const pid of this.states.keys()) this.gone.delete(pid);
+    this.history.release(this.gone);
+    this.gone.clear();
   }
 
   private stopTimer(): void {
@@ -102,8 +121,13 @@ export class ResourceMonitor {
     return out;
   }
 
-  private async tick(): Promise<void> {
-    if (this.ticking || this.states.size === 0) return;
+  private tick(): Promise<void> {
+    if (this.ticking || this.states.size === 0) return Promise.resolve();
+    this.reading = this.readAll().finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  private async readAll(): Promise<void> {
     this.ticking = true;
     try {
       const readings = await this.read([...this.states.keys()]);
@@ -115,6 +139,7 @@ export class ResourceMonitor {
       this.logger.warn({ err: e }, 'resource monitor tick failed');
     } finally {
       this.ticking = false;
+      this.releaseGone();
     }
   }
 

@@ -11,9 +11,39 @@ import type { PartialCoordinationStrategy } from '../schemas/strategy.js';
 import type { DistributedTask } from '../schemas/task.js';
 import { DistributedTask as DistributedTaskSchema, TaskFile } from '../schemas/task.js';
 
+/**
+ * A task that passed validation (schema, then DAG), deeply frozen, with the DAG built while
+ * checking it (undefined when the task lists no subtasks). Only this module makes one (the
+ * private field cannot be forged), so a holder may pass it on — to `distributeTask` — without
+ * a second validation.
+ */
+export class ValidatedTask {
+  readonly #validated = true;
+
+  /** @internal made by {@link parseTask} and {@link loadTaskFile} only. */
+  private constructor(
+    readonly task: DistributedTask,
+    readonly graph: TaskGraph | undefined,
+  ) {
+    Object.freeze(this);
+  }
+
+  /** True for a ValidatedTask made by this module (not a look-alike object). */
+  static is(value: unknown): value is ValidatedTask {
+    return typeof value === 'object' && value !== null && #validated in value && (value as ValidatedTask).#validated;
+  }
+
+  /** @internal */
+  static of(task: DistributedTask, graph: TaskGraph | undefined): ValidatedTask {
+    return new ValidatedTask(task, graph);
+  }
+}
+
 /** A validated task file. */
 export interface LoadedTaskFile {
   readonly task: DistributedTask;
+  /** The task with its DAG, as {@link parseTask} returns it: hand it to `distributeTask` as is. */
+  readonly validated: ValidatedTask;
   readonly strategy?: PartialCoordinationStrategy;
   /** Absolute path of the file. */
   readonly path: string;
@@ -58,27 +88,17 @@ function completeTask(task: DistributedTask): DistributedTask {
 
 /**
  * Validates a DistributedTask given as an object (an embedding host's, or a file's `task`):
- * the schema, then — when it has subtasks — the DAG. Every problem is named by its path.
+ * the schema, then — when it has subtasks — the DAG. Every problem is named by its path. A
+ * {@link ValidatedTask} is returned as it is.
  */
-export function parseTask(input: unknown, what = 'task', root = 'task'): Result<DistributedTask, QiError> {
-  if (typeof input === 'object' && input !== null && validated.has(input as DistributedTask)) return success(input as DistributedTask);
+export function parseTask(input: unknown, what = 'task', root = 'task'): Result<ValidatedTask, QiError> {
+  if (ValidatedTask.is(input)) return success(input);
   const parsed = parseInput(DistributedTaskSchema, input, { code: 'INVALID_TASK', what, root });
   return parsed.tag === 'failure' ? parsed : checkTask(parsed.value, what, root);
 }
 
-/**
- * Tasks this module validated, with their DAG (undefined without subtasks). They are deeply
- * frozen, so passing one on (file → distribution) skips a second validation safely.
- */
-const validated = new WeakMap<DistributedTask, TaskGraph | undefined>();
-
-/** The DAG of a task that {@link parseTask} or {@link loadTaskFile} returned, if it has subtasks. */
-export function validatedGraph(task: DistributedTask): TaskGraph | undefined {
-  return validated.get(task);
-}
-
 /** The checks past the schema: subtasks' parentTaskId filled, then the DAG built and checked. */
-function checkTask(parsed: DistributedTask, what: string, root: string): Result<DistributedTask, QiError> {
+function checkTask(parsed: DistributedTask, what: string, root: string): Result<ValidatedTask, QiError> {
   const task = completeTask(parsed);
   let graph: TaskGraph | undefined;
   if (task.subtasks !== undefined) {
@@ -87,8 +107,7 @@ function checkTask(parsed: DistributedTask, what: string, root: string): Result<
     graph = built.value;
   }
   deepFreeze(task);
-  validated.set(task, graph);
-  return success(task);
+  return success(ValidatedTask.of(task, graph));
 }
 
 /** Reads a task file (JSON or YAML) into `{ task, strategy? }`, validated, DAG checked. */
@@ -109,7 +128,8 @@ export async function loadTaskFile(file: string): Promise<Result<LoadedTaskFile,
   const task = checkTask(parsed.value.task, what, 'task');
   if (task.tag === 'failure') return failure({ ...task.error, context: { ...task.error.context, filepath } });
   return success({
-    task: task.value,
+    task: task.value.task,
+    validated: task.value,
     ...(parsed.value.strategy === undefined ? {} : { strategy: parsed.value.strategy }),
     path: filepath,
   });

@@ -43,7 +43,7 @@ export async function openTask(file: string, config: string | undefined, flags: 
  * resources.maxTotalMemory) refused up front.
  */
 export async function distributeOpened(opened: OpenedTask): Promise<Result<TaskDistribution, QiError>> {
-  const plan = await opened.coordinator.distributeTask(opened.loaded.task, opened.strategy, { agentId: 'qicoord-cli' });
+  const plan = await opened.coordinator.distributeTask(opened.loaded.validated, opened.strategy, { agentId: 'qicoord-cli' });
   if (plan.tag === 'failure') return plan;
   const fits = checkMemoryBudget(plan.value, opened.config);
   return fits.tag === 'failure' ? fits : plan;

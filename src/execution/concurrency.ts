@@ -1,0 +1,58 @@
+/**
+ * The effective concurrency of a run: the strategy's wish, capped by the plan's
+ * `maxConcurrentAgents` and by what the resource budget can ever hold at once. Announced with
+ * what caps it, so a run asked for 64 agents that the budget holds to 16 says so.
+ * @module
+ */
+
+/** What caps a run's concurrency. */
+export type ConcurrencyLimit = 'strategy' | 'maxConcurrentAgents' | 'resources.maxConcurrentAllocations' | 'resources.maxTotalMemory';
+
+export interface ConcurrencyInputs {
+  /** What the strategy's scheduler asks for now, and why. */
+  readonly scheduler: number;
+  readonly schedulerReason: string;
+  /** The plan's `strategy.maxConcurrentAgents`. */
+  readonly maxConcurrentAgents: number;
+  /** The resource budget (`resources` in the config). */
+  readonly maxConcurrentAllocations: number;
+  readonly maxTotalMemoryMB: number;
+  /** Memory limit of the largest agent the ready subtasks need, MB. */
+  readonly perAgentMB: number;
+}
+
+export interface EffectiveConcurrency {
+  /** At least 1: a run always makes progress. */
+  readonly value: number;
+  readonly limitedBy: ConcurrencyLimit;
+  /** What the strategy and the plan asked for (before the budget). */
+  readonly requested: number;
+  readonly reason: string;
+}
+
+/** The smallest of the caps wins; on a tie the strategy's own reason is kept. */
+export function effectiveConcurrency(o: ConcurrencyInputs): EffectiveConcurrency {
+  const byMemory = o.perAgentMB > 0 ? Math.floor(o.maxTotalMemoryMB / o.perAgentMB) : Number.POSITIVE_INFINITY;
+  const caps: [ConcurrencyLimit, number][] = [
+    ['strategy', o.scheduler],
+    ['maxConcurrentAgents', o.maxConcurrentAgents],
+    ['resources.maxConcurrentAllocations', o.maxConcurrentAllocations],
+    ['resources.maxTotalMemory', byMemory],
+  ];
+  let [limitedBy, value] = caps[0]!;
+  for (const [name, cap] of caps.slice(1)) if (cap < value) [limitedBy, value] = [name, cap];
+  const requested = Math.max(1, Math.min(o.scheduler, o.maxConcurrentAgents));
+  value = Math.max(1, value);
+  return { value, limitedBy, requested, reason: explain(limitedBy, value, requested, o) };
+}
+
+function explain(limit: ConcurrencyLimit, value: number, requested: number, o: ConcurrencyInputs): string {
+  switch (limit) {
+    case 'resources.maxConcurrentAllocations':
+      return `${value} of ${requested} agents: resources.maxConcurrentAllocations is ${o.maxConcurrentAllocations}`;
+    case 'resources.maxTotalMemory':
+      return `${value} of ${requested} agents: resources.maxTotalMemory ${o.maxTotalMemoryMB} MB holds ${value} agents of ${o.perAgentMB} MB`;
+    default:
+      return o.schedulerReason;
+  }
+}
