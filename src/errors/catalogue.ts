@@ -143,6 +143,21 @@ export const ERROR_CATALOGUE = {
     when: 'the run was cancelled (Ctrl-C, close(), or fail-fast after another failure)',
     fix: 'nothing to fix; the partial result is kept',
   },
+  INVALID_JOURNAL: {
+    category: 'VALIDATION',
+    when: 'a run journal is damaged in its middle, from another qicoord version, or for a changed task or config (fingerprint mismatch)',
+    fix: 'resume with the task and config the run started with, or start the run again (qicoord run)',
+  },
+  JOURNAL_UNAVAILABLE: {
+    category: 'SYSTEM',
+    when: 'a run journal or its folder cannot be read, written, locked or removed',
+    fix: 'check the folder and free space, pass --journal DIR elsewhere, or --no-journal',
+  },
+  RUN_LOCKED: {
+    category: 'CONCURRENCY',
+    when: 'another live process is running or resuming the same run',
+    fix: 'wait for it to end, or stop that process and resume again',
+  },
   INTERNAL: {
     category: 'SYSTEM',
     when: 'an unexpected exception inside qicoord itself',

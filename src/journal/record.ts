@@ -1,0 +1,48 @@
+import { crc32 } from 'node:zlib';
+import { exceedsDepth } from '../protocol/depth.js';
+
+/**
+ * One journal line: the CRC-32 of the JSON (8 hex digits), a space, the JSON, a newline. The
+ * checksum tells a torn or corrupted line from a good one; a record is plain JSON (`t` names its
+ * kind), so the journal is readable with `cut -d' ' -f2- | jq`.
+ */
+export interface JournalRecord {
+  readonly t: string;
+  readonly [key: string]: unknown;
+}
+
+/** Largest record accepted on read (a journal on disk is untrusted input too). */
+export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+/** Deepest nesting accepted on read. */
+export const MAX_RECORD_DEPTH = 96;
+
+const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
+
+/** Encodes a record as one line (checksum, space, JSON, newline). */
+export function encodeRecord(record: JournalRecord): string {
+  const json = JSON.stringify(record);
+  return `${hex(crc32(json))} ${json}\n`;
+}
+
+/** Why a line could not be read back. */
+export type DecodeProblem = 'torn' | 'checksum' | 'json' | 'shape' | 'size' | 'depth';
+
+/** Decodes one line (without its newline): the record, or why it is not one. */
+export function decodeRecord(line: string): { ok: true; record: JournalRecord } | { ok: false; problem: DecodeProblem } {
+  if (line.length > MAX_RECORD_BYTES) return { ok: false, problem: 'size' };
+  const space = line.indexOf(' ');
+  if (space !== 8) return { ok: false, problem: 'torn' };
+  const json = line.slice(9);
+  if (hex(crc32(json)) !== line.slice(0, 8)) return { ok: false, problem: 'checksum' };
+  let value: unknown;
+  try {
+    value = JSON.parse(json, (key, v: unknown) => (key === '__proto__' ? undefined : v));
+  } catch {
+    return { ok: false, problem: 'json' };
+  }
+  if (exceedsDepth(value, MAX_RECORD_DEPTH)) return { ok: false, problem: 'depth' };
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof (value as { t?: unknown }).t !== 'string') {
+    return { ok: false, problem: 'shape' };
+  }
+  return { ok: true, record: value as JournalRecord };
+}
