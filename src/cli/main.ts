@@ -5,6 +5,7 @@ import { initCommand, initHelp } from './commands/init.js';
 import { planCommand, planHelp } from './commands/plan.js';
 import { pluginsCommand, pluginsHelp } from './commands/plugins.js';
 import { runCommand, runHelp } from './commands/run.js';
+import { runsCommand, runsHelp } from './commands/runs.js';
 import { validateCommand, validateHelp } from './commands/validate.js';
 import { EXIT, type OutputMode } from './output.js';
 import { packageVersion } from './version.js';
@@ -20,6 +21,7 @@ Commands:
   doctor           what this host can enforce
   plugins          registered agent types and strategies, with their sources
   init [DIR]       a starter .qicoordrc, plugin and task
+  runs             journaled runs and their status (--prune DAYS removes old ones)
 
 Options:
   -V, --version    print the version
@@ -85,6 +87,12 @@ const commands: Record<string, Command> = {
   doctor: { help: doctorHelp, options: { ...outputOptions, config: { type: 'string' } }, needsFile: false, run: (_p, v) => doctorCommand({ config: str(v['config']), mode: modeOf(v) }) },
   plugins: { help: pluginsHelp, options: { ...outputOptions, config: { type: 'string' } }, needsFile: false, run: (_p, v) => pluginsCommand({ config: str(v['config']), mode: modeOf(v) }) },
   init: { help: initHelp, options: {}, needsFile: false, run: (p) => initCommand(p[0] ?? '.') },
+  runs: {
+    help: runsHelp,
+    options: { ...outputOptions, journal: { type: 'string' }, prune: { type: 'string' } },
+    needsFile: false,
+    run: (_p, v) => runsCommand({ journal: str(v['journal']), prune: str(v['prune']), mode: modeOf(v) }),
+  },
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -27,7 +27,7 @@ export function logDestination(mode: OutputMode): DestinationStream | undefined 
  */
 export function exitCodeFor(error: QiError): number {
   if (error.category === 'VALIDATION' || error.category === 'CONFIGURATION') return EXIT.invalid;
-  if (error.code === 'INSUFFICIENT_RESOURCES' || error.code === 'NOT_DISTRIBUTABLE') return EXIT.invalid;
+  if (error.code === 'INSUFFICIENT_RESOURCES' || error.code === 'NOT_DISTRIBUTABLE' || error.code === 'RUN_LOCKED') return EXIT.invalid;
   if (error.code === 'INTERNAL' || error.code === 'CANCELLED') return EXIT.failed;
   if (error.category === 'SYSTEM' || error.category === 'AUTHORIZATION' || error.category === 'NETWORK') return EXIT.environment;
   return EXIT.failed;
