@@ -77,9 +77,10 @@ export function acquireRunLock(runDir: string, runId: string): Result<RunLock, Q
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       if (linkExclusive(mine, file)) return success(held);
       const holder = lockHolder(file);
-      if (holder === process.pid) return success(held);
+      // This process counts as a live holder too: a run is never run twice at once, even by one host.
       if (holder !== undefined && pidAlive(holder)) {
-        return failure(qiError('RUN_LOCKED', `run ${runId} is being run by process ${holder}; wait for it to end, or stop it (kill ${holder}) and resume again`, { runId, pid: holder }));
+        const who = holder === process.pid ? 'this process' : `process ${holder}`;
+        return failure(qiError('RUN_LOCKED', `run ${runId} is being run by ${who}; wait for it to end, or stop it (kill ${holder}) and resume again`, { runId, pid: holder }));
       }
       // Stale: whoever holds the takeover lock replaces it; the others look again shortly.
       if (linkExclusive(mine, takeover)) {

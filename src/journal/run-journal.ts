@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { QiError, Result } from '@qi/base';
+import { failure, success } from '@qi/base';
+import { qiError } from '../errors/catalogue.js';
+import { canonicalJson } from '../sync/canonical.js';
+import type { RunLock } from './lock.js';
+import { acquireRunLock } from './lock.js';
+import { readJournal } from './read.js';
+import type { JournalRecord } from './record.js';
+import { JOURNAL_FILE, RECORD } from './runs.js';
+import { JournalWriter } from './writer.js';
+
+/** The journal format; a journal of another version is refused on resume. */
+export const JOURNAL_VERSION = 1;
+
+/** What a run's journal starts with: enough to rebuild the run, and to tell it was not changed. */
+export interface JournalHead {
+  readonly runId: string;
+  readonly taskId: string;
+  readonly subtaskCount: number;
+  /** The task, strategy and resolved config the run started with (plain JSON). */
+  readonly task: unknown;
+  readonly strategy: unknown;
+  /** sha256 of the canonical JSON of task, strategy and the config's run-relevant parts. */
+  readonly fingerprint: string;
+  readonly qicoordVersion: string;
+  readonly startedAt: number;
+}
+
+/** The fingerprint of what decides a run's course: a resume with other inputs is refused. */
+export function runFingerprint(task: unknown, strategy: unknown, config: unknown): string {
+  return createHash('sha256').update(canonicalJson({ task, strategy, config })).digest('hex');
+}
+
+/** An open journal of one run: append its events, make them durable, end it. */
+export interface RunJournal {
+  readonly runId: string;
+  readonly dir: string;
+  /** Appends one event record (written at once; on disk after the next `durable()`). */
+  record(event: JournalRecord): Result<void, QiError>;
+  /** Resolves once everything recorded so far is on disk (one fdatasync per batch). */
+  durable(): Promise<Result<void, QiError>>;
+  /** Records the run's end, syncs, closes and releases the lock. */
+  end(success: boolean, at: number): Result<void, QiError>;
+  /** Closes without an end record (the run was interrupted) and releases the lock. */
+  close(): void;
+}
+
+function openJournal(runDir: string, runId: string, lock: RunLock, truncateTo?: number): Result<RunJournal, QiError> {
+  const writer = JournalWriter.open(path.join(runDir, JOURNAL_FILE), truncateTo);
+  if (writer.tag === 'failure') {
+    lock.release();
+    return writer;
+  }
+  const w = writer.value;
+  return success({
+    runId,
+    dir: runDir,
+    record: (event) => w.append(event),
+    durable: () => w.durable(),
+    end(ok, at) {
+      const ended = w.append({ t: RECORD.ended, success: ok, at });
+      const closed = w.close();
+      lock.release();
+      return ended.tag === 'failure' ? ended : closed;
+    },
+    close() {
+      w.close();
+      lock.release();
+    },
+  });
+}
+
+/**
+ * Starts the journal of a new run in `<journalDir>/<runId>/`: the folder, the lock, and the head
+ * record, made durable before the run dispatches anything. A folder that cannot be written is a
+ * JOURNAL_UNAVAILABLE failure; nothing half-written is left behind.
+ */
+export async function startRunJournal(journalDir: string, head: JournalHead): Promise<Result<RunJournal, QiError>> {
+  const runDir = path.join(journalDir, head.runId);
+  try {
+    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    return failure(qiError('JOURNAL_UNAVAILABLE', `cannot create the journal folder ${runDir}: ${e instanceof Error ? e.message : String(e)}; pass --journal DIR elsewhere, or --no-journal`, { runDir }));
+  }
+  const lock = acquireRunLock(runDir, head.runId);
+  if (lock.tag === 'failure') return lock;
+  const journal = openJournal(runDir, head.runId, lock.value);
+  if (journal.tag === 'failure') return journal;
+  const wrote = journal.value.record({ t: RECORD.head, version: JOURNAL_VERSION, ...head });
+  const synced = wrote.tag === 'failure' ? wrote : await journal.value.durable();
+  if (synced.tag === 'failure') {
+    journal.value.close();
+    return synced;
+  }
+  return journal;
+}
+
+/** A journal opened to resume a run: its head, the events after it, and the journal to append to. */
+export interface ResumedJournal {
+  readonly head: JournalHead;
+  readonly events: readonly JournalRecord[];
+  /** Set when the run had already ended: nothing to resume, the stored outcome stands. */
+  readonly ended?: { readonly success: boolean; readonly at: number };
+  readonly journal: RunJournal;
+}
+
+/**
+ * Opens `<journalDir>/<runId>/` to resume it: locks it (RUN_LOCKED while a live process runs it),
+ * reads it back (a torn final record is cut off), and checks its version and — when given — the
+ * fingerprint of the task and config it is resumed with (INVALID_JOURNAL on a mismatch).
+ */
+export function openRunJournal(journalDir: string, runId: string, expectFingerprint?: string): Result<ResumedJournal, QiError> {
+  if (!/^[A-Za-z0-9._:-]{1,200}$/.test(runId)) {
+    return failure(qiError('NOT_FOUND', `'${runId}' is not a run id (see qicoord runs)`, { runId }));
+  }
+  const runDir = path.join(journalDir, runId);
+  const contents = readJournal(path.join(runDir, JOURNAL_FILE));
+  if (contents.tag === 'failure') {
+    return contents.error.code === 'NOT_FOUND'
+      ? failure(qiError('NOT_FOUND', `no journaled run '${runId}' in ${journalDir}; 'qicoord runs' lists the runs there (--journal DIR for another folder)`, { runId, journalDir }))
+      : contents;
+  }
+  const [first, ...events] = contents.value.records;
+  if (first?.t !== RECORD.head || first['version'] !== JOURNAL_VERSION) {
+    return failure(qiError('INVALID_JOURNAL', `run ${runId}'s journal is not a version ${JOURNAL_VERSION} qicoord journal (written by another qicoord version); start the run again`, { runId, version: first?.['version'] }));
+  }
+  const head = first as unknown as JournalHead;
+  if (expectFingerprint !== undefined && head.fingerprint !== expectFingerprint) {
+    return failure(qiError('INVALID_JOURNAL', `run ${runId} was started with another task, strategy or config than it is resumed with (fingerprint mismatch); resume with the originals, or start a new run`, { runId }));
+  }
+  const lock = acquireRunLock(runDir, runId);
+  if (lock.tag === 'failure') return lock;
+  const journal = openJournal(runDir, runId, lock.value, contents.value.droppedTail ? contents.value.goodBytes : undefined);
+  if (journal.tag === 'failure') return journal;
+  const endRecord = events.find((e) => e.t === RECORD.ended);
+  return success({
+    head,
+    events: events.filter((e) => e.t !== RECORD.ended),
+    ...(endRecord === undefined ? {} : { ended: { success: endRecord['success'] === true, at: Number(endRecord['at']) } }),
+    journal: journal.value,
+  });
+}
