@@ -2,7 +2,10 @@
  * `npm run bench`: every benchmark group in turn, each measuring its own baselines in the same
  * run. Progress on stderr; the table on stdout; every figure in bench/results.json.
  *
- *   node bench/run.mjs [--quick] [--only=spawn,dispatch,...] [--out=FILE]
+ *   node bench/run.mjs [--quick] [--only=spawn,dispatch,...] [--out=FILE] [--write]
+ *
+ * Figures go to a file in the temp folder unless `--out=FILE` names one or `--write` asks for the
+ * tracked `bench/results.json` (which the README's performance table comes from).
  *
  * --quick: fewer repetitions (a smoke run, figures less stable). --only: run some groups
  * (`coordination` takes its barrier ratios from `dispatch`).
@@ -19,7 +22,7 @@ const GROUPS = ['spawn', 'isolation', 'dispatch', 'makespan', 'plan', 'coordinat
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
-const out = args.find((a) => a.startsWith('--out='))?.slice('--out='.length) ?? path.join(BENCH_DIR, 'results.json');
+const out = args.find((a) => a.startsWith('--out='))?.slice('--out='.length) ?? (args.includes('--write') ? path.join(BENCH_DIR, 'results.json') : path.join(os.tmpdir(), 'qicoord-bench-results.json'));
 const unknown = (only ?? []).filter((g) => !GROUPS.includes(g));
 if (unknown.length > 0) {
   process.stderr.write(`unknown group(s) ${unknown.join(', ')}; groups: ${GROUPS.join(', ')}\n`);
