@@ -3,11 +3,11 @@ import { exceedsDepth } from '../protocol/depth.js';
 
 /**
  * One journal line: the CRC-32 of the JSON (8 hex digits), a space, the JSON, a newline. The
- * checksum tells a torn or corrupted line from a good one; a record is plain JSON (`t` names its
- * kind), so the journal is readable with `cut -d' ' -f2- | jq`.
+ * checksum tells a torn or corrupted line from a good one; a record is plain JSON (`type` names
+ * its kind: `head`, then the run's events), so the journal reads with `cut -d' ' -f2- | jq`.
  */
 export interface JournalRecord {
-  readonly t: string;
+  readonly type: string;
   readonly [key: string]: unknown;
 }
 
@@ -41,7 +41,7 @@ export function decodeRecord(line: string): { ok: true; record: JournalRecord } 
     return { ok: false, problem: 'json' };
   }
   if (exceedsDepth(value, MAX_RECORD_DEPTH)) return { ok: false, problem: 'depth' };
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof (value as { t?: unknown }).t !== 'string') {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof (value as { type?: unknown }).type !== 'string') {
     return { ok: false, problem: 'shape' };
   }
   return { ok: true, record: value as JournalRecord };

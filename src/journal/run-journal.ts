@@ -42,10 +42,8 @@ export interface RunJournal {
   record(event: JournalRecord): Result<void, QiError>;
   /** Resolves once everything recorded so far is on disk (one fdatasync per batch). */
   durable(): Promise<Result<void, QiError>>;
-  /** Records the run's end, syncs, closes and releases the lock. */
-  end(success: boolean, at: number): Result<void, QiError>;
-  /** Closes without an end record (the run was interrupted) and releases the lock. */
-  close(): void;
+  /** Syncs, closes and releases the lock (the run's own `run-ended` event marks a finished run). */
+  close(): Result<void, QiError>;
 }
 
 function openJournal(runDir: string, runId: string, lock: RunLock, truncateTo?: number): Result<RunJournal, QiError> {
@@ -60,15 +58,10 @@ function openJournal(runDir: string, runId: string, lock: RunLock, truncateTo?: 
     dir: runDir,
     record: (event) => w.append(event),
     durable: () => w.durable(),
-    end(ok, at) {
-      const ended = w.append({ t: RECORD.ended, success: ok, at });
+    close() {
       const closed = w.close();
       lock.release();
-      return ended.tag === 'failure' ? ended : closed;
-    },
-    close() {
-      w.close();
-      lock.release();
+      return closed;
     },
   });
 }
@@ -89,7 +82,7 @@ export async function startRunJournal(journalDir: string, head: JournalHead): Pr
   if (lock.tag === 'failure') return lock;
   const journal = openJournal(runDir, head.runId, lock.value);
   if (journal.tag === 'failure') return journal;
-  const wrote = journal.value.record({ t: RECORD.head, version: JOURNAL_VERSION, ...head });
+  const wrote = journal.value.record({ type: RECORD.head, version: JOURNAL_VERSION, ...head });
   const synced = wrote.tag === 'failure' ? wrote : await journal.value.durable();
   if (synced.tag === 'failure') {
     journal.value.close();
@@ -102,8 +95,8 @@ export async function startRunJournal(journalDir: string, head: JournalHead): Pr
 export interface ResumedJournal {
   readonly head: JournalHead;
   readonly events: readonly JournalRecord[];
-  /** Set when the run had already ended: nothing to resume, the stored outcome stands. */
-  readonly ended?: { readonly success: boolean; readonly at: number };
+  /** The run's `run-ended` event when it had already ended: nothing to resume, its outcome stands. */
+  readonly ended?: JournalRecord;
   readonly journal: RunJournal;
 }
 
@@ -124,7 +117,7 @@ export function openRunJournal(journalDir: string, runId: string, expectFingerpr
       : contents;
   }
   const [first, ...events] = contents.value.records;
-  if (first?.t !== RECORD.head || first['version'] !== JOURNAL_VERSION) {
+  if (first?.type !== RECORD.head || first['version'] !== JOURNAL_VERSION) {
     return failure(qiError('INVALID_JOURNAL', `run ${runId}'s journal is not a version ${JOURNAL_VERSION} qicoord journal (written by another qicoord version); start the run again`, { runId, version: first?.['version'] }));
   }
   const head = first as unknown as JournalHead;
@@ -135,11 +128,6 @@ export function openRunJournal(journalDir: string, runId: string, expectFingerpr
   if (lock.tag === 'failure') return lock;
   const journal = openJournal(runDir, runId, lock.value, contents.value.droppedTail ? contents.value.goodBytes : undefined);
   if (journal.tag === 'failure') return journal;
-  const endRecord = events.find((e) => e.t === RECORD.ended);
-  return success({
-    head,
-    events: events.filter((e) => e.t !== RECORD.ended),
-    ...(endRecord === undefined ? {} : { ended: { success: endRecord['success'] === true, at: Number(endRecord['at']) } }),
-    journal: journal.value,
-  });
+  const ended = events.find((e) => e.type === RECORD.ended);
+  return success({ head, events, ...(ended === undefined ? {} : { ended }), journal: journal.value });
 }

@@ -13,7 +13,7 @@ export const JOURNAL_FILE = 'journal.jsonl';
 /** Where `qicoord run` keeps journals by default, under the working directory. */
 export const DEFAULT_JOURNAL_DIR = path.join('.qicoord', 'runs');
 
-/** Record kinds the run listing reads (the run's own event records carry these `t` values). */
+/** Record kinds the run listing reads (the run's own events carry these `type` values). */
 export const RECORD = {
   head: 'head',
   succeeded: 'subtask-succeeded',
@@ -40,18 +40,18 @@ const iso = (ms: unknown): string | null => (typeof ms === 'number' && Number.is
 
 /** The summary of one run's records (pure; `liveHolder` is the pid holding its lock, if alive). */
 export function summarizeRun(runId: string, dir: string, records: readonly JournalRecord[], liveHolder: number | undefined): RunSummary {
-  const head = records[0]?.t === RECORD.head ? records[0] : undefined;
+  const head = records[0]?.type === RECORD.head ? records[0] : undefined;
   const outcome = new Map<string, 'succeeded' | 'failed'>();
   let ended: JournalRecord | undefined;
   for (const r of records) {
-    if (r.t === RECORD.succeeded && typeof r['subtaskId'] === 'string') outcome.set(r['subtaskId'], 'succeeded');
-    else if (r.t === RECORD.failed && typeof r['subtaskId'] === 'string') outcome.set(r['subtaskId'], 'failed');
-    else if (r.t === RECORD.ended) ended = r;
+    if (r.type === RECORD.succeeded && typeof r['subtaskId'] === 'string') outcome.set(r['subtaskId'], 'succeeded');
+    else if (r.type === RECORD.failed && typeof r['subtaskId'] === 'string') outcome.set(r['subtaskId'], 'failed');
+    else if (r.type === RECORD.ended) ended = r;
   }
   const succeeded = [...outcome.values()].filter((o) => o === 'succeeded').length;
   const failed = outcome.size - succeeded;
   const total = typeof head?.['subtaskCount'] === 'number' ? head['subtaskCount'] : outcome.size;
-  const status: RunStatus = ended !== undefined ? (ended['success'] === true ? 'succeeded' : 'failed') : liveHolder !== undefined ? 'running' : 'interrupted';
+  const status: RunStatus = ended !== undefined ? (ended['status'] === 'completed' ? 'succeeded' : 'failed') : liveHolder !== undefined ? 'running' : 'interrupted';
   return {
     runId,
     taskId: typeof head?.['taskId'] === 'string' ? head['taskId'] : 'unknown',

@@ -17,15 +17,16 @@ describe('run journals', () => {
   it('records a run and reads it back for a resume; an ended run says so', async () => {
     const dir = tempProject();
     const j = ok(await startRunJournal(dir, head('run-1')));
-    ok(j.record({ t: 'subtask-succeeded', subtaskId: 'a', outputs: { n: 1 } }));
+    ok(j.record({ type: 'subtask-succeeded', subtaskId: 'a', outputs: { n: 1 } }));
     ok(await j.durable());
     j.close();
     const resumed = ok(openRunJournal(dir, 'run-1', head('run-1').fingerprint));
     expect(resumed.head).toMatchObject({ runId: 'run-1', taskId: 't' });
-    expect(resumed.events).toEqual([{ t: 'subtask-succeeded', subtaskId: 'a', outputs: { n: 1 } }]);
+    expect(resumed.events).toEqual([{ type: 'subtask-succeeded', subtaskId: 'a', outputs: { n: 1 } }]);
     expect(resumed.ended).toBeUndefined();
-    ok(resumed.journal.end(true, 2000));
-    expect(ok(openRunJournal(dir, 'run-1')).ended).toEqual({ success: true, at: 2000 });
+    ok(resumed.journal.record({ type: 'run-ended', status: 'completed', at: 2000 }));
+    ok(resumed.journal.close());
+    expect(ok(openRunJournal(dir, 'run-1')).ended).toEqual({ type: 'run-ended', status: 'completed', at: 2000 });
   });
 
   it('the fingerprint is canonical (key order does not matter) and a changed task is refused', async () => {
@@ -50,7 +51,7 @@ describe('run journals', () => {
     other.close();
     // A head claiming version 99, with a valid checksum.
     const { encodeRecord } = await import('../../src/journal/record.js');
-    writeFileSync(path.join(dir, 'run-4', JOURNAL_FILE), encodeRecord({ t: 'head', version: 99, runId: 'run-4' }));
+    writeFileSync(path.join(dir, 'run-4', JOURNAL_FILE), encodeRecord({ type: 'head', version: 99, runId: 'run-4' }));
     expect(err(openRunJournal(dir, 'run-4')).code).toBe('INVALID_JOURNAL');
     expect(lines.length).toBeGreaterThan(0);
   });
@@ -68,8 +69,9 @@ describe('qicoord runs', () => {
   it('lists runs as a table and as JSON, and prunes', async () => {
     const dir = tempProject();
     const j = ok(await startRunJournal(dir, head('run-a')));
-    ok(j.record({ t: 'subtask-succeeded', subtaskId: 'a' }));
-    ok(j.end(true, 5000));
+    ok(j.record({ type: 'subtask-succeeded', subtaskId: 'a' }));
+    ok(j.record({ type: 'run-ended', status: 'completed', at: 5000 }));
+    ok(j.close());
     const i = ok(await startRunJournal(dir, head('run-b')));
     i.close();
     const text = execFileSync(process.execPath, [CLI, 'runs', '--journal', dir], { encoding: 'utf8' });

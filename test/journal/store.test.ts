@@ -10,16 +10,16 @@ import { JournalWriter } from '../../src/journal/writer.js';
 import { err, ok, tempProject } from '../helpers.js';
 
 const records = [
-  { t: 'head', runId: 'r1', taskId: 'task', subtaskCount: 3, startedAt: 1_700_000_000_000 },
-  { t: 'subtask-started', subtaskId: 'a', attempt: 1 },
-  { t: 'subtask-succeeded', subtaskId: 'a', outputs: { x: [1, 2, { y: 'z' }] } },
-  { t: 'subtask-failed', subtaskId: 'b', error: { code: 'AGENT_ERROR' } },
+  { type: 'head', runId: 'r1', taskId: 'task', subtaskCount: 3, startedAt: 1_700_000_000_000 },
+  { type: 'subtask-started', subtaskId: 'a', attempt: 1 },
+  { type: 'subtask-succeeded', subtaskId: 'a', outputs: { x: [1, 2, { y: 'z' }] } },
+  { type: 'subtask-failed', subtaskId: 'b', error: { code: 'AGENT_ERROR' } },
 ];
 
 function journalOf(dir: string, recs: readonly object[] = records): string {
   const file = path.join(dir, JOURNAL_FILE);
   const writer = ok(JournalWriter.open(file));
-  for (const r of recs) ok(writer.append(r as { t: string }));
+  for (const r of recs) ok(writer.append(r as { type: string }));
   ok(writer.close());
   return file;
 }
@@ -37,9 +37,9 @@ describe('journal records', () => {
   it('refuses records nested past the depth limit and lines that are not records', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 200; i++) deep = [deep];
-    expect(decodeRecord(encodeRecord({ t: 'x', deep }).slice(0, -1))).toEqual({ ok: false, problem: 'depth' });
+    expect(decodeRecord(encodeRecord({ type: 'x', deep }).slice(0, -1))).toEqual({ ok: false, problem: 'depth' });
     expect(decodeRecord('garbage')).toEqual({ ok: false, problem: 'torn' });
-    expect(decodeRecord(encodeRecord({ t: 'x' }).slice(0, -1).replace('"t"', '"u"'))).toMatchObject({ ok: false });
+    expect(decodeRecord(encodeRecord({ type: 'x' }).slice(0, -1).replace('"type"', '"kind"'))).toMatchObject({ ok: false });
   });
 });
 
@@ -79,21 +79,21 @@ describe('reading a journal', () => {
     const read = ok(readJournal(file));
     expect(read.droppedTail).toBe(true);
     const writer = ok(JournalWriter.open(file, read.goodBytes));
-    ok(writer.append({ t: 'run-ended', success: false, at: 1 }));
+    ok(writer.append({ type: 'run-ended', status: 'failed', at: 1 }));
     ok(writer.close());
-    expect(ok(readJournal(file)).records.map((r) => r.t)).toEqual([...records.map((r) => r.t), 'run-ended']);
+    expect(ok(readJournal(file)).records.map((r) => r.type)).toEqual([...records.map((r) => r.type), 'run-ended']);
   });
 
   it('durable() resolves once the batch is synced; a closed writer refuses appends', async () => {
     const file = path.join(tempProject(), JOURNAL_FILE);
     const writer = ok(JournalWriter.open(file));
-    ok(writer.append({ t: 'a' }));
-    ok(writer.append({ t: 'b' }));
+    ok(writer.append({ type: 'a' }));
+    ok(writer.append({ type: 'b' }));
     const [one, two] = await Promise.all([writer.durable(), writer.durable()]);
     expect(one).toEqual(two);
     ok(one);
     ok(writer.close());
-    expect(err(writer.append({ t: 'c' })).code).toBe('INVALID_JOURNAL');
+    expect(err(writer.append({ type: 'c' })).code).toBe('INVALID_JOURNAL');
     expect(err(JournalWriter.open(path.join(file, 'nope', JOURNAL_FILE))).code).toBe('JOURNAL_UNAVAILABLE');
   });
 });
@@ -148,15 +148,15 @@ describe('run listing', () => {
   it('summarizes status and counts from the records', () => {
     expect(summarizeRun('r1', '/x', records, undefined)).toMatchObject({ taskId: 'task', status: 'interrupted', subtasks: { total: 3, succeeded: 1, failed: 1 }, startedAt: new Date(1_700_000_000_000).toISOString() });
     expect(summarizeRun('r1', '/x', records, 1234)).toMatchObject({ status: 'running', pid: 1234 });
-    expect(summarizeRun('r1', '/x', [...records, { t: 'run-ended', success: true, at: 5 }], undefined)).toMatchObject({ status: 'succeeded', endedAt: new Date(5).toISOString() });
-    expect(summarizeRun('r1', '/x', [...records, { t: 'run-ended', success: false, at: 5 }], undefined).status).toBe('failed');
+    expect(summarizeRun('r1', '/x', [...records, { type: 'run-ended', status: 'completed', at: 5 }], undefined)).toMatchObject({ status: 'succeeded', endedAt: new Date(5).toISOString() });
+    expect(summarizeRun('r1', '/x', [...records, { type: 'run-ended', status: 'failed', at: 5 }], undefined).status).toBe('failed');
   });
 
   it('lists runs newest first and prunes finished ones older than N days, never a running one', () => {
     const root = tempProject();
     for (const [id, started] of [['old', 1], ['new', 2]] as const) {
       mkdirSync(path.join(root, id));
-      journalOf(path.join(root, id), [{ ...records[0]!, runId: id, startedAt: started }, { t: 'run-ended', success: true, at: started }]);
+      journalOf(path.join(root, id), [{ ...records[0]!, runId: id, startedAt: started }, { type: 'run-ended', status: 'completed', at: started }]);
     }
     mkdirSync(path.join(root, 'live'));
     journalOf(path.join(root, 'live'), [{ ...records[0]!, runId: 'live', startedAt: 3 }]);
