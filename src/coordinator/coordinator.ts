@@ -23,6 +23,7 @@ import type { SynchronizationPoint } from '../schemas/strategy.js';
 import { SynchronizationPoint as PointSchema } from '../schemas/strategy.js';
 import { SubAgentFactory } from '../subagent/factory.js';
 import type { SubAgentInstance } from '../subagent/instance.js';
+import type { AgentTransport } from '../subagent/transport.js';
 import { SyncHub } from '../sync/index.js';
 import type { CoordinationSummary, IMultiAgentCoordinator } from './interface.js';
 
@@ -41,6 +42,8 @@ export interface CoordinatorOptions {
    * file version and sandbox settings); default: this coordinator's own.
    */
   readonly probeCache?: PluginProbeCache;
+  /** What carries the agents: default the local sandboxed child; `inMemoryTransport()` from qicoord/testing runs plugins in-process (tests). */
+  readonly transport?: AgentTransport;
 }
 
 interface Parts {
@@ -90,6 +93,7 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
       parentAgentId: this.agentId,
       config: config.value,
       logger,
+      ...(this.options.transport === undefined ? {} : { transport: this.options.transport }),
       onEvent: (event) => {
         const coordinationId = execution?.onAgentEvent(event);
         this.bus.emit({ type: 'agent', coordinationId, event, at: Date.now() });
