@@ -24,6 +24,7 @@ import { SynchronizationPoint as PointSchema } from '../schemas/strategy.js';
 import { SubAgentFactory } from '../subagent/factory.js';
 import type { SubAgentInstance } from '../subagent/instance.js';
 import type { AgentTransport } from '../subagent/transport.js';
+import type { ToolDefinition } from '../tools/types.js';
 import { SyncHub } from '../sync/index.js';
 import type { CoordinationSummary, IMultiAgentCoordinator } from './interface.js';
 
@@ -44,6 +45,8 @@ export interface CoordinatorOptions {
   readonly probeCache?: PluginProbeCache;
   /** What carries the agents: default the local sandboxed child; `inMemoryTransport()` from qicoord/testing runs plugins in-process (tests). */
   readonly transport?: AgentTransport;
+  /** Extra tools (tool plugins) agents may call, next to the built-ins, by name. */
+  readonly tools?: ReadonlyMap<string, ToolDefinition>;
 }
 
 interface Parts {
@@ -94,6 +97,7 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
       config: config.value,
       logger,
       ...(this.options.transport === undefined ? {} : { transport: this.options.transport }),
+      ...(this.options.tools === undefined ? {} : { tools: this.options.tools }),
       onEvent: (event) => {
         const coordinationId = execution?.onAgentEvent(event);
         this.bus.emit({ type: 'agent', coordinationId, event, at: Date.now() });
