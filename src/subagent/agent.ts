@@ -152,6 +152,12 @@ export class SubAgent {
     });
   }
 
+  /** Asks the running subtask to stop (its ctx.signal aborts); the plugin decides what it returns. */
+  cancel(reason: string): void {
+    const running = this.running;
+    if (running !== undefined) this.o.connection.send({ type: 'cancel', subtaskId: running.subtask.id, reason });
+  }
+
   /** Stops the agent (graceful unless `immediate`) and waits for the process to be gone. */
   async terminate(reason: string, status: 'terminated' | 'completed' = 'terminated', immediate = false): Promise<void> {
     this.record(status, reason);
