@@ -66,10 +66,12 @@ function agentIdFor(parent: string, n: number): string {
 
 /**
  * The spec's SubAgentFactory, made real: validates a specification, checks the memory budget,
- * derives the agent's configuration, and starts a sandboxed Node child process whose flags,
- * environment and limits come from the specification (or hands out a pre-started one of the
- * same security profile from the warm pool). It owns every agent it started: `close()` stops
- * them all, and a process-exit hook SIGKILLs any that remain.
+ * derives the agent's configuration, and starts the agent through its transport — by default a
+ * sandboxed Node child process whose flags, environment and limits come from the specification
+ * (see local-transport.ts) — or hands out a pre-started one of the same security profile from
+ * the warm pool; it gives the agent its tool broker and wraps it in a {@link SubAgent}. It owns
+ * every agent it started: `close()` stops them all, and a process-exit hook SIGKILLs any that
+ * remain.
  */
 export class SubAgentFactory {
   private readonly agents = new Map<string, SubAgent>();
