@@ -112,6 +112,27 @@ describe('a coordinated run on the in-memory transport', () => {
     expect(report(result, 'then').status).toBe('succeeded');
   });
 
+  it('a lost agent (a remote worker gone) fails the attempt with WORKER_LOST, and retry-cascade reruns it', async () => {
+    const h = await inMemoryCoordinator();
+    // When attempt 1 starts, the test loses its agent (it sleeps meanwhile).
+    const events = h.coordinator.events();
+    const losing = (async () => {
+      for await (const e of events) {
+        if (e.type === 'subtask-start' && e.subtaskId === 'far' && e.attempt === 1) {
+          h.transport.agent(e.agentId)?.lose();
+          return;
+        }
+      }
+    })();
+    const result = await h.run(task('lost', [sub('far', [{ do: 'sleep', ms: 200, attempt: 1 }, { do: 'busy', ms: 1 }])]), strategy('sequential', { failureHandling: 'retry-cascade' }));
+    await losing;
+    expect(result.success).toBe(true);
+    expect(report(result, 'far')).toMatchObject({ status: 'succeeded', attempts: 2 });
+    const retry = eventsOf(h.events, 'subtask-retry');
+    expect(retry).toHaveLength(1);
+    expect(retry[0]!.reason).toContain('WORKER_LOST');
+  });
+
   it('gives up after three crashes and reports AGENT_CRASHED', async () => {
     const h = await inMemoryCoordinator();
     const result = await h.run(task('doomed', [sub('doomed', [{ do: 'exit', code: 4 }])]), strategy('sequential', { failureHandling: 'retry-cascade' }));

@@ -74,7 +74,7 @@ export async function connectAgent(open: (handlers: ChannelHandlers) => AgentLin
     log.close();
     const oomKilled = options.oomKilled?.() ?? false;
     await options.release();
-    return { reason: 'exited', exitCode: info.exitCode, signal: info.signal, stderrTail: link.stderrTail, ...(oomKilled ? { oomKilled } : {}) };
+    return { reason: info.lost === true ? 'lost' : 'exited', exitCode: info.exitCode, signal: info.signal, stderrTail: link.stderrTail, ...(oomKilled ? { oomKilled } : {}) };
   });
 
   /** Before `ready` the start fails; a ready agent waiting in the pool is stopped (the pool drops dead agents). */

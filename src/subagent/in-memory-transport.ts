@@ -31,6 +31,8 @@ export interface InMemoryAgent {
   crash(exitCode?: number | null, signal?: string | null): void;
   /** Writes raw bytes on the agent's side of the channel, as a hostile child could (a line is one message). */
   write(raw: string): void;
+  /** Loses the agent, as a remote worker that vanished: the coordinator sees WORKER_LOST. */
+  lose(): void;
 }
 
 /** The in-memory transport: handles of its live agents, by agent id. */
@@ -134,6 +136,10 @@ class InMemoryLink implements AgentLink, InMemoryAgent {
     this.end(exitCode, signal);
   }
 
+  lose(): void {
+    this.end(null, null, true);
+  }
+
   write(raw: string): void {
     if (!this.ended) this.childEnd.write(raw);
   }
@@ -155,11 +161,11 @@ class InMemoryLink implements AgentLink, InMemoryAgent {
   }
 
   /** The agent's end, once: both pipe ends close (the plugin's code may run on, but nothing it sends arrives). */
-  private end(exitCode: number | null, signal: string | null): void {
+  private end(exitCode: number | null, signal: string | null, lost = false): void {
     if (this.ended) return;
     this.ended = true;
     this.channel.close();
     this.childEnd.destroy();
-    this.resolveExit({ exitCode, signal });
+    this.resolveExit({ exitCode, signal, ...(lost ? { lost } : {}) });
   }
 }
