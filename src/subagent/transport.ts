@@ -78,7 +78,7 @@ export interface AgentConnection {
   /** The agent's log budget: every record the agent causes in the coordinator's log goes through it. */
   readonly log: AgentLogBudget;
   readonly alive: boolean;
-  /** Resolves once with the first recorded end. */
+  /** Resolves once with the first recorded end, after the agent's boundary (workspace, cgroup) was freed. */
   readonly ended: Promise<AgentEnd>;
   /** Sends a message to the agent; false when the connection is already closed. */
   send(message: Unbranded<ParentMessage>): boolean;
