@@ -5,30 +5,12 @@
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import type { AgentPlugin } from '../src/plugin/types.js';
-import { MAX_MESSAGE_DEPTH, exceedsDepth } from '../src/protocol/depth.js';
-import type { ParentMessage } from '../src/protocol/messages.js';
 import { openChannel } from './channel.js';
-import { createContext, createMailboxes } from './context.js';
-import { toWireError, wireError } from './errors.js';
 import { installNetGuard } from './net-guard.js';
-import { Rpc } from './rpc.js';
-
-type Init = Extract<ParentMessage, { type: 'init' }>;
-type Execute = Extract<ParentMessage, { type: 'execute' }>;
+import { createAgentRuntime } from './runtime.js';
 
 const channel = openChannel();
-const rpc = new Rpc(channel);
-const mailboxes = createMailboxes();
 const exit = process.exit.bind(process);
-
-let plugin: AgentPlugin | undefined;
-let agent: { agentId: string; workspace: string; grants: { read: string[]; write: string[] } } | undefined;
-let running: { subtaskId: string; abort: AbortController } | undefined;
-
-const AGENT_TYPES = new Set(['basic', 'decision-capable', 'specialized']);
-/** Deepest outputs object the coordinator takes: its per-message cap minus the result message around it. */
-const MAX_OUTPUT_DEPTH = MAX_MESSAGE_DEPTH - 1;
 
 /**
  * A native dynamic import. The sandbox runtime ships as CommonJS (it starts faster than the
@@ -53,129 +35,16 @@ async function loadPlugin(file: string): Promise<unknown> {
   }
 }
 
-function checkPlugin(mod: unknown): AgentPlugin | string {
-  const candidate = (typeof mod === 'object' && mod !== null && 'default' in mod ? (mod as { default: unknown }).default : mod) as Record<string, unknown>;
-  if (typeof candidate !== 'object' || candidate === null) return 'the module has no default export object';
-  const problems: string[] = [];
-  if (typeof candidate['name'] !== 'string' || candidate['name'] === '') problems.push('name must be a non-empty string');
-  if (typeof candidate['type'] !== 'string' || !AGENT_TYPES.has(candidate['type'])) problems.push("type must be 'basic', 'decision-capable' or 'specialized'");
-  const caps = candidate['capabilities'];
-  if (!Array.isArray(caps) || !caps.every((c) => typeof c === 'string')) problems.push('capabilities must be an array of strings');
-  if (typeof candidate['execute'] !== 'function') problems.push('execute must be a function');
-  return problems.length > 0 ? problems.join('; ') : (candidate as unknown as AgentPlugin);
-}
-
-function pluginKind(mod: unknown): string | undefined {
-  const candidate = typeof mod === 'object' && mod !== null && 'default' in mod ? (mod as { default: unknown }).default : mod;
-  const kind = typeof candidate === 'object' && candidate !== null ? (candidate as { kind?: unknown }).kind : undefined;
-  return kind === 'strategy' || kind === 'tool' ? kind : undefined;
-}
-
-async function init(message: Init): Promise<void> {
-  installNetGuard(message.netGuard, (event) =>
-    channel.send({ type: 'audit', kind: 'net', action: event.action, detail: { ...event } }),
-  );
-  agent = { agentId: message.agentId, workspace: message.workspace, grants: message.grants };
-  let mod: unknown;
-  try {
-    mod = await loadPlugin(message.pluginPath);
-  } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e);
-    channel.send({
-      type: 'init-failed',
-      error: wireError('PLUGIN_INVALID', 'CONFIGURATION', `agent plugin ${message.pluginPath} failed to load: ${reason}`, {
-        path: message.pluginPath,
-        stack: e instanceof Error ? e.stack : undefined,
-      }),
-    });
-    return;
-  }
-  const kind = pluginKind(mod);
-  if (kind !== undefined) {
-    // A strategy or tool plugin: it runs in the coordinator, not in an agent.
-    channel.send({
-      type: 'init-failed',
-      error: wireError('PLUGIN_KIND', 'CONFIGURATION', `${message.pluginPath} is a ${kind} plugin, not an agent plugin`, { path: message.pluginPath, kind }),
-    });
-    return;
-  }
-  const checked = checkPlugin(mod);
-  if (typeof checked === 'string') {
-    channel.send({
-      type: 'init-failed',
-      error: wireError('PLUGIN_INVALID', 'CONFIGURATION', `agent plugin ${message.pluginPath} is not valid: ${checked}`, { path: message.pluginPath }),
-    });
-    return;
-  }
-  plugin = checked;
-  const description = typeof plugin.description === 'string' ? { description: plugin.description.slice(0, 65_536) } : {};
-  channel.send({ type: 'ready', plugin: { name: plugin.name, type: plugin.type, capabilities: [...plugin.capabilities], ...description } });
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-async function execute(message: Execute): Promise<void> {
-  const subtaskId = message.subtask.id;
-  if (plugin === undefined || agent === undefined || running !== undefined) {
-    channel.send({ type: 'error', subtaskId, error: wireError('INTERNAL', 'SYSTEM', `agent is not ready for subtask '${subtaskId}'`) });
-    return;
-  }
-  const abort = new AbortController();
-  running = { subtaskId, abort };
-  const scoped = createContext({ ...agent, subtask: message.subtask, inputs: Object.freeze({ ...message.inputs }), channel, rpc, mailboxes, signal: abort.signal });
-  try {
-    const outputs: unknown = await plugin.execute(message.subtask, scoped.ctx);
-    if (!isPlainObject(outputs)) {
-      throw new TypeError(`execute must return an object of outputs keyed by expectedOutputs names, got ${Array.isArray(outputs) ? 'an array' : typeof outputs}`);
-    }
-    if (exceedsDepth(outputs, MAX_OUTPUT_DEPTH)) {
-      throw new TypeError(`execute returned outputs nested deeper than ${MAX_OUTPUT_DEPTH} levels of objects and arrays (each output value at most ${MAX_OUTPUT_DEPTH - 1}); the coordinator accepts at most ${MAX_MESSAGE_DEPTH} per message`);
-    }
-    scoped.end();
-    channel.send({ type: 'result', subtaskId, outputs });
-  } catch (e) {
-    scoped.end();
-    channel.send({ type: 'error', subtaskId, error: toWireError(e, subtaskId) });
-  } finally {
-    running = undefined;
-  }
-}
-
-function onMessage(message: ParentMessage): void {
-  switch (message.type) {
-    case 'init':
-      void init(message);
-      return;
-    case 'execute':
-      void execute(message);
-      return;
-    case 'cancel':
-      if (running?.subtaskId === message.subtaskId) running.abort.abort(new Error(message.reason));
-      return;
-    case 'tool-result':
-    case 'sync-release':
-    case 'channel-reply':
-      rpc.settle(message);
-      return;
-    case 'deliver':
-      if (message.stream === 'direct') mailboxes.direct.push({ from: message.from, body: message.body });
-      else for (const inbox of mailboxes.topics.get(message.topic ?? '') ?? []) inbox.push(message.body);
-      return;
-    case 'shutdown':
-      exit(0);
-  }
-}
+const runtime = createAgentRuntime({ channel, exit, installNetGuard, loadPlugin });
 
 process.on('uncaughtException', (e) => {
-  if (running !== undefined) channel.send({ type: 'error', subtaskId: running.subtaskId, error: toWireError(e, running.subtaskId) });
+  runtime.reportFatal(e);
   exit(70);
 });
 process.on('unhandledRejection', (e) => {
-  if (running !== undefined) channel.send({ type: 'error', subtaskId: running.subtaskId, error: toWireError(e, running.subtaskId) });
+  runtime.reportFatal(e);
   exit(70);
 });
 
-channel.onMessage(onMessage);
-channel.send({ type: 'hello', pid: process.pid, node: process.version });
+channel.onMessage((message) => runtime.onMessage(message));
+runtime.start(process.pid, process.version);

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ChildMessage, ParentMessage, Unbranded } from '../src/protocol/messages.js';
 import { BRAND, CHANNEL_FD, PROTOCOL_VERSION } from '../src/protocol/constants.js';
 import { LineDecoder, parseLine } from '../src/protocol/framing.js';
@@ -18,10 +19,16 @@ export interface ChildChannel {
  * child exits at once: no agent outlives its coordinator.
  */
 export function openChannel(): ChildChannel {
-  const socket = new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+  return channelOver(new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true }), process.exit.bind(process));
+}
+
+/**
+ * The child's channel over any byte stream (fd 3, or an in-memory pipe): newline-framed branded
+ * JSON out, guarded parent messages in; a corrupt stream or its close calls `exit`.
+ */
+export function channelOver(socket: Duplex, exit: (code: number) => void): ChildChannel {
   const write = socket.write.bind(socket);
   const stringify = JSON.stringify;
-  const exit = process.exit.bind(process);
   const decoder = new LineDecoder(MAX_PARENT_LINE);
   let handler: (message: ParentMessage) => void = () => undefined;
 

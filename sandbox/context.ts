@@ -33,7 +33,7 @@ interface ContextDeps {
 /** A subtask's `ctx` and how to end it. */
 export interface SubtaskContext {
   readonly ctx: AgentPluginContext;
-  /** The subtask ended: from now on its ctx sends nothing (logs and progress are dropped, calls reject with CANCELLED). */
+  /** The subtask ended: its latest pending progress report is sent, then its ctx sends nothing (logs and progress are dropped, calls reject with CANCELLED). */
   end(): void;
 }
 
@@ -89,24 +89,27 @@ function createLogger(channel: ChildChannel, subtaskId: string): PluginLogger {
   return { trace: emit('trace'), debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
 
-function createProgress(channel: ChildChannel, subtaskId: string): (fraction: number, note?: string) => void {
+/** `ctx.progress`, coalesced; `flush` sends the latest pending report (the subtask is ending: its last report is not dropped). */
+function createProgress(channel: ChildChannel, subtaskId: string): { report: (fraction: number, note?: string) => void; flush: () => void } {
   let last = 0;
   let timer: NodeJS.Timeout | undefined;
   let latest: { fraction: number; note?: string } | undefined;
   const flush = (): void => {
+    clearTimeout(timer);
     timer = undefined;
     if (latest === undefined) return;
     last = Date.now();
     channel.send({ type: 'progress', subtaskId, fraction: latest.fraction, ...(latest.note === undefined ? {} : { note: latest.note.slice(0, 1000) }) });
     latest = undefined;
   };
-  return (fraction, note) => {
+  const report = (fraction: number, note?: string): void => {
     const f = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
     latest = note === undefined ? { fraction: f } : { fraction: f, note: String(note) };
     const wait = PROGRESS_INTERVAL_MS - (Date.now() - last);
     if (wait <= 0) flush();
     else timer ??= setTimeout(flush, wait);
   };
+  return { report, flush };
 }
 
 function createQueue<T>(rpc: Pick<Rpc, 'call'>, subtaskId: string, name: string): QueueHandle<T> {
@@ -141,6 +144,7 @@ export function createContext(deps: ContextDeps): SubtaskContext {
   const subtaskId = subtask.id;
   const scoped = scope(deps.channel, deps.rpc, subtaskId);
   const { rpc } = scoped;
+  const progress = createProgress(scoped.channel, subtaskId);
   const channelCall = (op: 'send' | 'publish' | 'subscribe' | 'restore', target?: string, body?: unknown): Promise<unknown> =>
     rpc.call({ type: 'channel', subtaskId, op, ...(target === undefined ? {} : { target }), ...(body === undefined ? {} : { body }) });
   const ctx: AgentPluginContext = {
@@ -150,7 +154,7 @@ export function createContext(deps: ContextDeps): SubtaskContext {
     grants: deps.grants,
     signal: deps.signal,
     log: createLogger(scoped.channel, subtaskId),
-    progress: createProgress(scoped.channel, subtaskId),
+    progress: progress.report,
     tools: {
       call: async <T>(name: string, args: Record<string, unknown> = {}) =>
         (await rpc.call({ type: 'tool-call', subtaskId, name, args })) as T,
@@ -177,5 +181,11 @@ export function createContext(deps: ContextDeps): SubtaskContext {
     queue: <T>(name: string) => createQueue<T>(rpc, subtaskId, name),
     restore: async <T>() => ((await channelCall('restore')) ?? undefined) as T | undefined,
   };
-  return { ctx, end: scoped.end };
+  return {
+    ctx,
+    end: () => {
+      progress.flush();
+      scoped.end();
+    },
+  };
 }

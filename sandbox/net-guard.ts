@@ -20,7 +20,7 @@ import dgram from 'node:dgram';
 import dns from 'node:dns';
 import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
-import type { NetGuardPolicy } from '../src/subagent/types.js';
+import type { NetGuardPolicy } from '../src/protocol/messages.js';
 
 export const NET_DENIED_CODE = 'ERR_QICOORD_NET_DENIED';
 

@@ -2,7 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, SEARCH_PLACES, loadConfig, resolveConfig } from '../src/index.js';
+import { DEFAULT_CONFIG } from '../config/defaults.js';
+import { loadConfig, resolveConfig } from '../src/index.js';
+import { SEARCH_PLACES } from '../src/config/load.js';
 import { err, issueLines, ok, tempProject, writeFiles } from './helpers.js';
 
 const sample = { monitor: { pollIntervalMs: 50 } };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildTaskGraph, criticalPath, parseTask, type SubTask } from '../src/index.js';
+import { buildTaskGraph, criticalPath } from '../src/dag/graph.js';
+import { parseTask, type SubTask } from '../src/index.js';
 import { err, issueLines, ok } from './helpers.js';
 
 type Node = Pick<SubTask, 'id' | 'inputs' | 'expectedOutputs'>;

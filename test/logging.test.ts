@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { agentLogger, componentLogger, createRootLogger, logPerformance, redactSecrets, subtaskLogger } from '../src/index.js';
+import { agentLogger, componentLogger, createRootLogger, logPerformance, redactSecrets, subtaskLogger } from '../src/logging/logger.js';
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];

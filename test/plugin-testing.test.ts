@@ -47,6 +47,46 @@ describe('runPluginForTest: a plugin author unit-tests a plugin in process', () 
     expect(run.result.tag === 'failure' && run.result.error).toMatchObject({ code: 'AGENT_ERROR', context: { stack: expect.stringContaining('nope') } });
   });
 
+  it('runs the real ctx: messages, topics and queues are fed from options; options.signal aborts ctx.signal', async () => {
+    const talker: AgentPlugin = {
+      name: 'talker',
+      type: 'basic',
+      capabilities: [],
+      async execute(_subtask, ctx) {
+        const direct: unknown[] = [];
+        for await (const m of ctx.messages<string>()) {
+          direct.push(m);
+          if (direct.length === 2) break;
+        }
+        const topic = ctx.subscribe<number>('numbers')[Symbol.asyncIterator]();
+        const first = await topic.next();
+        const jobs = ctx.queue<string>('jobs');
+        await jobs.push('b');
+        const pulled = [await jobs.pull(), await jobs.pull(), await jobs.pull()].map((m) => m?.body ?? 'none');
+        await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+        return { direct, first: first.value, pulled, aborted: ctx.signal.aborted };
+      },
+    };
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 100);
+    const run = await runPluginForTest(talker, {
+      messages: [{ from: 'x', body: 'hi' }, { from: 'y', body: 'there' }],
+      topics: { numbers: [7] },
+      queues: { jobs: ['a'] },
+      signal: abort.signal,
+    });
+    expect(run.result).toEqual({
+      tag: 'success',
+      value: { direct: [{ from: 'x', body: 'hi' }, { from: 'y', body: 'there' }], first: 7, pulled: ['a', 'b', 'none'], aborted: true },
+    });
+  });
+
+  it('a plugin waiting on something no test provides ends with TIME_LIMIT at options.timeoutMs', async () => {
+    const waiter: AgentPlugin = { name: 'waiter', type: 'basic', capabilities: [], execute: () => new Promise(() => undefined) };
+    const run = await runPluginForTest(waiter, { timeoutMs: 100 });
+    expect(run.result.tag === 'failure' && run.result.error.code).toBe('TIME_LIMIT');
+  });
+
   it('the example under examples/plugin-testing passes with node --test', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--test', path.join(examples, 'plugin-testing/line-counter.test.mjs')]);
     expect(stdout).toMatch(/# pass 2/);

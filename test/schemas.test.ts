@@ -7,8 +7,8 @@ import {
   SubAgentSpecification,
   SynchronizationPoint,
   parseInput,
-  parseTask,
-} from '../src/index.js';
+} from '../src/schemas/index.js';
+import { parseTask } from '../src/index.js';
 import { err, issueLines, ok } from './helpers.js';
 
 const spec = {

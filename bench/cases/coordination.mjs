@@ -3,7 +3,8 @@
  *    Sync points run through real agents calling ctx.sync (fixture bench-sync) in a coordinator
  *    run; the in-process SyncHub alone is measured too, to separate the hub from the IPC.
  */
-import { ResourceManager, SyncHub } from '../../dist/src/index.js';
+import { ResourceManager } from '../../dist/src/resources/index.js';
+import { SyncHub } from '../../dist/src/sync/index.js';
 import { benchCoordinator, independentTask, strategy, timedRun } from '../lib/coordinator.mjs';
 import { benchConfig, ok, scratchDir } from '../lib/env.mjs';
 import { median } from '../lib/stats.mjs';

@@ -5,7 +5,9 @@
  *    distributed); `validate.N` is that validation (zod schema + DAG checks) and `plan.N.raw`
  *    both together, for an unvalidated object.
  */
-import { buildTaskGraph, DistributedTask, parseTask } from '../../dist/src/index.js';
+import { parseTask } from '../../dist/src/index.js';
+import { buildTaskGraph } from '../../dist/src/dag/graph.js';
+import { DistributedTask } from '../../dist/src/schemas/index.js';
 import { benchCoordinator, strategy } from '../lib/coordinator.mjs';
 import { ok } from '../lib/env.mjs';
 import { seeded } from '../lib/random.mjs';

@@ -10,7 +10,12 @@ import { chownSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync }
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRootLogger, detectHost, planLaunch, resolveConfig, SubAgentFactory, SubTask } from '../../dist/src/index.js';
+import { resolveConfig } from '../../dist/src/index.js';
+import { createRootLogger } from '../../dist/src/logging/logger.js';
+import { detectHost } from '../../dist/src/subagent/host.js';
+import { planLaunch } from '../../dist/src/subagent/launch.js';
+import { SubAgentFactory } from '../../dist/src/subagent/factory.js';
+import { SubTask } from '../../dist/src/schemas/index.js';
 // Not part of the public API: the runtime paths and the env builder the factory itself uses,
 // imported so the baseline's command line cannot drift from an agent's.
 import { buildAgentEnv } from '../../dist/src/subagent/env.js';

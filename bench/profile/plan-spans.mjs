@@ -4,7 +4,9 @@
  * check, once by the planner), a SubAgent specification and profile key per subtask, and the
  * strategy's lane planner. `node bench/profile/plan-spans.mjs [n] [reps]`
  */
-import { buildTaskGraph, DistributedTask, parseTask } from '../../dist/src/index.js';
+import { parseTask } from '../../dist/src/index.js';
+import { buildTaskGraph } from '../../dist/src/dag/graph.js';
+import { DistributedTask } from '../../dist/src/schemas/index.js';
 import { profileKey, specificationFor } from '../../dist/src/distribution/specs.js';
 import { benchCoordinator, strategy } from '../lib/coordinator.mjs';
 import { ok } from '../lib/env.mjs';

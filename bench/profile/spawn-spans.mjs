@@ -5,7 +5,8 @@
  * children get the agents' empty env. `node bench/profile/spawn-spans.mjs [reps]`.
  */
 import { execa } from 'execa';
-import { detectHost, planLaunch } from '../../dist/src/index.js';
+import { detectHost } from '../../dist/src/subagent/host.js';
+import { planLaunch } from '../../dist/src/subagent/launch.js';
 import { AgentProcess } from '../../dist/src/subagent/process.js';
 import { createWorkspace, removeWorkspace } from '../../dist/src/subagent/workspace.js';
 import { RUNTIME } from '../../dist/src/subagent/package-root.js';

@@ -23,6 +23,8 @@ import type { SynchronizationPoint } from '../schemas/strategy.js';
 import { SynchronizationPoint as PointSchema } from '../schemas/strategy.js';
 import { SubAgentFactory } from '../subagent/factory.js';
 import type { SubAgentInstance } from '../subagent/instance.js';
+import type { AgentTransport } from '../subagent/transport.js';
+import type { ToolDefinition } from '../tools/types.js';
 import { SyncHub } from '../sync/index.js';
 import type { CoordinationSummary, IMultiAgentCoordinator } from './interface.js';
 
@@ -41,6 +43,10 @@ export interface CoordinatorOptions {
    * file version and sandbox settings); default: this coordinator's own.
    */
   readonly probeCache?: PluginProbeCache;
+  /** What carries the agents: default the local sandboxed child; `inMemoryTransport()` from qicoord/testing runs plugins in-process (tests). */
+  readonly transport?: AgentTransport;
+  /** Extra tools (tool plugins) agents may call, next to the built-ins, by name. */
+  readonly tools?: ReadonlyMap<string, ToolDefinition>;
 }
 
 interface Parts {
@@ -90,6 +96,8 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
       parentAgentId: this.agentId,
       config: config.value,
       logger,
+      ...(this.options.transport === undefined ? {} : { transport: this.options.transport }),
+      ...(this.options.tools === undefined ? {} : { tools: this.options.tools }),
       onEvent: (event) => {
         const coordinationId = execution?.onAgentEvent(event);
         this.bus.emit({ type: 'agent', coordinationId, event, at: Date.now() });

@@ -113,6 +113,11 @@ export const ERROR_CATALOGUE = {
     when: 'a SubAgent process exited unexpectedly',
     fix: 'see context.exitCode / context.signal and the forwarded stderr log records',
   },
+  WORKER_LOST: {
+    category: 'SYSTEM',
+    when: 'the transport lost an agent mid-subtask (a remote worker or its connection went away)',
+    fix: 'the failure strategy reruns the subtask (retryable); check the worker host',
+  },
   SANDBOX_UNAVAILABLE: {
     category: 'SYSTEM',
     when: 'an isolation feature the isolation level needs is missing on this host',

@@ -114,10 +114,17 @@ export type ChildMessage = z.output<typeof ChildMessage>;
 
 // ---- parent → child -------------------------------------------------------------------------
 
+/** Network policy the child's guard applies (the seat belt; OS isolation is separate), sent in `init`. */
+export interface NetGuardPolicy {
+  /** off: nothing patched; audit: report, never block; deny-all; allow-list: only `hosts`. */
+  readonly mode: 'off' | 'audit' | 'deny-all' | 'allow-list';
+  /** `host` or `host:port` entries (allow-list mode). */
+  readonly hosts: readonly string[];
+}
 const NetGuard = z.strictObject({
   mode: z.enum(['off', 'audit', 'deny-all', 'allow-list']),
   hosts: z.array(z.string()),
-});
+}) satisfies z.ZodType<NetGuardPolicy>;
 const Init = z.strictObject({
   ...brand,
   type: z.literal('init'),

@@ -9,7 +9,7 @@ import type { SubAgentInstance, SubAgentStatus } from './instance.js';
 import type { LimitKind, ResourceMonitor, UsageSample } from './monitor.js';
 import { exitCause } from './exit-cause.js';
 import { DEFAULT_MAX_DISK_MB } from './launch.js';
-import type { StartedProcess } from './start.js';
+import type { AgentConnection, AgentEnd } from './transport.js';
 
 /** A channel operation as the coordinator acts on it: without the subtask id the child claimed. */
 export type ChannelRequest = Omit<Extract<ChildMessage, { type: 'channel' }>, 'subtaskId' | '__qicoord'>;
@@ -36,14 +36,13 @@ export type AgentEvent =
 
 export interface AgentOptions {
   readonly instance: SubAgentInstance;
-  readonly started: StartedProcess;
+  /** The transport's connection to the agent (a local child, the in-memory runtime, a remote worker). */
+  readonly connection: AgentConnection;
   readonly monitor: ResourceMonitor;
   readonly services: AgentServices;
   readonly logger: Logger;
   readonly killGraceMs: number;
   readonly onEvent: (event: AgentEvent) => void;
-  /** True when the kernel's OOM killer killed a process of the agent's cgroup (where it has one). */
-  readonly oomKilled?: () => boolean;
   /** Called once the process is gone (release workspace, budget, …). */
   readonly onExit: (agent: SubAgent) => Promise<void>;
 }
@@ -90,12 +89,12 @@ export class SubAgent {
   constructor(private readonly o: AgentOptions) {
     this.instance = o.instance;
     this.id = o.instance.id;
-    o.started.route({ message: (m) => this.onMessage(m), violation: (e) => this.fail(e, 'protocol violation') });
-    this.unwatch = o.monitor.watch({
+    o.connection.messages({ message: (m) => this.onMessage(m), violation: (e) => this.fail(e, 'protocol violation') });
+    this.unwatch = o.connection.pid === undefined ? () => undefined : o.monitor.watch({
       agentId: this.id,
-      pid: o.started.nodePid,
+      pid: o.connection.pid,
       maxMemoryMB: this.instance.specification.resourceLimits.maxMemoryMB,
-      baselineMB: o.started.baselineMB,
+      baselineMB: o.connection.baselineMB,
       // A cgroup CPU cap throttles; only without one is a CPU cap enforced by stopping the agent.
       ...(this.instance.specification.resourceLimits.maxCpuPercent === undefined || this.instance.layers.includes('cgroup:cpu')
         ? {}
@@ -104,7 +103,7 @@ export class SubAgent {
       onSample: (s) => this.onSample(s),
       onLimit: (kind, s) => this.onLimit(kind, s),
     });
-    o.started.process.exited.then((info) => this.onExit(info.exitCode, info.signal)).catch(() => undefined);
+    o.connection.ended.then((end) => this.onEnd(end)).catch(() => undefined);
     this.setStatus(this.instance.status);
   }
 
@@ -117,12 +116,13 @@ export class SubAgent {
     return this.instance.status;
   }
 
+  /** The OS process monitored for this agent; 0 where none runs on this host (in-memory, remote). */
   get pid(): number {
-    return this.o.started.nodePid;
+    return this.o.connection.pid ?? 0;
   }
 
   get alive(): boolean {
-    return this.o.started.process.alive;
+    return this.o.connection.alive;
   }
 
   /** Runs one subtask with its resolved inputs; the deadline is min(maxDuration, maxExecutionTimeMs). */
@@ -138,7 +138,7 @@ export class SubAgent {
       this.setStatus('executing');
       this.instance.assignedTasks.push(subtask);
       running.timer = setTimeout(() => this.onDeadline(running, deadlineMs), deadlineMs);
-      this.o.started.process.channel.send({
+      this.o.connection.send({
         type: 'execute',
         subtask: {
           id: subtask.id,
@@ -152,6 +152,12 @@ export class SubAgent {
     });
   }
 
+  /** Asks the running subtask to stop (its ctx.signal aborts); the plugin decides what it returns. */
+  cancel(reason: string): void {
+    const running = this.running;
+    if (running !== undefined) this.o.connection.send({ type: 'cancel', subtaskId: running.subtask.id, reason });
+  }
+
   /** Stops the agent (graceful unless `immediate`) and waits for the process to be gone. */
   async terminate(reason: string, status: 'terminated' | 'completed' = 'terminated', immediate = false): Promise<void> {
     this.record(status, reason);
@@ -160,12 +166,12 @@ export class SubAgent {
 
   /** Resolves once the agent's process is gone. */
   get exited(): Promise<void> {
-    return this.o.started.process.exited.then(() => undefined);
+    return this.o.connection.ended.then(() => undefined);
   }
 
   /** Pushes a direct or topic message into the agent (its ctx.messages() / ctx.subscribe()). */
   deliver(delivery: { stream: 'direct' | 'topic'; topic?: string; from: string; body: unknown }): void {
-    this.o.started.process.channel.send({ type: 'deliver', stream: delivery.stream, from: delivery.from, body: delivery.body, ...(delivery.topic === undefined ? {} : { topic: delivery.topic }) });
+    this.o.connection.send({ type: 'deliver', stream: delivery.stream, from: delivery.from, body: delivery.body, ...(delivery.topic === undefined ? {} : { topic: delivery.topic }) });
   }
 
   /** Replaces the coordination services (coordinateAgents attaches sync points to running agents). */
@@ -176,11 +182,11 @@ export class SubAgent {
 
   /** SIGKILLs the process group synchronously (the coordinator's process-exit hook). */
   killNow(): void {
-    this.o.started.process.signalGroup('SIGKILL');
+    this.o.connection.kill();
   }
 
   private stop(reason: string, immediate: boolean): Promise<void> {
-    this.stopping ??= this.o.started.process.stop(reason, this.o.killGraceMs, immediate).then(() => undefined);
+    this.stopping ??= this.o.connection.stop(reason, this.o.killGraceMs, immediate).then(() => undefined);
     return this.stopping;
   }
 
@@ -227,7 +233,7 @@ export class SubAgent {
 
   private onDeadline(running: Running, deadlineMs: number): void {
     if (this.running !== running) return;
-    this.o.started.process.channel.send({ type: 'cancel', subtaskId: running.subtask.id, reason: 'deadline passed' });
+    this.o.connection.send({ type: 'cancel', subtaskId: running.subtask.id, reason: 'deadline passed' });
     this.fail(
       qiError('TIME_LIMIT', `subtask '${running.subtask.id}' on agent ${this.id} ran past its ${deadlineMs} ms limit (maxDuration / maxExecutionTimeMs) and was stopped`, {
         agentId: this.id,
@@ -244,13 +250,13 @@ export class SubAgent {
     const where = subtaskId === undefined ? `agent ${this.id}` : `subtask '${subtaskId}' on agent ${this.id}`;
     const errors: Record<LimitKind, () => QiError> = {
       memory: () =>
-        qiError('MEMORY_LIMIT', `${where} used ${Math.round(sample.rssMB - this.o.started.baselineMB)} MB over its runtime's ${Math.round(this.o.started.baselineMB)} MB, more than maxMemoryMB ${limits.maxMemoryMB}; it was killed`, {
+        qiError('MEMORY_LIMIT', `${where} used ${Math.round(sample.rssMB - this.o.connection.baselineMB)} MB over its runtime's ${Math.round(this.o.connection.baselineMB)} MB, more than maxMemoryMB ${limits.maxMemoryMB}; it was killed`, {
           agentId: this.id,
           subtaskId,
           limitMB: limits.maxMemoryMB,
           rssMB: sample.rssMB,
           peakRssMB: sample.peakRssMB,
-          baselineMB: this.o.started.baselineMB,
+          baselineMB: this.o.connection.baselineMB,
         }),
       cpu: () =>
         qiError('CPU_LIMIT', `${where} used ${Math.round(sample.cpuWindowPercent ?? 0)}% CPU, more than maxCpuPercent ${limits.maxCpuPercent}; it was stopped`, {
@@ -280,7 +286,7 @@ export class SubAgent {
     const tools = this.o.services.toolUsage();
     const running = this.running === undefined ? 0 : Date.now() - this.running.startedAt;
     this.instance.resourceUsage = {
-      memoryMB: this.lastSample?.rssMB ?? this.o.started.baselineMB,
+      memoryMB: this.lastSample?.rssMB ?? this.o.connection.baselineMB,
       executionTimeMs: this.busyMs + running,
       toolCalls: tools.toolCalls,
       networkRequests: tools.networkRequests,
@@ -291,33 +297,36 @@ export class SubAgent {
 
   /** The last peak RSS seen by the monitor. */
   get peakRssMB(): number {
-    return this.lastSample?.peakRssMB ?? this.o.started.baselineMB;
+    return this.lastSample?.peakRssMB ?? this.o.connection.baselineMB;
   }
 
-  private onExit(exitCode: number | null, signal: string | null): void {
+  /** The agent ended: the running subtask (if any) fails with what ended it, and the end is recorded. */
+  private onEnd(end: AgentEnd): void {
     this.unwatch();
+    const { exitCode, signal } = end;
     const limits = this.instance.specification.resourceLimits;
-    const cause = exitCause({
+    const cause = end.reason === 'lost' ? 'lost' : exitCause({
       exitCode,
       signal,
-      stderrTail: this.o.started.process.stderrTail,
+      stderrTail: end.stderrTail,
       peakRssMB: this.peakRssMB,
-      baselineMB: this.o.started.baselineMB,
+      baselineMB: this.o.connection.baselineMB,
       limitMB: limits.maxMemoryMB,
-      oomKilled: this.o.oomKilled?.() ?? false,
+      oomKilled: end.oomKilled ?? false,
     });
     if (this.running !== undefined) {
       const subtaskId = this.running.subtask.id;
       const context = { agentId: this.id, subtaskId, peakRssMB: this.peakRssMB, exitCode, signal };
       const errors = {
+        lost: () => qiError('WORKER_LOST', `agent ${this.id} was lost during subtask '${subtaskId}' (its worker or connection went away)`, context),
         memory: () => qiError('MEMORY_LIMIT', `subtask '${subtaskId}' on agent ${this.id} ran out of memory (maxMemoryMB ${limits.maxMemoryMB}: heap cap, kernel data cap or OOM killer); the agent died`, { ...context, limitMB: limits.maxMemoryMB }),
         disk: () => qiError('DISK_LIMIT', `subtask '${subtaskId}' on agent ${this.id} wrote a file past maxDiskMB ${this.maxDiskMB}; the agent died`, { ...context, limitMB: this.maxDiskMB }),
         crash: () => qiError('AGENT_CRASHED', `agent ${this.id} exited during subtask '${subtaskId}' (exit code ${exitCode}, signal ${signal})`, context),
       };
       this.finish(failure(errors[cause]()));
-      this.record('failed', cause === 'crash' ? 'crashed' : `${cause} limit`);
+      this.record('failed', cause === 'crash' ? 'crashed' : cause === 'lost' ? 'lost' : `${cause} limit`);
     } else {
-      this.record(cause === 'crash' ? 'terminated' : 'failed', `process exited (exit code ${exitCode}, signal ${signal})`);
+      this.record(cause === 'crash' || cause === 'lost' ? 'terminated' : 'failed', cause === 'lost' ? 'lost' : `process exited (exit code ${exitCode}, signal ${signal})`);
     }
     void this.o.onExit(this);
   }
@@ -331,7 +340,7 @@ export class SubAgent {
         this.fail(qiError('INVALID_MESSAGE', `agent ${this.id} sent '${m.type}' after start-up; it was stopped`, { agentId: this.id, type: m.type }), 'protocol violation');
         return;
       case 'audit': {
-        const written = this.o.started.log.write('warn', { audit: m.kind, action: m.action, detail: m.detail }, `agent ${this.id}: ${m.kind} access ${m.action}`);
+        const written = this.o.connection.log.write('warn', { audit: m.kind, action: m.action, detail: m.detail }, `agent ${this.id}: ${m.kind} access ${m.action}`);
         // Audit records past the log cap leave the event stream too (the CLI prints audit events).
         if (written) this.o.onEvent({ type: 'audit', agentId: this.id, kind: m.kind, action: m.action, detail: m.detail });
         return;
@@ -396,7 +405,7 @@ export class SubAgent {
     if (running !== undefined && running.subtask.id === named) return running;
     const last = this.lastEnded;
     if (running === undefined && last !== undefined && last.endedByCoordinator && last.subtask.id === named) {
-      this.o.started.log.write('debug', { type, subtaskId: named }, `late '${type}' for subtask '${named}' dropped: the coordinator had already ended it`);
+      this.o.connection.log.write('debug', { type, subtaskId: named }, `late '${type}' for subtask '${named}' dropped: the coordinator had already ended it`);
       return undefined;
     }
     const now = running === undefined ? 'runs no subtask' : `runs subtask '${running.subtask.id}'`;
@@ -414,7 +423,7 @@ export class SubAgent {
 
   /** A `ctx.log` record, through the agent's log budget; the plugin's data is nested, so it cannot forge the record's own keys. */
   private writeLog(m: Extract<ChildMessage, { type: 'log' }>, subtaskId: string | undefined): void {
-    this.o.started.log.write(m.level, { ...(subtaskId === undefined ? {} : { subtaskId }), fromAgent: true, ...(m.data === undefined ? {} : { data: m.data }) }, m.msg);
+    this.o.connection.log.write(m.level, { ...(subtaskId === undefined ? {} : { subtaskId }), fromAgent: true, ...(m.data === undefined ? {} : { data: m.data }) }, m.msg);
   }
 
   private unavailable(what: string): Promise<Result<unknown, QiError>> {
@@ -423,7 +432,7 @@ export class SubAgent {
 
   private async reply(type: 'tool-result' | 'sync-release' | 'channel-reply', callId: number, pending: Promise<Result<unknown, QiError>>): Promise<void> {
     const result = await pending;
-    this.o.started.process.channel.send({ type, callId, result: result.tag === 'success' ? { tag: 'success', value: result.value ?? null } : result });
+    this.o.connection.send({ type, callId, result: result.tag === 'success' ? { tag: 'success', value: result.value ?? null } : result });
   }
 
   private async onToolCall(running: Running, m: Extract<ChildMessage, { type: 'tool-call' }>): Promise<void> {
@@ -436,7 +445,7 @@ export class SubAgent {
     this.o.onEvent({ type: 'tool', agentId: this.id, subtaskId, name: m.name, ok: result.tag === 'success', startedAt, endedAt: Date.now() });
     if (result.tag === 'failure' && (result.error.category === 'AUTHORIZATION' || REFUSAL_CODES.has(result.error.code))) {
       // The broker's refusals are logged here, so that they count against the agent's log budget.
-      this.o.started.log.write('warn', { component: 'tool-broker', subtaskId, tool: m.name, code: result.error.code }, result.error.message);
+      this.o.connection.log.write('warn', { component: 'tool-broker', subtaskId, tool: m.name, code: result.error.code }, result.error.message);
     }
     if (result.tag === 'failure' && (result.error.code === 'TOOL_BUDGET' || result.error.code === 'FILE_OP_BUDGET')) {
       // A spent budget is enforced even if the plugin swallows the error.

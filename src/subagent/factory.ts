@@ -16,22 +16,13 @@ import type { ToolDefinition, ToolPolicy } from '../tools/types.js';
 import type { AgentEvent, AgentServices } from './agent.js';
 import { SubAgent } from './agent.js';
 import { deriveConfiguration, effectiveSpecification } from './configuration.js';
-import { buildAgentEnv } from './env.js';
-import { detectHost } from './host.js';
 import { emptyUsage, type PluginInfo, type SubAgentInstance } from './instance.js';
-import { planLaunch } from './launch.js';
-import { FdHeadroom, spawnThrew } from './fd-headroom.js';
+import { localTransport } from './local-transport.js';
 import { ResourceMonitor } from './monitor.js';
-import { RUNTIME, runtimePaths, type RuntimePaths } from './package-root.js';
 import type { PluginResolver, PluginSource } from './plugin-source.js';
 import { defaultPluginResolver, pluginFromFile } from './plugin-source.js';
 import { WarmPool, type PooledAgent } from './pool.js';
-import { startProcess, type StartedProcess } from './start.js';
-import { findEscapingLinks } from './symlinks.js';
-import type { LaunchPlan } from './types.js';
-import { AgentCgroup, type CgroupHost, detectCgroups, removeCgroupParents } from './cgroups.js';
-import { agentIdentity, unreadablePath, untraversableAncestors } from './identity.js';
-import { createWorkspace, removeWorkspace } from './workspace.js';
+import type { AgentConnection, AgentTransport } from './transport.js';
 
 /** Coordination services the execution engine lends an agent (sync points, channels). */
 export type CoordinationServices = Pick<AgentServices, 'sync' | 'channel'>;
@@ -46,6 +37,8 @@ export interface FactoryOptions {
   readonly onEvent?: (event: AgentEvent) => void;
   /** Ready timeout for a new agent. */
   readonly startTimeoutMs?: number;
+  /** What carries the agents (default: {@link localTransport}, sandboxed child processes). */
+  readonly transport?: AgentTransport;
 }
 
 /** Options of one spawn. */
@@ -64,16 +57,8 @@ interface Prepared {
 }
 
 interface PoolEntry extends PooledAgent {
-  readonly started: StartedProcess;
-  readonly plan: LaunchPlan;
-  /** The agent's cgroup (`sandbox` where the host has cgroups), removed when the agent ends. */
-  readonly cgroup: AgentCgroup | null;
+  readonly connection: AgentConnection;
 }
-
-/** Memory a `sandbox` agent's cgroup allows on top of maxMemoryMB: the Node runtime itself. */
-const CGROUP_RUNTIME_MB = 64;
-/** Processes (and threads) one `sandbox` agent may have at once: Node's own threads and some room. */
-const CGROUP_MAX_PIDS = 256;
 
 function agentIdFor(parent: string, n: number): string {
   return `${parent.replace(/[^A-Za-z0-9._:-]/g, '_')}.sa${n}-${randomUUID().slice(0, 8)}`;
@@ -81,10 +66,12 @@ function agentIdFor(parent: string, n: number): string {
 
 /**
  * The spec's SubAgentFactory, made real: validates a specification, checks the memory budget,
- * derives the agent's configuration, and starts a sandboxed Node child process whose flags,
- * environment and limits come from the specification (or hands out a pre-started one of the
- * same security profile from the warm pool). It owns every agent it started: `close()` stops
- * them all, and a process-exit hook SIGKILLs any that remain.
+ * derives the agent's configuration, and starts the agent through its transport — by default a
+ * sandboxed Node child process whose flags, environment and limits come from the specification
+ * (see local-transport.ts) — or hands out a pre-started one of the same security profile from
+ * the warm pool; it gives the agent its tool broker and wraps it in a {@link SubAgent}. It owns
+ * every agent it started: `close()` stops them all, and a process-exit hook SIGKILLs any that
+ * remain.
  */
 export class SubAgentFactory {
   private readonly agents = new Map<string, SubAgent>();
@@ -96,15 +83,7 @@ export class SubAgentFactory {
   private closed = false;
   private resolver: PluginResolver;
   private readonly exitHook = (): void => this.killAllNow();
-  /** Where agent cgroups can be made; detected on the first `sandbox` agent (undefined: not yet). */
-  private cgroupHost: CgroupHost | null | undefined;
-  /** Every agent cgroup made (removing one twice is harmless): close() waits until all are gone. */
-  private readonly cgroups = new Set<AgentCgroup>();
-  private readonly fds = new FdHeadroom();
-  /** Spawns in flight (their descriptors are not all open yet). */
-  private starting = 0;
-  /** Where the sandbox runtime is installed (a failure refuses every spawn, never throws). */
-  private readonly runtime: Result<RuntimePaths, QiError> = runtimePaths();
+  private readonly transport: AgentTransport;
 
   constructor(private readonly o: FactoryOptions) {
     this.log = componentLogger(o.logger, 'SubAgentFactory');
@@ -112,6 +91,7 @@ export class SubAgentFactory {
     this.pool = new WarmPool(o.config.pool.enabled ? o.config.pool.size : 0, o.config.pool.maxTotal);
     this.tools = new Map([...builtinTools(), ...(o.tools ?? new Map())]);
     this.resolver = o.pluginResolver ?? defaultPluginResolver;
+    this.transport = o.transport ?? localTransport();
     process.once('exit', this.exitHook);
   }
 
@@ -133,8 +113,8 @@ export class SubAgentFactory {
 
     const pooled = request.pooled ?? this.o.config.pool.enabled;
     const fromPool = pooled ? this.pool.take(prepared.value.profileKey) : undefined;
-    const entry = fromPool === undefined ? await this.startGuarded(prepared.value) : success(fromPool);
-    if (pooled && request.refill !== false) this.pool.refill(prepared.value.profileKey, () => this.startGuarded(prepared.value));
+    const entry = fromPool === undefined ? await this.startEntry(prepared.value) : success(fromPool);
+    if (pooled && request.refill !== false) this.pool.refill(prepared.value.profileKey, () => this.startEntry(prepared.value));
     if (entry.tag === 'failure') return entry;
 
     const agent = this.adopt(entry.value, spec, context, request.services, fromPool !== undefined);
@@ -163,10 +143,10 @@ export class SubAgentFactory {
       isolationLevel: d.isolationLevel,
       parentAgentId: this.o.parentAgentId,
     };
-    const entry = await this.startGuarded({ spec, plugin: plugin.value, profileKey: '' });
+    const entry = await this.startEntry({ spec, plugin: plugin.value, profileKey: '' });
     if (entry.tag === 'failure') return entry;
     await entry.value.discard();
-    return success(entry.value.started.plugin);
+    return success(entry.value.connection.plugin);
   }
 
   /** Resolves plugins through the registry from now on (after the registry has been loaded). */
@@ -178,14 +158,14 @@ export class SubAgentFactory {
   refillPool(specification: unknown, context: AgentContext = {}): void {
     if (!this.o.config.pool.enabled || this.closed) return;
     const prepared = this.prepare(specification, context);
-    if (prepared.tag === 'success') this.pool.refill(prepared.value.profileKey, () => this.startGuarded(prepared.value));
+    if (prepared.tag === 'success') this.pool.refill(prepared.value.profileKey, () => this.startEntry(prepared.value));
   }
 
   /** Pre-starts `count` agents of a specification's profile (warm pool). */
   async prewarm(specification: unknown, count: number): Promise<Result<number, QiError>> {
     const prepared = this.prepare(specification);
     if (prepared.tag === 'failure') return prepared;
-    const entries = await Promise.all(Array.from({ length: count }, () => this.startGuarded(prepared.value)));
+    const entries = await Promise.all(Array.from({ length: count }, () => this.startEntry(prepared.value)));
     for (const e of entries) if (e.tag === 'success') this.pool.put(prepared.value.profileKey, e.value);
     const failed = entries.find((e) => e.tag === 'failure');
     return failed?.tag === 'failure' ? failed : success(entries.length);
@@ -241,29 +221,8 @@ export class SubAgentFactory {
     await Promise.all([...this.agents.values()].map((a) => a.terminate('coordinator closed')));
     this.agents.clear();
     await this.monitor.stop();
-    await Promise.all([...this.cgroups].map((c) => c.remove()));
-    this.cgroups.clear();
-    if (this.cgroupHost != null) removeCgroupParents(this.cgroupHost);
+    await this.transport.close();
     process.removeListener('exit', this.exitHook);
-  }
-
-  /** The agent's cgroup at `sandbox` where the host allows one; null otherwise (recorded as a missing layer). */
-  private createCgroup(spec: SubAgentSpecification, agentId: string): AgentCgroup | null {
-    if (spec.isolationLevel !== 'sandbox') return null;
-    this.cgroupHost ??= detectCgroups();
-    if (this.cgroupHost === null) return null;
-    const limits = spec.resourceLimits;
-    const made = AgentCgroup.create(this.cgroupHost, agentId, {
-      memoryBytes: (limits.maxMemoryMB + CGROUP_RUNTIME_MB) * 1024 * 1024,
-      cpuPercent: limits.maxCpuPercent,
-      maxPids: CGROUP_MAX_PIDS,
-    });
-    if (made instanceof Error) {
-      this.log.warn({ agentId, err: made.message }, 'could not create the agent cgroup; running without kernel caps');
-      return null;
-    }
-    this.cgroups.add(made);
-    return made;
   }
 
   private killAllNow(): void {
@@ -280,152 +239,35 @@ export class SubAgentFactory {
     return success({ spec, plugin: plugin.value, profileKey: JSON.stringify({ profile, plugin: plugin.value.path }) });
   }
 
-  /** startEntry, refused while the coordinator is short of file descriptors, and never throwing. */
-  private async startGuarded(prepared: Prepared): Promise<Result<PoolEntry, QiError>> {
-    if (this.runtime.tag === 'failure') return this.runtime;
-    const room = this.fds.check(`${this.o.parentAgentId}.sa${this.counter + 1}`, this.starting);
-    if (room.tag === 'failure') return room;
-    this.starting++;
-    try {
-      return await this.startEntry(prepared);
-    } catch (e) {
-      return failure(spawnThrew(e));
-    } finally {
-      this.starting--;
-    }
-  }
-
+  /** Starts one agent through the transport, as a pool entry (a failure leaves nothing behind). */
   private async startEntry(prepared: Prepared): Promise<Result<PoolEntry, QiError>> {
     const { spec, plugin } = prepared;
-    const { sandbox } = this.o.config;
     const agentId = agentIdFor(this.o.parentAgentId, ++this.counter);
-    const host = await detectHost(sandbox.nodePath);
-    const runAs = spec.isolationLevel === 'monitored' ? null : agentIdentity(host.isRoot, { uid: sandbox.agentUid, gid: sandbox.agentGid });
-    let workspace: string;
-    try {
-      workspace = createWorkspace(sandbox.workspaceRoot, agentId, runAs);
-    } catch (e) {
-      return failure(
-        qiError('SANDBOX_UNAVAILABLE', `cannot create the workspace of agent ${agentId} under ${sandbox.workspaceRoot}: ${e instanceof Error ? e.message : String(e)}`, {
-          agentId,
-          workspaceRoot: sandbox.workspaceRoot,
-        }),
-      );
-    }
-    const reachable = this.checkReachable(runAs, plugin, workspace);
-    const cgroup = this.createCgroup(spec, agentId);
-    const release = (): void => {
-      removeWorkspace(workspace);
-      void cgroup?.remove();
-    };
-    const planned = planLaunch({
-      spec,
-      host,
-      nodePath: sandbox.nodePath,
-      bootstrapPath: RUNTIME.bootstrap,
-      runtimeReadPaths: RUNTIME.readPaths,
-      pluginReadPaths: plugin.readPaths,
-      workspace,
-      extraReadPaths: sandbox.readPaths,
-      extraWritePaths: sandbox.writePaths,
-      env: buildAgentEnv(sandbox.passEnv, sandbox.env),
-      networkIsolation: sandbox.networkIsolation,
-      onUnavailable: sandbox.onUnavailable,
-      runAs,
-      maskedDirs: reachable.tag === 'success' ? reachable.value : [],
-      cgroup: cgroup === null ? null : { procsFiles: cgroup.procsFiles, cpu: spec.resourceLimits.maxCpuPercent !== undefined },
-    });
-    if (planned.tag === 'failure') {
-      release();
-      return planned;
-    }
-    const plan = planned.value;
-    if (plan.isolationLevel !== 'monitored' && spec.securityConstraints.fileSystemAccess !== 'full') {
-      const grants = [...plugin.readPaths, ...sandbox.readPaths, ...RUNTIME.readPaths, workspace];
-      const escaping = findEscapingLinks([workspace, ...sandbox.readPaths, plugin.readPaths[0]!], grants);
-      if (escaping.length > 0) {
-        release();
-        const first = escaping[0]!;
-        return failure(
-          qiError('FS_DENIED', `granted path ${first.link} is a symlink to ${first.target}, outside the agent's grants; remove it or grant its target`, {
-            agentId,
-            links: escaping.slice(0, 10),
-          }),
-        );
-      }
-    }
-    if (reachable.tag === 'failure' && plan.runAs !== null) {
-      release();
-      return reachable;
-    }
-    // A downgrade below `sandbox` runs without the cgroup.
-    const agentCgroup = plan.isolationLevel === 'sandbox' ? cgroup : null;
-    if (agentCgroup === null) void cgroup?.remove();
-    const logger = agentLogger(this.o.logger, agentId, spec.agentType);
-    const started = await startProcess({
+    const started = await this.transport.start({
       agentId,
-      plan,
-      init: { agentId, pluginPath: plugin.path, workspace, grants: this.grantsFor(spec, workspace), netGuard: { mode: plan.netGuard.mode, hosts: [...plan.netGuard.hosts] }, logLevel: this.o.config.logging.level },
-      limits: { maxMessageBytes: sandbox.maxMessageBytes, maxMessagesPerSecond: sandbox.maxMessagesPerSecond },
-      maxOutputBytes: sandbox.maxOutputBytes,
-      logger,
+      spec,
+      plugin,
+      sandbox: this.o.config.sandbox,
+      logLevel: this.o.config.logging.level,
+      logger: agentLogger(this.o.logger, agentId, spec.agentType),
       timeoutMs: this.o.startTimeoutMs ?? 15_000,
-      killGraceMs: sandbox.killGraceMs,
     });
-    if (started.tag === 'failure') {
-      removeWorkspace(workspace);
-      await agentCgroup?.remove();
-      return started;
-    }
-    const proc = started.value.process;
+    if (started.tag === 'failure') return started;
+    const connection = started.value;
     return success({
       agentId,
-      workspace,
-      plan,
-      started: started.value,
-      cgroup: agentCgroup,
-      alive: () => proc.alive,
+      workspace: connection.boundary.workspace,
+      connection,
+      alive: () => connection.alive,
       discard: async () => {
-        await proc.stop('pool closed', sandbox.killGraceMs);
-        await agentCgroup?.remove();
-        if (!sandbox.keepWorkspace) removeWorkspace(workspace);
+        await connection.stop('pool closed', this.o.config.sandbox.killGraceMs);
       },
     });
-  }
-
-  /**
-   * When agents run as another user (a root coordinator), everything they must read has to be
-   * readable by that user; the folders on the way that are not are masked by the sandbox (the
-   * list returned). A grant that is itself unreadable fails with the path and the fix.
-   */
-  private checkReachable(runAs: ReturnType<typeof agentIdentity>, plugin: PluginSource, workspace: string): Result<string[], QiError> {
-    if (runAs === null) return success([]);
-    const { sandbox } = this.o.config;
-    const needed = [RUNTIME.bootstrap, ...RUNTIME.readPaths, ...plugin.readPaths, plugin.path, ...sandbox.readPaths, ...sandbox.writePaths, sandbox.nodePath];
-    const unreadable = unreadablePath(needed, runAs);
-    if (unreadable !== undefined) {
-      return failure(
-        qiError(
-          'SANDBOX_UNAVAILABLE',
-          `agents run as uid ${runAs.uid} because the coordinator is root, and that user cannot read ${unreadable}. Fix: make it readable by others (chmod o+rX), set sandbox.agentUid/agentGid to a user that can read it, or run the coordinator as an unprivileged user`,
-          { path: unreadable, uid: runAs.uid },
-        ),
-      );
-    }
-    return success(untraversableAncestors([...needed, workspace], runAs));
-  }
-
-  /** What an agent may read and write, as its plugin sees it (ctx.grants). */
-  private grantsFor(spec: SubAgentSpecification, workspace: string): { read: string[]; write: string[] } {
-    const { sandbox } = this.o.config;
-    const fs = spec.securityConstraints.fileSystemAccess;
-    return { read: [workspace, ...sandbox.readPaths], write: fs === 'read-only' ? [] : [workspace, ...sandbox.writePaths] };
   }
 
   private toolPolicy(spec: SubAgentSpecification, entry: PoolEntry): ToolPolicy {
     const { sandbox } = this.o.config;
     const fs = spec.securityConstraints.fileSystemAccess;
-    const prefix = entry.plan.wrapperArgs;
     return {
       agentId: entry.agentId,
       allowedTools: spec.securityConstraints.allowedTools,
@@ -438,12 +280,7 @@ export class SubAgentFactory {
       maxToolCalls: spec.resourceLimits.maxToolCalls,
       maxFileOperations: spec.resourceLimits.maxFileOperations,
       maxConcurrentOperations: spec.resourceLimits.maxConcurrentOperations,
-      execute: {
-        wrap: (command, args) => (prefix.length === 0 ? { command, args: [...args] } : { command: prefix[0]!, args: [...prefix.slice(1), command, ...args] }),
-        seccompFilter: entry.plan.seccompFilter,
-        env: entry.plan.env,
-        defaultTimeoutMs: spec.resourceLimits.maxExecutionTimeMs,
-      },
+      execute: { ...entry.connection.boundary.execute, defaultTimeoutMs: spec.resourceLimits.maxExecutionTimeMs },
     };
   }
 
@@ -451,6 +288,8 @@ export class SubAgentFactory {
     const logger = agentLogger(this.o.logger, entry.agentId, spec.agentType);
     const broker = new ToolBroker(this.toolPolicy(spec, entry), this.tools, logger);
     const now = new Date();
+    const { connection } = entry;
+    const { boundary } = connection;
     const instance: SubAgentInstance = {
       id: entry.agentId,
       specification: spec,
@@ -458,20 +297,20 @@ export class SubAgentFactory {
       createdAt: now,
       lastActivity: now,
       assignedTasks: [],
-      resourceUsage: { ...emptyUsage(), memoryMB: entry.started.baselineMB },
+      resourceUsage: { ...emptyUsage(), memoryMB: connection.baselineMB },
       performanceMetrics: { tasksCompleted: 0, successRate: 0, averageExecutionTime: 0, errorCount: 0 },
-      pid: entry.started.nodePid,
-      plugin: entry.started.plugin,
-      workspace: entry.workspace,
+      pid: connection.pid ?? 0,
+      plugin: connection.plugin,
+      workspace: boundary.workspace,
       warm,
-      layers: entry.plan.layers,
-      isolationLevel: entry.plan.isolationLevel,
-      ...(entry.plan.downgradedFrom === undefined ? {} : { downgradedFrom: entry.plan.downgradedFrom }),
+      layers: boundary.layers,
+      isolationLevel: boundary.isolationLevel,
+      ...(boundary.downgradedFrom === undefined ? {} : { downgradedFrom: boundary.downgradedFrom }),
       configuration: deriveConfiguration(entry.agentId, spec, context),
     };
     const agent = new SubAgent({
       instance,
-      started: entry.started,
+      connection,
       monitor: this.monitor,
       logger,
       killGraceMs: this.o.config.sandbox.killGraceMs,
@@ -481,11 +320,8 @@ export class SubAgentFactory {
         ...services,
       },
       onEvent: (event) => this.o.onEvent?.(event),
-      ...(entry.cgroup === null ? {} : { oomKilled: () => entry.cgroup?.oomKilled() ?? false }),
       onExit: async (gone) => {
         this.agents.delete(gone.id);
-        await entry.cgroup?.remove();
-        if (!this.o.config.sandbox.keepWorkspace) removeWorkspace(entry.workspace);
       },
     });
     this.agents.set(agent.id, agent);

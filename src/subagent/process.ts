@@ -12,6 +12,8 @@ export interface ExitInfo {
   readonly signal: string | null;
   /** Set when the process could not be started at all (e.g. ENOENT). */
   readonly spawnError?: string;
+  /** The link lost the agent (a remote worker or its connection gone) instead of seeing it end. */
+  readonly lost?: boolean;
 }
 
 export interface SpawnOptions {

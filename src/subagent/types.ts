@@ -1,6 +1,9 @@
 import type { IsolationLevel } from '../schemas/common.js';
 import type { SubAgentSpecification } from '../schemas/spec.js';
 import type { SeccompArch } from './seccomp.js';
+import type { NetGuardPolicy } from '../protocol/messages.js';
+
+export type { NetGuardPolicy };
 
 /** What this host (and the agents' Node binary) can enforce. Detected once per Node binary. */
 export interface HostCapabilities {
@@ -45,13 +48,6 @@ export interface AgentIdentity {
   readonly gid: number;
 }
 
-/** Network policy the child's guard applies (the seat belt; OS isolation is separate). */
-export interface NetGuardPolicy {
-  /** off: nothing patched; audit: report, never block; deny-all; allow-list: only `hosts`. */
-  readonly mode: 'off' | 'audit' | 'deny-all' | 'allow-list';
-  /** `host` or `host:port` entries (allow-list mode). */
-  readonly hosts: readonly string[];
-}
 
 /** Everything the launch planner needs; all paths absolute. */
 export interface LaunchInput {

@@ -31,3 +31,5 @@ export const AgentTestUtils = {
 } as const;
 
 export { runPluginForTest, type PluginTestOptions, type PluginTestOutcome, type CapturedLog } from './plugin-harness.js';
+export { inMemoryTransport, type InMemoryTransport, type InMemoryTransportOptions, type InMemoryAgent } from '../subagent/in-memory-transport.js';
+export type { AgentTransport, AgentConnection, AgentEnd, AgentBoundary, StartRequest, MessageSink } from '../subagent/transport.js';
