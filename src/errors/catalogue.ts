@@ -143,6 +143,11 @@ export const ERROR_CATALOGUE = {
     when: 'the run was cancelled (Ctrl-C, close(), or fail-fast after another failure)',
     fix: 'nothing to fix; the partial result is kept',
   },
+  SKIPPED: {
+    category: 'BUSINESS',
+    when: 'a subtask never ran: a subtask it depends on failed, was skipped or was cancelled (context.upstream names it)',
+    fix: 'fix the upstream failure; its own error is on that subtask',
+  },
   INTERNAL: {
     category: 'SYSTEM',
     when: 'an unexpected exception inside qicoord itself',
