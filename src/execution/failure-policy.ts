@@ -26,7 +26,7 @@ export type RunCommand =
   | { readonly type: 'dispatch' }
   | { readonly type: 'extend-deadline'; readonly index: number; readonly factor: number }
   /** Back to pending; ready again after `delayMs`, on a fresh agent. */
-  | { readonly type: 'retry'; readonly index: number; readonly delayMs: number; readonly reason: string }
+  | { readonly type: 'retry'; readonly index: number; readonly delayMs: number; readonly reason: string; readonly error: QiError }
   | { readonly type: 'fail-subtask'; readonly index: number; readonly error: QiError }
   | { readonly type: 'cancel-subtask'; readonly index: number; readonly error: QiError }
   /** Skip every pending subtask downstream of `index`. */
@@ -61,7 +61,7 @@ export function decideOnFailure(policy: FailurePolicy, index: number, subtask: S
   if (error.code === 'TIME_LIMIT' && extend !== undefined && subtask.extensions < extend.maxExtensions) {
     return [
       { type: 'extend-deadline', index, factor: extend.factor },
-      { type: 'retry', index, delayMs: 0, reason: 'deadline extended' },
+      { type: 'retry', index, delayMs: 0, reason: 'deadline extended', error },
       { type: 'dispatch' },
     ];
   }
@@ -69,7 +69,7 @@ export function decideOnFailure(policy: FailurePolicy, index: number, subtask: S
   const how = getRetryStrategy(error.category).strategy;
   if (policy.handling === 'retry-cascade' && retry !== undefined && how !== 'never' && subtask.attempts < retry.maxAttempts) {
     const delayMs = how === 'exponential_backoff' ? retry.baseDelayMs * 2 ** (subtask.attempts - 1) : retry.baseDelayMs * subtask.attempts;
-    return [{ type: 'retry', index, delayMs, reason: `${error.code} (${how})` }, { type: 'dispatch' }];
+    return [{ type: 'retry', index, delayMs, reason: `${error.code} (${how})`, error }, { type: 'dispatch' }];
   }
   if (policy.handling === 'fail-fast') {
     const cancel = qiError('CANCELLED', `run cancelled after subtask '${subtask.id}' failed (fail-fast): ${error.message}`, { cause: error.code, subtaskId: subtask.id });

@@ -1,6 +1,5 @@
-import type { QiError, Result } from '@qi/base';
+import type { QiError } from '@qi/base';
 import type { Logger } from 'pino';
-import { ChannelRouter } from '../channels/index.js';
 import type { Config } from '../config/schema.js';
 import type { AgentContext } from '../context.js';
 import type { TaskDistribution } from '../distribution/types.js';
@@ -8,19 +7,18 @@ import { qiError } from '../errors/catalogue.js';
 import type { CoordinatorEvent } from '../events/types.js';
 import type { StrategyPluginEntry } from '../plugins/registry.js';
 import type { ResourceManager } from '../resources/index.js';
-import type { SubTask } from '../schemas/task.js';
-import type { ChannelRequest, SubAgent } from '../subagent/agent.js';
 import type { SubAgentFactory } from '../subagent/factory.js';
-import { SyncHub } from '../sync/index.js';
-import { channelOperation } from './channel-ops.js';
 import { decideOnFailure, failurePolicyOf, pendingSubtree, skippedError, type FailurePolicy, type RunCommand } from './failure-policy.js';
 import { resolveInputs } from './inputs.js';
+import { attemptOn, withDeadline } from './run-attempt.js';
 import { applyEvent, initialRunState } from './reducer.js';
 import { RunAgents, type LiveAgent } from './run-agents.js';
 import { TERMINAL_STATUSES, type RunEvent, type RunState } from './run-events.js';
 import { RunPlan } from './run-plan.js';
 import { buildResult } from './run-result.js';
 import { RunScheduling } from './run-scheduling.js';
+import { RunServices } from './run-services.js';
+import { streamEventOf } from './run-stream.js';
 import type { CoordinationResult, ExecutionStatus } from './types.js';
 
 export interface RunDeps {
@@ -33,6 +31,9 @@ export interface RunDeps {
   /** The run's directory (checkpoints). */
   readonly runDir: string;
   readonly emit: (event: CoordinatorEvent) => void;
+  /** The run started an agent / the agent's process is gone (the engine routes agent events by them). */
+  readonly agentStarted?: (agentId: string) => void;
+  readonly agentGone?: (agentId: string) => void;
 }
 
 /**
@@ -50,13 +51,12 @@ export class CoordinationRun {
   private readonly policy: FailurePolicy;
   private readonly scheduling: RunScheduling;
   private readonly agents: RunAgents;
-  private readonly hub: SyncHub;
-  private readonly router: ChannelRouter;
+  private readonly services: RunServices;
   /** Subtasks holding a concurrency slot (dispatched, not ended): their agent once bound. */
   private readonly running = new Map<number, LiveAgent | null>();
-  private readonly waitingSync = new Set<string>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
-  private communicationMs = 0;
+  /** Outputs of succeeded subtasks by id (their dependents' inputs), read from the state. */
+  private readonly outputs: Pick<ReadonlyMap<string, Readonly<Record<string, unknown>>>, 'get'>;
   private cancelled: QiError | undefined;
   private firstFailure: QiError | undefined;
   private timeLimit: NodeJS.Timeout | undefined;
@@ -71,31 +71,28 @@ export class CoordinationRun {
     this.plan = new RunPlan(distribution);
     this.state = initialRunState(this.plan.subtasks.map((s) => s.id));
     this.policy = failurePolicyOf(distribution);
-    this.scheduling = new RunScheduling(this.plan, deps, () => ({ running: this.running.size - this.waitingSync.size, agents: this.agents.values(), counts: this.state.counts }));
-    const { strategy } = distribution;
-    this.hub = new SyncHub({
-      points: distribution.synchronizationPlan.points,
-      allSubtasks: this.plan.subtasks.map((s) => s.id),
-      failureHandling: strategy.failureHandling,
-      checkpointDir: deps.runDir,
-      onEvent: (event) => deps.emit({ type: 'sync', coordinationId: this.id, event: { ...event }, at: Date.now() }),
+    this.outputs = { get: (id) => this.state.subtasks[this.plan.indexOf(id)]?.outputs };
+    this.services = new RunServices(distribution, deps, {
+      onWait: () => this.pump(),
+      onReleased: (pointId, outcome) => pointId in this.state.syncOutcomes || this.record({ type: 'sync-released', pointId, outcome, at: Date.now() }),
     });
-    this.router = new ChannelRouter({
-      maxMessageBytes: deps.config.sandbox.maxMessageBytes,
-      onEvent: (event) => deps.emit({ type: 'channel', coordinationId: this.id, event: { ...event }, at: Date.now() }),
-    });
-    this.router.declareSubtasks(this.plan.subtasks.map((s) => s.id));
+    this.scheduling = new RunScheduling(this.plan, deps, () => ({ running: this.running.size - this.services.waitingSync.size, agents: this.agents.values(), counts: this.state.counts }));
+    const { hub, router } = this.services;
     this.agents = new RunAgents({
       factory: deps.factory,
       resources: deps.resources,
       context: deps.context,
-      services: { sync: (agent, subtaskId, pointId, value) => this.sync(agent, subtaskId, pointId, value), channel: (agent, subtaskId, request) => this.channel(agent, subtaskId, request) },
-      maxConcurrentAgents: strategy.maxConcurrentAgents,
+      services: this.services.forAgents(),
+      maxConcurrentAgents: distribution.strategy.maxConcurrentAgents,
       cancelled: () => this.cancelled,
-      onStarted: (live) => this.router.register(live.agent.id, (d) => live.agent.deliver(d)),
+      onStarted: (live) => {
+        deps.agentStarted?.(live.agent.id);
+        router.register(live.agent.id, (d) => live.agent.deliver(d));
+      },
       onExit: (live) => {
-        this.hub.departAgent(live.agent.id);
-        this.router.unregister(live.agent.id);
+        deps.agentGone?.(live.agent.id);
+        hub.departAgent(live.agent.id);
+        router.unregister(live.agent.id);
       },
     });
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -134,8 +131,7 @@ export class CoordinationRun {
     }
     this.state.subtasks.forEach((s, i) => s.status === 'pending' && this.record({ type: 'subtask-cancelled', index: i, subtaskId: s.id, at: Date.now() }));
     this.scheduling.ready.clear();
-    this.hub.close();
-    this.router.close();
+    this.services.close();
     this.maybeFinish();
   }
 
@@ -159,10 +155,6 @@ export class CoordinationRun {
     }
   }
 
-  ownsAgent(agentId: string): boolean {
-    return this.agents.has(agentId);
-  }
-
   private isFinished(): boolean {
     return this.status === 'completed' || this.status === 'failed' || this.status === 'cancelled';
   }
@@ -174,44 +166,30 @@ export class CoordinationRun {
     return true;
   }
 
-  /** What an applied event means outside the state: the DAG, the sync points, the event stream. */
+  /**
+   * What an applied event means outside the state: the DAG, the sync points, the event stream.
+   * A subtask leaves the sync points it has not reached only at its end: a retried attempt still arrives.
+   */
   private observe(event: RunEvent): void {
-    const at = event.at;
     switch (event.type) {
-      case 'subtask-started':
-        this.deps.emit({ type: 'subtask-start', coordinationId: this.id, subtaskId: event.subtaskId, agentId: event.agentId, attempt: event.attempt, at });
-        return;
-      case 'subtask-requeued':
-        this.deps.emit({ type: 'subtask-retry', coordinationId: this.id, subtaskId: event.subtaskId, attempt: event.attempt + 1, delayMs: event.delayMs, reason: event.reason, at });
-        return;
-      case 'fallback-applied':
-        this.deps.emit({ type: 'fallback', coordinationId: this.id, action: event.action, detail: event.detail, at });
-        this.deps.logger.warn({ action: event.action, ...event.detail }, `fallback: ${event.action}`);
-        return;
       case 'subtask-succeeded':
         for (const s of this.scheduling.dag.succeeded(event.index)) if (this.state.subtasks[s]!.status === 'pending') this.scheduling.ready.add(s);
-        this.subtaskEnded(event.index);
-        return;
+        this.services.hub.depart(event.subtaskId);
+        break;
       case 'subtask-failed':
       case 'subtask-skipped':
       case 'subtask-cancelled':
         this.scheduling.dag.end(event.index);
         this.scheduling.ready.delete(event.index);
-        this.subtaskEnded(event.index);
-        return;
+        this.services.hub.depart(event.subtaskId);
+        break;
+      case 'fallback-applied':
+        this.deps.logger.warn({ action: event.action, ...event.detail }, `fallback: ${event.action}`);
+        break;
       default:
-        return;
     }
-  }
-
-  /**
-   * A subtask's end. Only now does it leave the synchronization points it has not reached: a
-   * failed attempt that is retried still arrives.
-   */
-  private subtaskEnded(i: number): void {
-    const s = this.state.subtasks[i]!;
-    this.hub.depart(s.id);
-    this.deps.emit({ type: 'subtask-end', coordinationId: this.id, subtaskId: s.id, agentId: s.agentId, status: s.status, attempt: s.attempts, error: s.error, at: Date.now() });
+    const streamed = streamEventOf(this.id, event, this.state);
+    if (streamed !== undefined) this.deps.emit(streamed);
   }
 
   /** Starts as many ready subtasks as the scheduler allows. */
@@ -258,40 +236,18 @@ export class CoordinationRun {
     this.running.set(i, live);
     const startedAt = Date.now();
     this.record({ type: 'subtask-started', index: i, subtaskId: subtask.id, attempt, agentId: live.agent.id, at: startedAt });
-    this.router.bindSubtask(subtask.id, live.agent.id);
-    const inputs = resolveInputs(subtask, this.plan.graph.inputSources[i]!, this.outputsOf(), this.distribution.originalTask.inputs ?? {});
-    const outcome = await live.agent.execute(this.withDeadline(subtask, this.state.subtasks[i]!.deadlineFactor), inputs, attempt);
+    const inputs = resolveInputs(subtask, this.plan.graph.inputSources[i]!, this.outputs, this.distribution.originalTask.inputs ?? {});
+    const end = await attemptOn(live, this.agents.record(live.agent.id), this.services.router, withDeadline(subtask, this.state.subtasks[i]!.deadlineFactor), inputs, attempt, startedAt);
     this.running.delete(i);
-    this.router.unbindSubtask(subtask.id);
-    const at = Date.now();
-    const usage = live.agent.instance.resourceUsage;
-    const agentRecord = this.agents.record(live.agent.id);
-    agentRecord.busyMs += at - startedAt;
-    agentRecord.usage = usage;
-    agentRecord.peakMemoryMB = Math.max(agentRecord.peakMemoryMB, live.agent.peakRssMB);
-    if (outcome.tag === 'success') {
-      agentRecord.completed.push(subtask.id);
-      this.record({ type: 'subtask-succeeded', index: i, subtaskId: subtask.id, attempt, outputs: outcome.value.outputs, usage, at });
-      this.scheduling.subtaskEnded(i, true, at - startedAt);
+    if (end.outcome.tag === 'success') {
+      this.record({ type: 'subtask-succeeded', index: i, subtaskId: subtask.id, attempt, outputs: end.outcome.value.outputs, usage: end.usage, at: end.at });
+      this.scheduling.subtaskEnded(i, true, end.durationMs);
       this.agents.release(live);
       this.pump();
       return;
     }
-    agentRecord.failed.push(subtask.id);
     if (live.agent.alive) void this.agents.retire(live, `subtask '${subtask.id}' failed`, 'terminated');
-    this.onFailure(i, outcome.error, usage);
-  }
-
-  private withDeadline(subtask: SubTask, factor: number): SubTask {
-    const maxDuration = subtask.executionConstraints.maxDuration;
-    if (maxDuration === undefined || factor === 1) return subtask;
-    return { ...subtask, executionConstraints: { ...subtask.executionConstraints, maxDuration: Math.round(maxDuration * factor) } };
-  }
-
-  /** Outputs of succeeded subtasks by id, read lazily by `resolveInputs`. */
-  private outputsOf(): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
-    const { plan, state } = this;
-    return { get: (id: string) => state.subtasks[plan.indexOf(id)]?.outputs } as ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+    this.onFailure(i, end.outcome.error, end.usage);
   }
 
   /** An attempt failed: the failure policy decides, the loop carries it out. */
@@ -311,7 +267,7 @@ export class CoordinationRun {
         this.record({ type: 'fallback-applied', action: 'extend-deadline', detail: { subtaskId: s!.id, index: c.index, factor: c.factor, agentId: s!.agentId }, at });
         return;
       case 'retry':
-        this.record({ type: 'subtask-requeued', index: c.index, subtaskId: s!.id, attempt: s!.attempts, error: s!.error ?? qiError('INTERNAL', 'retried without an error'), delayMs: c.delayMs, reason: c.reason, usage, at });
+        this.record({ type: 'subtask-requeued', index: c.index, subtaskId: s!.id, attempt: s!.attempts, error: c.error, delayMs: c.delayMs, reason: c.reason, usage, at });
         return this.retryAfter(c.index, c.delayMs);
       case 'fail-subtask':
         this.firstFailure ??= c.error;
@@ -338,24 +294,6 @@ export class CoordinationRun {
     this.retryTimers.add(timer);
   }
 
-  private async sync(agent: SubAgent, subtaskId: string, pointId: string, value: unknown): Promise<Result<unknown, QiError>> {
-    this.waitingSync.add(subtaskId);
-    this.pump();
-    const started = performance.now();
-    const result = await this.hub.arrive(pointId, subtaskId, agent.id, value);
-    this.communicationMs += performance.now() - started;
-    this.waitingSync.delete(subtaskId);
-    if (result.tag === 'success' && !(pointId in this.state.syncOutcomes)) this.record({ type: 'sync-released', pointId, outcome: result.value, at: Date.now() });
-    return result;
-  }
-
-  private async channel(agent: SubAgent, subtaskId: string, m: ChannelRequest): Promise<Result<unknown, QiError>> {
-    const started = performance.now();
-    const result = await channelOperation(this.router, this.hub, agent.id, subtaskId, m);
-    if (m.op !== 'queue-pull') this.communicationMs += performance.now() - started;
-    return result;
-  }
-
   private maybeFinish(): void {
     if (this.isFinished() || this.running.size > 0) return;
     if (this.cancelled === undefined && (this.scheduling.ready.size > 0 || this.retryTimers.size > 0)) return;
@@ -376,12 +314,11 @@ export class CoordinationRun {
     this.status = ok ? 'completed' : this.cancelled?.code === 'CANCELLED' && this.firstFailure === this.cancelled ? 'cancelled' : 'failed';
     this.record({ type: 'run-ended', status: this.status, error: ok ? undefined : this.firstFailure, at: Date.now() });
     clearTimeout(this.timeLimit);
-    this.hub.close();
-    this.router.close();
+    this.services.close();
     // The warm pool is not refilled here: a run's end is no sign that agents of its profiles will
     // be wanted again (the CLI closes right after), and pool agents nobody takes are pure cost.
     await this.agents.stopAll('run finished');
-    const result = buildResult(this.id, this.state, this.agents.agentRecords(), executionTime, this.communicationMs, ok ? undefined : this.firstFailure);
+    const result = buildResult(this.id, this.state, this.agents.agentRecords(), executionTime, this.services.communicationMs, ok ? undefined : this.firstFailure);
     this.deps.emit({ type: 'run-end', coordinationId: this.id, success: ok, status: this.status, executionTime, at: Date.now() });
     this.resolveDone?.(result);
   }

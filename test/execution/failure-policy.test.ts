@@ -51,7 +51,7 @@ describe('decideOnFailure', () => {
 
   it('retry-cascade: linear backoff for SYSTEM, exponential for TIMEOUT, never for AUTHORIZATION, at most maxAttempts', () => {
     const p = policyFor('retry-cascade');
-    expect(decideOnFailure(p, 0, subtask({ attempts: 1 }), crash, false)[0]).toEqual({ type: 'retry', index: 0, delayMs: 100, reason: 'AGENT_CRASHED (linear_backoff)' });
+    expect(decideOnFailure(p, 0, subtask({ attempts: 1 }), crash, false)[0]).toEqual({ type: 'retry', index: 0, delayMs: 100, reason: 'AGENT_CRASHED (linear_backoff)', error: crash });
     expect(decideOnFailure(p, 0, subtask({ attempts: 2 }), crash, false)[0]).toMatchObject({ type: 'retry', delayMs: 200 });
     expect(decideOnFailure(p, 0, subtask({ attempts: 3 }), crash, false)[0]).toMatchObject({ type: 'fail-subtask' });
     const late = subtask({ attempts: 2, extensions: 1 });
@@ -63,7 +63,7 @@ describe('decideOnFailure', () => {
     for (const h of ['graceful-degradation', 'retry-cascade'] as const) {
       expect(decideOnFailure(policyFor(h), 2, subtask(), timeout, false)).toEqual([
         { type: 'extend-deadline', index: 2, factor: 1.5 },
-        { type: 'retry', index: 2, delayMs: 0, reason: 'deadline extended' },
+        { type: 'retry', index: 2, delayMs: 0, reason: 'deadline extended', error: timeout },
         { type: 'dispatch' },
       ]);
     }
