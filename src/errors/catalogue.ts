@@ -143,6 +143,11 @@ export const ERROR_CATALOGUE = {
     when: 'the run was cancelled (Ctrl-C, close(), or fail-fast after another failure)',
     fix: 'nothing to fix; the partial result is kept',
   },
+  CHANNEL_DENIED: {
+    category: 'AUTHORIZATION',
+    when: "a subtask messaged along no channel the plan declares (the plan's communicationChannels connect lanes)",
+    fix: 'add the dependency that makes the planner declare the channel, or pick a communicationProtocol whose channels connect the lanes (event-driven has a run-wide one)',
+  },
   SKIPPED: {
     category: 'BUSINESS',
     when: 'a subtask never ran: a subtask it depends on failed, was skipped or was cancelled (context.upstream names it)',

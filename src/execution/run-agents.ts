@@ -66,6 +66,11 @@ export class RunAgents {
     return this.live.has(agentId);
   }
 
+  /** The lane of the subtask the agent last ran (undefined for an agent the run does not hold). */
+  laneOf(agentId: string): number | undefined {
+    return this.live.get(agentId)?.lane;
+  }
+
   values(): IterableIterator<LiveAgent> {
     return this.live.values();
   }

@@ -49,6 +49,12 @@ export class RunPlan {
     return this.graph.index.get(id) ?? -1;
   }
 
+  /** The lane of a subtask id, else of the agent id (`agentLane`: its current subtask's lane). */
+  laneOfTarget(target: string, agentLane: (agentId: string) => number | undefined): number | undefined {
+    const i = this.indexOf(target);
+    return i >= 0 ? this.laneOf[i] : agentLane(target);
+  }
+
   /** Memory limit of the agent subtask `i` needs (MB). */
   memoryOf(i: number): number {
     return this.specs[i]!.resourceLimits.maxMemoryMB;

@@ -4,7 +4,8 @@ import type { TaskDistribution } from '../distribution/types.js';
 import type { ChannelRequest, SubAgent } from '../subagent/agent.js';
 import type { CoordinationServices } from '../subagent/factory.js';
 import { SyncHub } from '../sync/index.js';
-import { channelOperation } from './channel-ops.js';
+import { ChannelGate } from './channel-gate.js';
+import { channelOperation, type ChannelCheck } from './channel-ops.js';
 import type { RunDeps } from './run.js';
 
 export interface RunServicesHooks {
@@ -12,6 +13,8 @@ export interface RunServicesHooks {
   readonly onWait: () => void;
   /** A point released a subtask with its outcome. */
   readonly onReleased: (pointId: string, outcome: unknown) => void;
+  /** The plan lane of a subtask id, or of the subtask an agent id runs now. */
+  readonly laneOf: (target: string) => number | undefined;
 }
 
 /**
@@ -24,6 +27,7 @@ export class RunServices {
   /** Subtasks waiting at a sync point. */
   readonly waitingSync = new Set<string>();
   communicationMs = 0;
+  private readonly check: ChannelCheck;
 
   constructor(
     distribution: TaskDistribution,
@@ -44,6 +48,8 @@ export class RunServices {
       onEvent: (event) => deps.emit({ type: 'channel', coordinationId: id, event: { ...event }, at: Date.now() }),
     });
     this.router.declareSubtasks(ids);
+    const lanes = new Map(distribution.agentAllocations.map((a, l) => [a.agentId, l]));
+    this.check = { gate: new ChannelGate(distribution.communicationChannels, lanes), laneOf: hooks.laneOf };
   }
 
   /** The services every agent of the run is started with. */
@@ -69,7 +75,7 @@ export class RunServices {
 
   private async channel(agent: SubAgent, subtaskId: string, m: ChannelRequest): Promise<Result<unknown, QiError>> {
     const started = performance.now();
-    const result = await channelOperation(this.router, this.hub, agent.id, subtaskId, m);
+    const result = await channelOperation(this.router, this.hub, this.check, agent.id, subtaskId, m);
     // A queue pull waits for a producer: that is the consumer's idle time, not messaging.
     if (m.op !== 'queue-pull') this.communicationMs += performance.now() - started;
     return result;

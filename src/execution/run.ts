@@ -75,6 +75,7 @@ export class CoordinationRun {
     this.services = new RunServices(distribution, deps, {
       onWait: () => this.pump(),
       onReleased: (pointId, outcome) => pointId in this.state.syncOutcomes || this.record({ type: 'sync-released', pointId, outcome, at: Date.now() }),
+      laneOf: (target) => this.plan.laneOfTarget(target, (agentId) => this.agents.laneOf(agentId)),
     });
     this.scheduling = new RunScheduling(this.plan, deps, () => ({ running: this.running.size - this.services.waitingSync.size, agents: this.agents.values(), counts: this.state.counts }));
     const { hub, router } = this.services;
