@@ -9,6 +9,7 @@ import type { AgentAllocation } from '../../src/distribution/types.js';
 import { ChannelGate } from '../../src/execution/channel-gate.js';
 import { channelOperation } from '../../src/execution/channel-ops.js';
 import { CoordinationStrategy } from '../../src/schemas/strategy.js';
+import type { ChannelRequest } from '../../src/subagent/agent.js';
 import type { SyncHub } from '../../src/sync/index.js';
 
 const lane = (agentId: string, dependencies: string[]): AgentAllocation => ({ agentId, dependencies, assignedSubTasks: [], priority: 1, plugin: 'p', specification: {} as AgentAllocation['specification'], resourceAllocation: {} as AgentAllocation['resourceAllocation'] });
@@ -48,12 +49,13 @@ describe('channelOperation', () => {
     const laneOf = (id: string): number | undefined => ({ a: 0, b: 1, c: 2, d: 3 })[id];
     const check = { gate: new ChannelGate(planChannels(lanes, direct), index), laneOf };
     const hub = {} as SyncHub;
-    expect(await channelOperation(router, hub, check, 'agent-a', 'a', { op: 'send', target: 'b', body: 1 })).toMatchObject({ tag: 'failure', error: { code: 'CHANNEL_DENIED' } });
-    expect(await channelOperation(router, hub, check, 'agent-d', 'd', { op: 'publish', target: 'news', body: 1 })).toMatchObject({ tag: 'failure', error: { code: 'CHANNEL_DENIED' } });
-    expect(await channelOperation(router, hub, check, 'agent-d', 'd', { op: 'queue-push', target: 'jobs', body: 1 })).toMatchObject({ tag: 'failure', error: { code: 'CHANNEL_DENIED' } });
+    const req = (op: 'send' | 'publish' | 'queue-push', target: string): ChannelRequest => ({ type: 'channel', callId: 1, op, target, body: 1 }) as ChannelRequest;
+    expect(await channelOperation(router, hub, check, 'agent-a', 'a', req('send', 'b'))).toMatchObject({ tag: 'failure', error: { code: 'CHANNEL_DENIED' } });
+    expect(await channelOperation(router, hub, check, 'agent-d', 'd', req('publish', 'news'))).toMatchObject({ tag: 'failure', error: { code: 'CHANNEL_DENIED' } });
+    expect(await channelOperation(router, hub, check, 'agent-d', 'd', req('queue-push', 'jobs'))).toMatchObject({ tag: 'failure', error: { code: 'CHANNEL_DENIED' } });
     expect(events).toEqual([]);
-    expect((await channelOperation(router, hub, check, 'agent-a', 'a', { op: 'send', target: 'c', body: 1 })).tag).toBe('success');
-    expect((await channelOperation(router, hub, check, 'agent-a', 'a', { op: 'queue-push', target: 'jobs', body: 1 })).tag).toBe('success');
+    expect((await channelOperation(router, hub, check, 'agent-a', 'a', req('send', 'c'))).tag).toBe('success');
+    expect((await channelOperation(router, hub, check, 'agent-a', 'a', req('queue-push', 'jobs'))).tag).toBe('success');
     expect(events).toHaveLength(2);
     router.close();
   });
