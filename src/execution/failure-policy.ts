@@ -104,3 +104,13 @@ export function pendingSubtree(state: RunState, succs: readonly (readonly number
 export function skippedError(subtaskId: string, upstream: string): QiError {
   return qiError('SKIPPED', `subtask '${subtaskId}' was skipped: its upstream '${upstream}' did not succeed`, { upstream });
 }
+
+/** A subtask left waiting when nothing can run any more: an upstream will never succeed. */
+export function unreachableError(subtaskId: string): QiError {
+  return qiError('SKIPPED', `subtask '${subtaskId}' could not start: an upstream subtask did not succeed`, {});
+}
+
+/** The strategy's scheduler started none of the ready subtasks while nothing was running. */
+export function stalledError(strategy: string, ready: number): QiError {
+  return qiError('PLUGIN_INVALID', `strategy '${strategy}' started none of the ${ready} ready subtask(s) while nothing was running; its scheduler's pick must choose one`, { strategy });
+}

@@ -4,7 +4,8 @@ import type { ReadySubtask, Scheduler, SchedulerState } from '../plugin/strategy
 import { effectiveConcurrency } from './concurrency.js';
 import { DagProgress } from './dag-progress.js';
 import { ReadyQueue } from './ready-queue.js';
-import type { RunDeps } from './run.js';
+import type { RunDeps } from './run-deps.js';
+import type { RunEvent, RunState } from './run-events.js';
 import type { LiveAgent } from './run-agents.js';
 import type { RunPlan } from './run-plan.js';
 
@@ -50,6 +51,26 @@ export class RunScheduling {
     this.ready = new ReadyQueue(this.scheduler, n, view, (i) => plan.memoryOf(i));
     this.dag = new DagProgress(plan.graph, level);
     this.progress = new Float64Array(n);
+  }
+
+  /**
+   * Keeps the ready queue and the DAG bookkeeping in step with an event just applied to `state`;
+   * true when the event ended its subtask.
+   */
+  observe(event: RunEvent, state: RunState): boolean {
+    switch (event.type) {
+      case 'subtask-succeeded':
+        for (const s of this.dag.succeeded(event.index)) if (state.subtasks[s]!.status === 'pending') this.ready.add(s);
+        return true;
+      case 'subtask-failed':
+      case 'subtask-skipped':
+      case 'subtask-cancelled':
+        this.dag.end(event.index);
+        this.ready.delete(event.index);
+        return true;
+      default:
+        return false;
+    }
   }
 
   /** The ready subtask to start now, if the concurrency allows one and the scheduler picks one. */

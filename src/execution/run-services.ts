@@ -6,7 +6,7 @@ import type { CoordinationServices } from '../subagent/factory.js';
 import { SyncHub } from '../sync/index.js';
 import { ChannelGate } from './channel-gate.js';
 import { channelOperation, type ChannelCheck } from './channel-ops.js';
-import type { RunDeps } from './run.js';
+import type { RunDeps } from './run-deps.js';
 
 export interface RunServicesHooks {
   /** A subtask began waiting at a sync point (it holds no concurrency slot meanwhile). */

@@ -1,40 +1,22 @@
 import type { QiError } from '@qi/base';
-import type { Logger } from 'pino';
-import type { Config } from '../config/schema.js';
-import type { AgentContext } from '../context.js';
 import type { TaskDistribution } from '../distribution/types.js';
 import { qiError } from '../errors/catalogue.js';
-import type { CoordinatorEvent } from '../events/types.js';
-import type { StrategyPluginEntry } from '../plugins/registry.js';
-import type { ResourceManager } from '../resources/index.js';
-import type { SubAgentFactory } from '../subagent/factory.js';
-import { decideOnFailure, failurePolicyOf, pendingSubtree, skippedError, type FailurePolicy, type RunCommand } from './failure-policy.js';
+import { decideOnFailure, failurePolicyOf, pendingSubtree, skippedError, stalledError, unreachableError, type FailurePolicy, type RunCommand } from './failure-policy.js';
 import { resolveInputs } from './inputs.js';
 import { attemptOn, withDeadline } from './run-attempt.js';
 import { applyEvent, initialRunState } from './reducer.js';
 import { RunAgents, type LiveAgent } from './run-agents.js';
+import type { RunDeps } from './run-deps.js';
 import { TERMINAL_STATUSES, type RunEvent, type RunState } from './run-events.js';
 import { RunPlan } from './run-plan.js';
-import { buildResult } from './run-result.js';
+import { buildResult, executionStatus } from './run-result.js';
 import { RunScheduling } from './run-scheduling.js';
 import { RunServices } from './run-services.js';
 import { streamEventOf } from './run-stream.js';
 import type { CoordinationResult, ExecutionStatus } from './types.js';
 
-export interface RunDeps {
-  readonly factory: SubAgentFactory;
-  readonly resources: ResourceManager;
-  readonly strategy: StrategyPluginEntry;
-  readonly config: Config;
-  readonly logger: Logger;
-  readonly context: AgentContext;
-  /** The run's directory (checkpoints). */
-  readonly runDir: string;
-  readonly emit: (event: CoordinatorEvent) => void;
-  /** The run started an agent / the agent's process is gone (the engine routes agent events by them). */
-  readonly agentStarted?: (agentId: string) => void;
-  readonly agentGone?: (agentId: string) => void;
-}
+export type { RunDeps } from './run-deps.js';
+
 
 /**
  * One execution of a distribution, as an event-sourced state machine: its state (run-events.ts)
@@ -138,13 +120,10 @@ export class CoordinationRun {
 
   /** Live progress (spec: ExecutionStatus). */
   progress(): ExecutionStatus {
-    const { counts, subtasks } = this.state;
-    const total = subtasks.length;
-    const finished = total - counts.pending - counts.running;
     let partial = 0;
     for (const i of this.running.keys()) partial += this.scheduling.progressOf(i);
     const status = this.status === 'executing' || this.status === 'initializing' ? 'running' : this.status;
-    return { coordinationId: this.id, status, progress: total === 0 ? 1 : Math.min(1, (finished + partial) / total), activeAgents: [...this.agents.values()].filter((a) => a.busy).length, completedTasks: counts.succeeded, totalTasks: total };
+    return executionStatus(this.id, status, this.state.counts, partial, [...this.agents.values()].filter((a) => a.busy).length);
   }
 
   /** Progress and usage from the run's agents (the coordinator forwards their events here). */
@@ -172,23 +151,8 @@ export class CoordinationRun {
    * A subtask leaves the sync points it has not reached only at its end: a retried attempt still arrives.
    */
   private observe(event: RunEvent): void {
-    switch (event.type) {
-      case 'subtask-succeeded':
-        for (const s of this.scheduling.dag.succeeded(event.index)) if (this.state.subtasks[s]!.status === 'pending') this.scheduling.ready.add(s);
-        this.services.hub.depart(event.subtaskId);
-        break;
-      case 'subtask-failed':
-      case 'subtask-skipped':
-      case 'subtask-cancelled':
-        this.scheduling.dag.end(event.index);
-        this.scheduling.ready.delete(event.index);
-        this.services.hub.depart(event.subtaskId);
-        break;
-      case 'fallback-applied':
-        this.deps.logger.warn({ action: event.action, ...event.detail }, `fallback: ${event.action}`);
-        break;
-      default:
-    }
+    if (this.scheduling.observe(event, this.state) && 'subtaskId' in event) this.services.hub.depart(event.subtaskId);
+    if (event.type === 'fallback-applied') this.deps.logger.warn({ action: event.action, ...event.detail }, `fallback: ${event.action}`);
     const streamed = streamEventOf(this.id, event, this.state);
     if (streamed !== undefined) this.deps.emit(streamed);
   }
@@ -209,8 +173,7 @@ export class CoordinationRun {
    * ever call it again, so they are skipped (and what waits for them) instead of hanging the run.
    */
   private stalled(): void {
-    const name = this.deps.strategy.name;
-    const error = qiError('PLUGIN_INVALID', `strategy '${name}' started none of the ${this.scheduling.ready.size} ready subtask(s) while nothing was running; its scheduler's pick must choose one`, { strategy: name });
+    const error = stalledError(this.deps.strategy.name, this.scheduling.ready.size);
     this.firstFailure ??= error;
     for (const i of [...this.scheduling.ready]) this.record({ type: 'subtask-skipped', index: i, subtaskId: this.plan.idOf(i), error, at: Date.now() });
   }
@@ -300,9 +263,7 @@ export class CoordinationRun {
     if (this.cancelled === undefined && (this.scheduling.ready.size > 0 || this.retryTimers.size > 0)) return;
     if (this.cancelled === undefined) {
       // Nothing can run: these wait for subtasks that will never succeed.
-      this.state.subtasks.forEach((s, i) => {
-        if (!TERMINAL_STATUSES.has(s.status)) this.record({ type: 'subtask-skipped', index: i, subtaskId: s.id, error: qiError('SKIPPED', `subtask '${s.id}' could not start: an upstream subtask did not succeed`, {}), at: Date.now() });
-      });
+      this.state.subtasks.forEach((s, i) => TERMINAL_STATUSES.has(s.status) || this.record({ type: 'subtask-skipped', index: i, subtaskId: s.id, error: unreachableError(s.id), at: Date.now() }));
     }
     void this.finish();
   }
