@@ -87,11 +87,11 @@ describe('fail-fast', () => {
     expect(result.error).toMatchObject({ code: 'AGENT_ERROR', category: 'BUSINESS' });
     expect(result.error?.message).toContain('bad input');
     expect(report(result, 'bad').status).toBe('failed');
-    expect(report(result, 'long').status).toBe('cancelled');
+    expect(report(result, 'long')).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED' } });
     // `long`'s agent was stopped by the cancellation, not left to finish its minute.
     const stopped = eventsOf(c.events, 'agent').find((e) => e.event.type === 'status' && e.event.agentId === report(result, 'long').agentId && e.event.status === 'terminated');
     expect(stopped?.event).toMatchObject({ reason: expect.stringContaining('run cancelled') });
-    expect(report(result, 'after-long')).toMatchObject({ status: 'cancelled', attempts: 0, startedAt: null });
+    expect(report(result, 'after-long')).toMatchObject({ status: 'cancelled', attempts: 0, startedAt: null, error: { code: 'CANCELLED', context: { cause: 'CANCELLED' } } });
     expect(report(result, 'after-bad')).toMatchObject({ status: 'cancelled', attempts: 0 });
     expect(result.aggregatedResult.outputs).toEqual({});
     const runEnd = eventsOf(c.events, 'run-end').at(-1);

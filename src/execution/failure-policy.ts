@@ -114,3 +114,8 @@ export function unreachableError(subtaskId: string): QiError {
 export function stalledError(strategy: string, ready: number): QiError {
   return qiError('PLUGIN_INVALID', `strategy '${strategy}' started none of the ${ready} ready subtask(s) while nothing was running; its scheduler's pick must choose one`, { strategy });
 }
+
+/** Why a subtask was cancelled with its run: CANCELLED, naming the run's reason. */
+export function cancelledError(subtaskId: string, reason: QiError): QiError {
+  return qiError('CANCELLED', `subtask '${subtaskId}' cancelled: ${reason.message}`, { subtaskId, cause: reason.code });
+}

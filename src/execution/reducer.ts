@@ -94,7 +94,7 @@ function applySubtaskEvent(state: RunState, event: SubtaskEvent): boolean {
       return endAttempt(s, event);
     case 'subtask-cancelled':
       setStatus(state, s, 'cancelled');
-      if (event.error !== undefined) s.error ??= event.error;
+      if (event.error !== undefined) s.error = event.error;
       s.endedAt ??= event.at;
       return true;
     case 'subtask-skipped':

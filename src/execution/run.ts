@@ -1,7 +1,7 @@
 import type { QiError } from '@qi/base';
 import type { TaskDistribution } from '../distribution/types.js';
 import { qiError } from '../errors/catalogue.js';
-import { decideOnFailure, failurePolicyOf, pendingSubtree, skippedError, stalledError, unreachableError, type FailurePolicy, type RunCommand } from './failure-policy.js';
+import { cancelledError, decideOnFailure, failurePolicyOf, pendingSubtree, skippedError, stalledError, unreachableError, type FailurePolicy, type RunCommand } from './failure-policy.js';
 import { resolveInputs } from './inputs.js';
 import { attemptOn, withDeadline } from './run-attempt.js';
 import { applyEvent, initialRunState } from './reducer.js';
@@ -109,10 +109,10 @@ export class CoordinationRun {
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
     for (const [i, live] of this.running) {
-      this.record({ type: 'subtask-cancelled', index: i, subtaskId: this.plan.idOf(i), at: Date.now() });
+      this.record({ type: 'subtask-cancelled', index: i, subtaskId: this.plan.idOf(i), error: cancelledError(this.plan.idOf(i), reason), at: Date.now() });
       if (live !== null) void this.agents.retire(live, `run cancelled: ${reason.code}`, 'terminated', true);
     }
-    this.state.subtasks.forEach((s, i) => s.status === 'pending' && this.record({ type: 'subtask-cancelled', index: i, subtaskId: s.id, at: Date.now() }));
+    this.state.subtasks.forEach((s, i) => s.status === 'pending' && this.record({ type: 'subtask-cancelled', index: i, subtaskId: s.id, error: cancelledError(s.id, reason), at: Date.now() }));
     this.scheduling.ready.clear();
     this.services.close();
     this.maybeFinish();

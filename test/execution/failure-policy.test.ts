@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { planFallback } from '../../src/distribution/plans.js';
 import { qiError } from '../../src/errors/catalogue.js';
-import { decideOnFailure, failurePolicyOf, pendingSubtree, skippedError, type FailurePolicy } from '../../src/execution/failure-policy.js';
+import { cancelledError, decideOnFailure, failurePolicyOf, pendingSubtree, skippedError, stalledError, unreachableError, type FailurePolicy } from '../../src/execution/failure-policy.js';
 import { applyEvent, initialRunState } from '../../src/execution/reducer.js';
 import type { SubtaskState } from '../../src/execution/run-events.js';
 import { CoordinationStrategy } from '../../src/schemas/strategy.js';
@@ -87,7 +87,10 @@ describe('pendingSubtree', () => {
     expect(pendingSubtree(state, succs, 4)).toEqual([]);
   });
 
-  it('names the upstream in the SKIPPED error', () => {
+  it('names the upstream in the SKIPPED error, the cause in CANCELLED, the strategy in a stall', () => {
     expect(skippedError('b', 'a')).toMatchObject({ code: 'SKIPPED', category: 'BUSINESS', context: { upstream: 'a' } });
+    expect(unreachableError('b')).toMatchObject({ code: 'SKIPPED', message: expect.stringContaining("'b'") });
+    expect(cancelledError('b', qiError('TIME_LIMIT', 'late', {}))).toMatchObject({ code: 'CANCELLED', category: 'SYSTEM', context: { subtaskId: 'b', cause: 'TIME_LIMIT' } });
+    expect(stalledError('mine', 3)).toMatchObject({ code: 'PLUGIN_INVALID', context: { strategy: 'mine' }, message: expect.stringContaining('3 ready') });
   });
 });
