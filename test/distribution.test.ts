@@ -195,7 +195,7 @@ describe('TaskDistributionEngine: plans', () => {
     }
     expect(d.agentAllocations.flatMap((a) => a.assignedSubTasks.map((s) => s.id)).sort()).toEqual(['a', 'b', 'c']);
     expect(d.fallbackPlan.recoveryStrategy).toBe('graceful-degradation');
-    expect(d.synchronizationPlan).toEqual({ points: [], strategy: 'flexible', fallbackBehavior: 'graceful-degradation' });
+    expect(d.synchronizationPlan).toEqual({ points: [] });
   });
 });
 
@@ -232,22 +232,21 @@ describe('planChannels', () => {
 describe('planSynchronization and planFallback', () => {
   const point = { id: 'p', type: 'barrier' as const };
 
-  it('is strict under fail-fast or with a point that fails on timeout, adaptive for adaptive, flexible otherwise', () => {
-    const sync = (extra: Partial<CoordinationStrategyInput>, type = 'hybrid') => ok(planSynchronization(CoordinationStrategy.parse(strategy(type, extra)), ['a'])).strategy;
-    expect(sync({ failureHandling: 'fail-fast' })).toBe('strict');
-    expect(sync({ synchronizationPoints: [{ ...point, timeoutMs: 10, onTimeout: 'fail' }] })).toBe('strict');
-    expect(sync({ synchronizationPoints: [{ ...point, timeoutMs: 10, onTimeout: 'proceed' }] })).toBe('flexible');
-    expect(sync({ failureHandling: 'retry-cascade' })).toBe('flexible');
-    expect(sync({ failureHandling: 'fail-fast' }, 'adaptive')).toBe('adaptive');
+  it('carries the strategy points, nothing restated from failureHandling', () => {
+    const points = [{ ...point, timeoutMs: 10, onTimeout: 'fail' as const }];
+    const plan = ok(planSynchronization(CoordinationStrategy.parse(strategy('hybrid', { failureHandling: 'fail-fast', synchronizationPoints: points })), ['a']));
+    expect(Object.keys(plan)).toEqual(['points']);
+    expect(plan.points.map((p) => p.id)).toEqual(['p']);
   });
 
   it('plans the fallback actions of each failure handling', () => {
     const fallback = (failureHandling: CoordinationStrategyInput['failureHandling']) => planFallback(CoordinationStrategy.parse(strategy('hybrid', { failureHandling })));
     expect(fallback('fail-fast')).toEqual({ triggers: ['agent-failure', 'timeout', 'resource-exhaustion'], actions: [], recoveryStrategy: 'fail-fast' });
-    expect(fallback('graceful-degradation').actions.map((a) => a.action)).toEqual(['reassign-tasks', 'extend-deadline']);
+    expect(fallback('graceful-degradation').actions.map((a) => a.action)).toEqual(['extend-deadline']);
     const retry = fallback('retry-cascade');
-    expect(retry.actions.map((a) => a.action)).toEqual(['reassign-tasks', 'extend-deadline', 'retry-on-fresh-agent']);
-    expect(retry.actions[1]!.parameters).toEqual({ maxExtensions: 1, extensionFactor: 1.5 });
+    expect(retry.actions.map((a) => a.action)).toEqual(['extend-deadline', 'retry-on-fresh-agent']);
+    expect(retry.actions[0]!.parameters).toEqual({ maxExtensions: 1, extensionFactor: 1.5 });
+    expect(retry.actions[1]!.parameters).toEqual({ maxAttempts: 3, baseDelayMs: 100 });
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * The execution engine on real SubAgent processes: failure handling (fail-fast,
- * graceful-degradation, retry-cascade), fallback actions (extend-deadline, reassign-tasks), the
+ * graceful-degradation, retry-cascade), fallback actions (extend-deadline), the
  * memory budget, live monitoring, the event stream and coordinateAgents.
  */
 import { existsSync } from 'node:fs';
@@ -87,11 +87,11 @@ describe('fail-fast', () => {
     expect(result.error).toMatchObject({ code: 'AGENT_ERROR', category: 'BUSINESS' });
     expect(result.error?.message).toContain('bad input');
     expect(report(result, 'bad').status).toBe('failed');
-    expect(report(result, 'long').status).toBe('cancelled');
+    expect(report(result, 'long')).toMatchObject({ status: 'cancelled', error: { code: 'CANCELLED' } });
     // `long`'s agent was stopped by the cancellation, not left to finish its minute.
     const stopped = eventsOf(c.events, 'agent').find((e) => e.event.type === 'status' && e.event.agentId === report(result, 'long').agentId && e.event.status === 'terminated');
     expect(stopped?.event).toMatchObject({ reason: expect.stringContaining('run cancelled') });
-    expect(report(result, 'after-long')).toMatchObject({ status: 'cancelled', attempts: 0, startedAt: null });
+    expect(report(result, 'after-long')).toMatchObject({ status: 'cancelled', attempts: 0, startedAt: null, error: { code: 'CANCELLED', context: { cause: 'CANCELLED' } } });
     expect(report(result, 'after-bad')).toMatchObject({ status: 'cancelled', attempts: 0 });
     expect(result.aggregatedResult.outputs).toEqual({});
     const runEnd = eventsOf(c.events, 'run-end').at(-1);
@@ -146,7 +146,7 @@ describe('graceful-degradation', () => {
       expect(result.error).toMatchObject({ code: 'AGENT_ERROR' });
       expect(report(result, 'a')).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'AGENT_ERROR', category: 'BUSINESS' } });
       for (const id of ['b', 'c']) {
-        expect(report(result, id)).toMatchObject({ status: 'skipped', attempts: 0, startedAt: null, error: { code: 'CANCELLED' } });
+        expect(report(result, id)).toMatchObject({ status: 'skipped', attempts: 0, startedAt: null, error: { code: 'SKIPPED', category: 'BUSINESS' } });
       }
       expect(report(result, 'x').status).toBe('succeeded');
       expect(report(result, 'y').status).toBe('succeeded');
@@ -272,7 +272,7 @@ describe('retry-cascade', () => {
     expect(result.aggregatedResult.fallbacks.map((f) => f.action)).toEqual(['extend-deadline']);
   });
 
-  it('gives up after three attempts of a failure that keeps recurring; its lane is reassigned at most twice', async () => {
+  it('gives up after three attempts of a failure that keeps recurring, each on a fresh agent', async () => {
     const c = await coordinator();
     // Lanes [s] and [doomed, after-s]; `s` waits at a barrier until `doomed` is done for good.
     const t = task(
@@ -290,11 +290,8 @@ describe('retry-cascade', () => {
     expect(report(result, 'doomed')).toMatchObject({ status: 'failed', attempts: 3, error: { code: 'AGENT_CRASHED', category: 'SYSTEM' } });
     expect(new Set(starts(c.events, 'doomed').map((e) => e.agentId)).size).toBe(3);
     expect(eventsOf(c.events, 'subtask-retry').map((e) => e.attempt)).toEqual([2, 3]);
-    // Each of the first two deaths left its lane's work pending; the third is past maxReassignments.
-    expect(result.aggregatedResult.fallbacks).toMatchObject([
-      { action: 'reassign-tasks', detail: { reassignment: 1, maxReassignments: 2, subtasks: ['doomed', 'after-s'] } },
-      { action: 'reassign-tasks', detail: { reassignment: 2, maxReassignments: 2, subtasks: ['doomed', 'after-s'] } },
-    ]);
+    // Retries are the failure strategy's, not a fallback action: no fallback is recorded.
+    expect(result.aggregatedResult.fallbacks).toEqual([]);
     expect(output(result, 's').log).toEqual([{ sync: 'gone', value: { arrived: ['s'] } }]);
     expect(report(result, 'after-s').status).toBe('succeeded');
   });
@@ -323,7 +320,7 @@ describe('fallback actions', () => {
     expect(result.aggregatedResult.fallbacks).toHaveLength(1);
   });
 
-  it('reassign-tasks: an agent that dies while its lane has pending subtasks has them reassigned', async () => {
+  it('an agent that dies while its lane has pending subtasks leaves them to another agent of the profile, with no fallback action', async () => {
     const c = await coordinator();
     // Lanes (hybrid, 2 agents): [s] and [a, after-s]; `s` holds at a barrier until `a` is gone.
     const t = task(
@@ -342,10 +339,9 @@ describe('fallback actions', () => {
     expect(report(result, 'a')).toMatchObject({ status: 'failed', error: { code: 'AGENT_CRASHED', category: 'SYSTEM' } });
     expect(report(result, 'after-s').status).toBe('succeeded');
     expect(report(result, 'after-s').agentId).not.toBe(report(result, 'a').agentId);
-    const fallback = eventsOf(c.events, 'fallback');
-    expect(fallback).toHaveLength(1);
-    expect(fallback[0]).toMatchObject({ action: 'reassign-tasks', detail: { fromAgent: report(result, 'a').agentId, lane: laneOfA!.agentId, subtasks: ['after-s'] } });
-    expect(result.aggregatedResult.fallbacks.map((f) => f.action)).toEqual(['reassign-tasks']);
+    expect(distribution.fallbackPlan.actions.map((a) => a.action)).not.toContain('reassign-tasks');
+    expect(eventsOf(c.events, 'fallback')).toEqual([]);
+    expect(result.aggregatedResult.fallbacks).toEqual([]);
   });
 });
 
@@ -432,7 +428,7 @@ describe('strategy plugins', () => {
     expect(result.success).toBe(false);
     expect(result.error).toMatchObject({ code: 'PLUGIN_INVALID', context: { strategy: 'stalling' } });
     expect(report(result, 'a')).toMatchObject({ status: 'skipped', attempts: 0, error: { code: 'PLUGIN_INVALID' } });
-    expect(report(result, 'b')).toMatchObject({ status: 'skipped', attempts: 0, error: { code: 'CANCELLED' } });
+    expect(report(result, 'b')).toMatchObject({ status: 'skipped', attempts: 0, error: { code: 'SKIPPED' } });
     expect(eventsOf(c.events, 'subtask-start')).toEqual([]);
     // A scheduler without explain() is reported by the strategy's name.
     expect(eventsOf(c.events, 'concurrency')).toMatchObject([{ value: 1, reason: 'stalling' }]);

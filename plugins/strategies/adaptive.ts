@@ -116,6 +116,9 @@ export class AdaptiveScheduler implements Scheduler {
     return pickBest(ready, criticalPathFirst);
   }
 
+  /** The same order as `pick`, for the engine's heap. */
+  readonly order = { before: criticalPathFirst };
+
   /** A successful end is a decision point. */
   onSubtaskEnd(event: { readonly index: number; readonly ok: boolean; readonly durationMs: number }, state: SchedulerState): void {
     if (event.ok) this.decide(state);

@@ -6,7 +6,7 @@
  *   min(maxConcurrentAgents, widest DAG level) lanes per profile: the ready subtask with the
  *   largest bottom level goes onto the lane of its profile that can start it earliest.
  * - scheduler: concurrency = the cap; next = the ready subtask with the largest bottom level,
- *   ties by rank.
+ *   ties by rank (declared as its `order`, so the engine keeps ready subtasks in a heap).
  */
 import { defineStrategy, type PlanInput, type Scheduler } from 'qicoord/plugin';
 import { capOf, criticalPathFirst, listScheduleLanes, pickBest } from './lanes.js';
@@ -22,6 +22,7 @@ export default defineStrategy({
     return {
       concurrency: () => cap,
       pick: (ready) => pickBest(ready, criticalPathFirst),
+      order: { before: criticalPathFirst },
       explain: () => `hybrid: critical path first, up to ${cap} at once`,
     };
   },

@@ -14,6 +14,10 @@ function longerFirst(a: ReadySubtask, b: ReadySubtask): boolean {
   return a.estimatedDuration > b.estimatedDuration || (a.estimatedDuration === b.estimatedDuration && a.rank < b.rank);
 }
 
+function lowerLevelFirst(a: ReadySubtask, b: ReadySubtask): boolean {
+  return a.level < b.level || (a.level === b.level && longerFirst(a, b));
+}
+
 /** The built-in `parallel` strategy. */
 export default defineStrategy({
   name: 'parallel',
@@ -25,6 +29,9 @@ export default defineStrategy({
     return {
       concurrency: () => cap,
       pick: (ready, state) => pickBest(ready, longerFirst, (r) => r.level === state.lowestOpenLevel),
+      // The same choice in O(log n): no ready subtask is below the lowest open level, so the
+      // first by (level, longer first) is on that level exactly when any ready subtask is.
+      order: { before: lowerLevelFirst, startable: (first, state) => first.level === state.lowestOpenLevel },
       explain: () => `parallel: level by level, up to ${cap} at once`,
     };
   },

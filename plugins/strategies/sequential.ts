@@ -3,7 +3,8 @@
  *
  * - plan: the topological order cut into lanes, a new lane whenever the profile changes (one agent
  *   at a time; consecutive subtasks of the same profile share a lane).
- * - scheduler: concurrency 1; next = the ready subtask with the smallest rank.
+ * - scheduler: concurrency 1; next = the ready subtask with the smallest rank (declared as its
+ *   `order`, so the engine keeps ready subtasks in a heap).
  */
 import { defineStrategy, type PlanInput, type ReadySubtask, type Scheduler } from 'qicoord/plugin';
 import { pickBest, sequentialLanes } from './lanes.js';
@@ -21,6 +22,7 @@ export default defineStrategy({
   createScheduler: (_input: PlanInput): Scheduler => ({
     concurrency: () => 1,
     pick: (ready) => pickBest(ready, earlierRank),
+    order: { before: earlierRank },
     explain: () => 'sequential: one subtask at a time',
   }),
 });

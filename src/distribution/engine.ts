@@ -198,7 +198,6 @@ export class TaskDistributionEngine {
       agentAllocations: allocations,
       communicationChannels: planChannels(allocations, strategy),
       synchronizationPlan: sync.value,
-      resourceAllocations: [],
       fallbackPlan: planFallback(strategy),
       subtasks,
       analysis,

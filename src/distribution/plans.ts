@@ -38,8 +38,7 @@ export function planChannels(allocations: readonly AgentAllocation[], strategy: 
 /**
  * The synchronization plan: the strategy's points, checked against the run's subtask ids (in a
  * plan, every entry of `participatingAgents` must be '*' or a subtask id; agent ids are for
- * `coordinateAgents` on agents already running). `strict` when a failure or a point timeout fails the run, `flexible` otherwise,
- * `adaptive` for the adaptive strategy.
+ * `coordinateAgents` on agents already running).
  */
 export function planSynchronization(strategy: CoordinationStrategy, subtaskIds: readonly string[]): Result<SynchronizationPlan, QiError> {
   const known = new Set(subtaskIds);
@@ -49,19 +48,18 @@ export function planSynchronization(strategy: CoordinationStrategy, subtaskIds: 
   if (unknown.length > 0) {
     return failure(qiError('INVALID_TASK', `synchronization points name unknown participants:\n${unknown.map((u) => `${u.path}: ${u.message}`).join('\n')}`, { issues: unknown }));
   }
-  const strict = strategy.failureHandling === 'fail-fast' || strategy.synchronizationPoints.some((p) => p.onTimeout === 'fail');
-  return success({
-    points: strategy.synchronizationPoints,
-    strategy: strategy.type === 'adaptive' ? 'adaptive' : strict ? 'strict' : 'flexible',
-    fallbackBehavior: strategy.failureHandling,
-  });
+  return success({ points: strategy.synchronizationPoints });
 }
 
-/** The fallback plan; the execution engine carries out each action. */
+/**
+ * The fallback plan; the execution engine carries out each action with the parameters written
+ * here, the one source of these figures (execution/failure-policy.ts reads them from the plan).
+ * There is no `reassign-tasks`: lanes are a preference, so the pending work of an agent that
+ * died runs on the next idle or new agent of its profile without any action.
+ */
 export function planFallback(strategy: CoordinationStrategy): FallbackPlan {
   const recovery = strategy.failureHandling;
   const actions = [
-    { condition: 'agent-failure', action: 'reassign-tasks', parameters: { maxReassignments: 2 } },
     { condition: 'timeout', action: 'extend-deadline', parameters: { maxExtensions: 1, extensionFactor: 1.5 } },
     ...(recovery === 'retry-cascade' ? [{ condition: 'retryable-failure', action: 'retry-on-fresh-agent', parameters: { maxAttempts: 3, baseDelayMs: 100 } }] : []),
   ];

@@ -35,11 +35,13 @@ export interface CommunicationChannel {
   readonly protocol: string;
 }
 
-/** spec: SynchronizationPlan. */
+/**
+ * spec: SynchronizationPlan, as the run reads it: the points. (The spec's `strategy` and
+ * `fallbackBehavior` only restated `strategy.failureHandling`, which is what the sync points
+ * obey; they are not in the plan.)
+ */
 export interface SynchronizationPlan {
   readonly points: readonly SynchronizationPoint[];
-  readonly strategy: 'strict' | 'flexible' | 'adaptive';
-  readonly fallbackBehavior: string;
 }
 
 /** spec: FallbackAction / FallbackPlan. */
@@ -79,7 +81,6 @@ export interface TaskDistribution {
   readonly agentAllocations: readonly AgentAllocation[];
   readonly communicationChannels: readonly CommunicationChannel[];
   readonly synchronizationPlan: SynchronizationPlan;
-  readonly resourceAllocations: readonly ResourceAllocation[];
   readonly fallbackPlan: FallbackPlan;
   /** Extension: the subtasks in declaration order (decomposed when the task gave none) and the analysis. */
   readonly subtasks: readonly SubTask[];

@@ -163,6 +163,16 @@ export const ERROR_CATALOGUE = {
     when: 'another live process is running or resuming the same run',
     fix: 'wait for it to end, or stop that process and resume again',
   },
+  CHANNEL_DENIED: {
+    category: 'AUTHORIZATION',
+    when: "a subtask messaged along no channel the plan declares (the plan's communicationChannels connect lanes)",
+    fix: 'add the dependency that makes the planner declare the channel, or pick a communicationProtocol whose channels connect the lanes (event-driven has a run-wide one)',
+  },
+  SKIPPED: {
+    category: 'BUSINESS',
+    when: 'a subtask never ran: a subtask it depends on failed, was skipped or was cancelled (context.upstream names it)',
+    fix: 'fix the upstream failure; its own error is on that subtask',
+  },
   INTERNAL: {
     category: 'SYSTEM',
     when: 'an unexpected exception inside qicoord itself',

@@ -40,6 +40,8 @@ function looksLikeDistribution(d: unknown): d is TaskDistribution {
  */
 export class CoordinationExecutionEngine {
   private readonly runs = new Map<string, CoordinationRun>();
+  /** The run each live agent belongs to: an agent's events reach their run by one lookup. */
+  private readonly agentRuns = new Map<string, CoordinationRun>();
   /** Final statuses of ended runs, by coordination id. */
   private readonly finished = new FinishedRuns();
   private readonly log: Logger;
@@ -60,8 +62,12 @@ export class CoordinationExecutionEngine {
     const runDir = path.join(this.deps.config.sandbox.workspaceRoot, 'runs', distribution.distributionId);
     const started = performance.now();
     let run: CoordinationRun;
+    const agents = {
+      agentStarted: (agentId: string) => this.agentRuns.set(agentId, run),
+      agentGone: (agentId: string) => this.agentRuns.delete(agentId),
+    };
     try {
-      run = new CoordinationRun(distribution, { ...this.deps, strategy, context, runDir, logger: this.log.child({ coordinationId: distribution.distributionId }) });
+      run = new CoordinationRun(distribution, { ...this.deps, ...agents, strategy, context, runDir, logger: this.log.child({ coordinationId: distribution.distributionId }) });
     } catch (e) {
       return failure(qiError('INVALID_SPEC', `the distribution cannot be executed: ${e instanceof Error ? e.message : String(e)}`, {}));
     }
@@ -97,13 +103,9 @@ export class CoordinationExecutionEngine {
 
   /** Routes an agent's event to the run that owns the agent. */
   onAgentEvent(event: AgentEvent): string | undefined {
-    for (const run of this.runs.values()) {
-      if (run.ownsAgent(event.agentId)) {
-        run.onAgentEvent(event);
-        return run.id;
-      }
-    }
-    return undefined;
+    const run = this.agentRuns.get(event.agentId);
+    run?.onAgentEvent(event);
+    return run?.id;
   }
 
   /** Cancels every executing run (Ctrl-C, close()); resolves once each of them has ended. */

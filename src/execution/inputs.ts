@@ -9,7 +9,7 @@ import type { SubTask } from '../schemas/task.js';
 export function resolveInputs(
   subtask: SubTask,
   sources: Readonly<Record<string, InputSource>>,
-  outputs: ReadonlyMap<string, Readonly<Record<string, unknown>>>,
+  outputs: Pick<ReadonlyMap<string, Readonly<Record<string, unknown>>>, 'get'>,
   taskInputs: Readonly<Record<string, unknown>> = {},
 ): Record<string, unknown> {
   const resolved: Record<string, unknown> = { ...taskInputs };

@@ -1,23 +1,10 @@
 import type { QiError } from '@qi/base';
-import type { SubtaskStatus } from '../events/types.js';
 import type { ResourceUsage } from '../schemas/resources.js';
+import type { SubtaskState } from './run-events.js';
 import type { AgentExecutionResult, AggregatedResult, CoordinationMetrics, SubtaskReport } from './types.js';
 
-/** What the run knows about one subtask (plain data: a run's state can be journaled). */
-export interface SubtaskRecord {
-  readonly id: string;
-  status: SubtaskStatus;
-  attempts: number;
-  agentId: string | undefined;
-  error: QiError | undefined;
-  startedAt: number | undefined;
-  endedAt: number | undefined;
-  usage: ResourceUsage | undefined;
-  outputs: Readonly<Record<string, unknown>> | undefined;
-  progress: number;
-  deadlineFactor: number;
-  extensions: number;
-}
+/** What the run knows about one subtask: its state in the run (see run-events.ts). */
+export type SubtaskRecord = SubtaskState;
 
 /** What the run knows about one agent it used. */
 export interface AgentRecord {

@@ -67,12 +67,27 @@ export interface Scheduler {
   concurrency(state: SchedulerState): number;
   /** Index into `ready` of the subtask to start next, or -1 to start none now. */
   pick(ready: readonly ReadySubtask[], state: SchedulerState): number;
+  /**
+   * Optional fast path, for a scheduler whose `pick` is "the first ready subtask by a fixed order,
+   * if `startable` accepts it": the engine then keeps the ready subtasks ordered (a heap, O(log n)
+   * per dispatch) and calls neither `pick` nor anything per ready subtask. `pick` must choose the
+   * same subtask (it is still used where no order is declared).
+   */
+  readonly order?: ReadyOrder;
   /** A subtask ended. */
   onSubtaskEnd?(event: { readonly index: number; readonly ok: boolean; readonly durationMs: number }, state: SchedulerState): void;
   /** A usage sample arrived (every monitor poll while the run is going). */
   onSample?(state: SchedulerState): void;
   /** Why concurrency is what it is (for events and logs), e.g. "memory pressure 91%: halved to 2". */
   explain?(): string;
+}
+
+/** A fixed order on ready subtasks (see `Scheduler.order`). */
+export interface ReadyOrder {
+  /** Strict order: true when `a` starts before `b`. */
+  before(a: ReadySubtask, b: ReadySubtask): boolean;
+  /** Whether the first ready subtask by `before` may start now (default: always). */
+  startable?(first: ReadySubtask, state: SchedulerState): boolean;
 }
 
 /** A strategy plugin. */

@@ -47,7 +47,7 @@ function describe(d: TaskDistribution): string {
     ),
     '',
     `channels: ${d.communicationChannels.map((c) => c.id).join(', ') || 'none'}`,
-    `synchronization (${d.synchronizationPlan.strategy}): ${d.synchronizationPlan.points.map((p) => `${p.id} (${p.type})`).join(', ') || 'none'}`,
+    `synchronization: ${d.synchronizationPlan.points.map((p) => `${p.id} (${p.type})`).join(', ') || 'none'}`,
     `fallback (${d.fallbackPlan.recoveryStrategy}): ${d.fallbackPlan.actions.map((x) => x.action).join(', ') || 'none'}`,
   ];
   return `${lines.join('\n')}\n`;

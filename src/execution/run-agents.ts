@@ -1,0 +1,209 @@
+import type { QiError, Result } from '@qi/base';
+import { failure, success } from '@qi/base';
+import type { AgentContext } from '../context.js';
+import type { ResourceManager } from '../resources/index.js';
+import type { SubAgentSpecification } from '../schemas/spec.js';
+import type { SubAgent } from '../subagent/agent.js';
+import type { CoordinationServices, SubAgentFactory } from '../subagent/factory.js';
+import { handOver, waitFor, type BudgetWait } from './budget-waits.js';
+import type { AgentRecord } from './report.js';
+
+/** An agent a run holds (leased for one subtask at a time). */
+export interface LiveAgent {
+  readonly agent: SubAgent;
+  readonly profile: string;
+  lane: number;
+  busy: boolean;
+  /** Set when the run itself stops the agent (not a failure of the agent). */
+  retiring: boolean;
+  /** The agent's budget allocation, held until its process is gone. */
+  readonly allocationId: string;
+  readonly memoryMB: number;
+}
+
+/** What an agent lease needs to know of the subtask it is for. */
+export interface LeaseRequest {
+  readonly key: number;
+  readonly label: string;
+  readonly profile: string;
+  readonly lane: number;
+  /** The lane's planned memory allocation (MB): what the budget is asked for. */
+  readonly memoryMB: number;
+  readonly priority: number;
+  readonly spec: SubAgentSpecification;
+  /** A retry runs on a fresh agent. */
+  readonly fresh: boolean;
+}
+
+export interface RunAgentsDeps {
+  readonly factory: SubAgentFactory;
+  readonly resources: ResourceManager;
+  readonly context: AgentContext;
+  readonly services: CoordinationServices;
+  readonly maxConcurrentAgents: number;
+  /** Set once the run is cancelled: no agent is started after it. */
+  readonly cancelled: () => QiError | undefined;
+  readonly onStarted: (live: LiveAgent) => void;
+  /** The agent's process is gone (after its budget came back). */
+  readonly onExit: (live: LiveAgent) => void;
+}
+
+/**
+ * The agents of one run, leased to subtasks: an idle agent of the subtask's profile (its lane's
+ * first) is reused before anything new starts; a new agent waits for budget, and one of its
+ * profile turning idle meanwhile is handed over instead; idle agents are retired only to make
+ * room for another profile.
+ */
+export class RunAgents {
+  private readonly live = new Map<string, LiveAgent>();
+  private readonly records = new Map<string, AgentRecord>();
+  /** Subtasks waiting for budget for a new agent, by key (abortAll() ends them at once). */
+  private readonly waits = new Map<number, BudgetWait<LiveAgent>>();
+
+  constructor(private readonly deps: RunAgentsDeps) {}
+
+  has(agentId: string): boolean {
+    return this.live.has(agentId);
+  }
+
+  /** The lane of the subtask the agent last ran (undefined for an agent the run does not hold). */
+  laneOf(agentId: string): number | undefined {
+    return this.live.get(agentId)?.lane;
+  }
+
+  values(): IterableIterator<LiveAgent> {
+    return this.live.values();
+  }
+
+  /** Per-agent records of everything the run used, in start order. */
+  agentRecords(): AgentRecord[] {
+    return [...this.records.values()];
+  }
+
+  record(agentId: string): AgentRecord {
+    let record = this.records.get(agentId);
+    if (record === undefined) {
+      record = { agentId, busyMs: 0, completed: [], failed: [], usage: { memoryMB: 0, executionTimeMs: 0, toolCalls: 0, networkRequests: 0, fileOperations: 0 }, peakMemoryMB: 0 };
+      this.records.set(agentId, record);
+    }
+    return record;
+  }
+
+  /** An idle agent of the request's profile, else a new one within the budget. */
+  async acquire(r: LeaseRequest): Promise<Result<LiveAgent, QiError>> {
+    const reused = r.fresh ? undefined : this.idleOf(r.profile, r.lane);
+    if (reused !== undefined) {
+      reused.busy = true;
+      reused.lane = r.lane;
+      return success(reused);
+    }
+    const kept = [...this.live.values()].filter((a) => !a.retiring);
+    if (kept.length >= this.deps.maxConcurrentAgents) {
+      const spare = kept.find((a) => !a.busy);
+      if (spare !== undefined) this.retire(spare, 'making room for another profile');
+    }
+    this.makeRoom(r.memoryMB);
+    const wait: BudgetWait<LiveAgent> = { memoryMB: r.memoryMB, profile: r.profile, lane: r.lane, controller: new AbortController(), handedOver: undefined };
+    this.waits.set(r.key, wait);
+    const allocation = await this.deps.resources.acquire(r.memoryMB, r.label, r.priority, wait.controller.signal, { untilReleased: true }).finally(() => this.waits.delete(r.key));
+    if (wait.handedOver !== undefined) {
+      if (allocation.tag === 'success') this.deps.resources.release(allocation.value.allocationId);
+      return success(wait.handedOver);
+    }
+    if (allocation.tag === 'failure') return allocation;
+    const cancelled = this.deps.cancelled();
+    if (cancelled !== undefined) {
+      this.deps.resources.release(allocation.value.allocationId);
+      return failure(cancelled);
+    }
+    const spawned = await this.deps.factory.spawn(r.spec, this.deps.context, { services: this.deps.services, refill: false });
+    if (spawned.tag === 'failure') {
+      this.deps.resources.release(allocation.value.allocationId);
+      return spawned;
+    }
+    const live: LiveAgent = { agent: spawned.value, profile: r.profile, lane: r.lane, busy: true, retiring: false, allocationId: allocation.value.allocationId, memoryMB: r.memoryMB };
+    this.live.set(live.agent.id, live);
+    this.record(live.agent.id);
+    this.deps.onStarted(live);
+    void live.agent.exited.then(() => {
+      this.forget(live);
+      this.deps.onExit(live);
+    });
+    return success(live);
+  }
+
+  private idleOf(profile: string, lane: number): LiveAgent | undefined {
+    let any: LiveAgent | undefined;
+    for (const a of this.live.values()) {
+      if (a.busy || a.profile !== profile || a.agent.status !== 'ready') continue;
+      if (a.lane === lane) return a;
+      any ??= a;
+    }
+    return any;
+  }
+
+  /** The subtask is done with the agent: handed to a subtask waiting for budget for its profile, or kept idle. */
+  release(live: LiveAgent): void {
+    live.busy = false;
+    if (!live.agent.alive || live.agent.status !== 'ready') {
+      this.forget(live);
+      return;
+    }
+    const wait = waitFor(this.waits.values(), live.profile);
+    if (wait === undefined) return;
+    live.busy = true;
+    live.lane = wait.lane;
+    handOver(wait, live);
+  }
+
+  /** While subtasks wait for budget, idle agents are retired until the largest of them fits. */
+  makeRoomForWaits(): void {
+    let largest = 0;
+    for (const w of this.waits.values()) largest = Math.max(largest, w.memoryMB);
+    if (this.waits.size > 0) this.makeRoom(largest);
+  }
+
+  /**
+   * Idle agents keep their budget for the next subtask of their profile. When a new agent of
+   * `memoryMB` would not fit the budget, idle agents are retired until it does (budget of agents
+   * already retiring counts as coming back): otherwise a new agent could wait forever for budget
+   * that nobody gives back.
+   */
+  private makeRoom(memoryMB: number): void {
+    const usage = this.deps.resources.usage();
+    // An agent bigger than the whole budget is refused at once: retiring others would not help.
+    if (memoryMB > usage.budget.maxTotalMemory) return;
+    const returning = [...this.live.values()].filter((a) => a.retiring);
+    let freeMB = usage.budget.maxTotalMemory - usage.memoryMB + returning.reduce((sum, a) => sum + a.memoryMB, 0);
+    let freeSlots = usage.budget.maxConcurrentAllocations - usage.allocations + returning.length;
+    for (const spare of this.live.values()) {
+      if (memoryMB <= freeMB && freeSlots > 0) return;
+      if (spare.busy || spare.retiring) continue;
+      this.retire(spare, 'making room within the memory budget');
+      freeMB += spare.memoryMB;
+      freeSlots += 1;
+    }
+  }
+
+  /** Stops an agent the run no longer wants; its budget comes back when its process is gone. */
+  retire(live: LiveAgent, reason: string, outcome: 'completed' | 'terminated' = 'completed', force = false): Promise<unknown> {
+    live.retiring = true;
+    return live.agent.terminate(reason, outcome, force);
+  }
+
+  /** Ends every budget wait at once (the run is cancelled). */
+  abortWaits(): void {
+    for (const wait of this.waits.values()) wait.controller.abort();
+  }
+
+  /** Stops every agent and gives back every allocation; resolves when their processes are gone. */
+  async stopAll(reason: string): Promise<void> {
+    await Promise.all([...this.live.values()].map((live) => this.retire(live, reason)));
+    for (const live of [...this.live.values()]) this.forget(live);
+  }
+
+  private forget(live: LiveAgent): void {
+    if (!this.live.delete(live.agent.id)) return;
+    this.deps.resources.release(live.allocationId);
+  }
+}

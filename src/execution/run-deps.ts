@@ -1,0 +1,23 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { AgentContext } from '../context.js';
+import type { CoordinatorEvent } from '../events/types.js';
+import type { StrategyPluginEntry } from '../plugins/registry.js';
+import type { ResourceManager } from '../resources/index.js';
+import type { SubAgentFactory } from '../subagent/factory.js';
+
+/** What a run gets from its engine. */
+export interface RunDeps {
+  readonly factory: SubAgentFactory;
+  readonly resources: ResourceManager;
+  readonly strategy: StrategyPluginEntry;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly context: AgentContext;
+  /** The run's directory (checkpoints). */
+  readonly runDir: string;
+  readonly emit: (event: CoordinatorEvent) => void;
+  /** The run started an agent / the agent's process is gone (the engine routes agent events by them). */
+  readonly agentStarted?: (agentId: string) => void;
+  readonly agentGone?: (agentId: string) => void;
+}

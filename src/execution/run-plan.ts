@@ -1,0 +1,84 @@
+import type { TaskGraph } from '../dag/graph.js';
+import { buildTaskGraph } from '../dag/graph.js';
+import { plannedGraph } from '../distribution/planned-graph.js';
+import { profileKeys } from '../distribution/specs.js';
+import type { TaskDistribution } from '../distribution/types.js';
+import type { SubAgentSpecification } from '../schemas/spec.js';
+import type { SubTask } from '../schemas/task.js';
+import { graphMetrics, type GraphMetrics } from './graph-metrics.js';
+import type { LeaseRequest } from './run-agents.js';
+
+/**
+ * What a run reads from its plan, resolved once and by index: the subtasks and their DAG, each
+ * subtask's specification and profile, its lane, and the lane's planned allocation (the memory a
+ * new agent of the lane asks the budget for) and priority.
+ */
+export class RunPlan {
+  readonly id: string;
+  readonly maxConcurrentAgents: number;
+  readonly subtasks: readonly SubTask[];
+  readonly graph: TaskGraph;
+  readonly metrics: GraphMetrics;
+  readonly specs: readonly SubAgentSpecification[];
+  readonly profiles: readonly string[];
+  readonly laneOf: Int32Array;
+  private readonly laneMemoryMB: readonly (number | undefined)[];
+  private readonly lanePriority: readonly number[];
+
+  constructor(distribution: TaskDistribution) {
+    this.id = distribution.distributionId;
+    this.maxConcurrentAgents = distribution.strategy.maxConcurrentAgents;
+    this.subtasks = distribution.subtasks;
+    this.graph = plannedGraph(distribution) ?? builtGraph(distribution);
+    this.specs = this.subtasks.map((s) => distribution.specifications[s.id]!);
+    this.profiles = profileKeys(this.specs);
+    this.laneOf = new Int32Array(this.subtasks.length);
+    const index = this.graph.index;
+    distribution.agentAllocations.forEach((a, l) => a.assignedSubTasks.forEach((s) => (this.laneOf[index.get(s.id)!] = l)));
+    this.laneMemoryMB = distribution.agentAllocations.map((a) => a.resourceAllocation.allocatedResources.find((r) => r.type === 'memory')?.amount);
+    this.lanePriority = distribution.agentAllocations.map((a) => a.priority);
+    this.metrics = graphMetrics(this.graph, this.subtasks.map((s) => s.estimatedDuration));
+  }
+
+  idOf(i: number): string {
+    return this.subtasks[i]!.id;
+  }
+
+  /** The subtask's index; -1 for an id the run does not have. */
+  indexOf(id: string): number {
+    return this.graph.index.get(id) ?? -1;
+  }
+
+  /** The lane of a subtask id, else of the agent id (`agentLane`: its current subtask's lane). */
+  laneOfTarget(target: string, agentLane: (agentId: string) => number | undefined): number | undefined {
+    const i = this.indexOf(target);
+    return i >= 0 ? this.laneOf[i] : agentLane(target);
+  }
+
+  /** Memory limit of the agent subtask `i` needs (MB). */
+  memoryOf(i: number): number {
+    return this.specs[i]!.resourceLimits.maxMemoryMB;
+  }
+
+  /** An agent lease for an attempt of subtask `i`. */
+  leaseRequest(i: number, runId: string, fresh: boolean): LeaseRequest {
+    const lane = this.laneOf[i]!;
+    return {
+      key: i,
+      label: `${runId}:${this.subtasks[i]!.id}`,
+      profile: this.profiles[i]!,
+      lane,
+      memoryMB: this.laneMemoryMB[lane] ?? this.memoryOf(i),
+      priority: this.lanePriority[lane] ?? 1,
+      spec: this.specs[i]!,
+      fresh,
+    };
+  }
+}
+
+/** The DAG of a plan that does not carry the one it was made with (a plan read back from JSON). */
+function builtGraph(distribution: TaskDistribution): TaskGraph {
+  const graph = buildTaskGraph(distribution.subtasks, distribution.originalTask.dependencies);
+  if (graph.tag === 'failure') throw new Error(`a distribution with an invalid DAG reached execution: ${graph.error.message}`);
+  return graph.value;
+}

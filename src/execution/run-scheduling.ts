@@ -1,0 +1,152 @@
+import os from 'node:os';
+import type { SubtaskStatus } from '../events/types.js';
+import type { ReadySubtask, Scheduler, SchedulerState } from '../plugin/strategy-types.js';
+import { effectiveConcurrency } from './concurrency.js';
+import { DagProgress } from './dag-progress.js';
+import { ReadyQueue } from './ready-queue.js';
+import type { RunDeps } from './run-deps.js';
+import type { RunEvent, RunState } from './run-events.js';
+import type { LiveAgent } from './run-agents.js';
+import type { RunPlan } from './run-plan.js';
+
+/** What scheduling reads of the run loop, each time it decides. */
+export interface RunLoad {
+  /** Subtasks holding a concurrency slot (not counting those waiting at a sync point). */
+  readonly running: number;
+  readonly agents: Iterable<LiveAgent>;
+  readonly counts: Readonly<Record<SubtaskStatus, number>>;
+}
+
+/**
+ * Which ready subtask starts next and how many may run at once: the strategy's scheduler over the
+ * ready queue, capped by the plan and the resource budget (each change announced as a
+ * `concurrency` event). Every figure of the scheduler state is kept as subtasks come and go, so a
+ * dispatch costs O(log n) with a built-in strategy (O(agents) for the usage sums).
+ */
+export class RunScheduling {
+  readonly scheduler: Scheduler;
+  readonly ready: ReadyQueue;
+  readonly dag: DagProgress;
+  private readonly progress: Float64Array;
+  /** The last five durations relative to their estimate (a ring). */
+  private readonly latencies: number[] = [];
+  private latencyAt = 0;
+  private lastConcurrency = 0;
+
+  constructor(
+    private readonly plan: RunPlan,
+    private readonly deps: Pick<RunDeps, 'strategy' | 'config' | 'resources' | 'emit' | 'logger'>,
+    private readonly load: () => RunLoad,
+  ) {
+    const n = plan.subtasks.length;
+    const { rank, bottomLevel, level } = plan.metrics;
+    this.scheduler = deps.strategy.plugin.createScheduler({
+      subtasks: plan.subtasks.map((s, i) => ({ id: s.id, estimatedDuration: s.estimatedDuration, profile: plan.profiles[i]! })),
+      preds: plan.graph.preds,
+      succs: plan.graph.succs,
+      order: plan.graph.order,
+      maxConcurrentAgents: plan.maxConcurrentAgents,
+    });
+    const view = (i: number): ReadySubtask => ({ index: i, id: plan.idOf(i), rank: rank[i]!, bottomLevel: bottomLevel[i]!, level: level[i]!, estimatedDuration: plan.subtasks[i]!.estimatedDuration });
+    this.ready = new ReadyQueue(this.scheduler, n, view, (i) => plan.memoryOf(i));
+    this.dag = new DagProgress(plan.graph, level);
+    this.progress = new Float64Array(n);
+  }
+
+  /**
+   * Keeps the ready queue and the DAG bookkeeping in step with an event just applied to `state`;
+   * true when the event ended its subtask.
+   */
+  observe(event: RunEvent, state: RunState): boolean {
+    switch (event.type) {
+      case 'subtask-succeeded':
+        for (const s of this.dag.succeeded(event.index)) if (state.subtasks[s]!.status === 'pending') this.ready.add(s);
+        return true;
+      case 'subtask-failed':
+      case 'subtask-skipped':
+      case 'subtask-cancelled':
+        this.dag.end(event.index);
+        this.ready.delete(event.index);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** The ready subtask to start now, if the concurrency allows one and the scheduler picks one. */
+  next(allowed: boolean): number | undefined {
+    if (!allowed || this.ready.size === 0) return undefined;
+    const state = this.state();
+    if (state.running >= this.concurrency(state)) return undefined;
+    return this.ready.next(state);
+  }
+
+  setProgress(i: number, fraction: number): void {
+    if (i >= 0) this.progress[i] = fraction;
+  }
+
+  progressOf(i: number): number {
+    return this.progress[i] ?? 0;
+  }
+
+  /** A usage sample arrived. */
+  sample(): void {
+    this.scheduler.onSample?.(this.state());
+  }
+
+  subtaskEnded(i: number, ok: boolean, durationMs: number): void {
+    const estimate = this.plan.subtasks[i]!.estimatedDuration;
+    if (ok) {
+      this.progress[i] = 1;
+      if (estimate > 0) this.latencies[this.latencyAt++ % 5] = durationMs / estimate;
+    }
+    this.scheduler.onSubtaskEnd?.({ index: i, ok, durationMs }, this.state());
+  }
+
+  private state(): SchedulerState {
+    const load = this.load();
+    let usedMB = 0;
+    let cpu = 0;
+    for (const a of load.agents) {
+      // Memory pressure is the busy agents' RSS: an idle agent is reused by the next subtask of
+      // its profile or retired to make room, so the memory it still holds is no reason to run fewer.
+      const usage = a.agent.instance.resourceUsage;
+      if (a.busy) usedMB += usage.memoryMB;
+      cpu += usage.cpuPercent ?? 0;
+    }
+    const recent = this.latencies;
+    return {
+      running: load.running,
+      completed: load.counts.succeeded,
+      failed: load.counts.failed,
+      total: this.plan.subtasks.length,
+      lowestOpenLevel: this.dag.lowestOpenLevel,
+      memory: { usedMB, budgetMB: this.deps.config.resources.maxTotalMemory, perAgentMB: Math.max(64, this.ready.maxMemoryMB()) },
+      cpu: { percent: cpu, cores: os.availableParallelism() },
+      latencyRatio: recent.length === 0 ? undefined : recent.reduce((a, b) => a + b, 0) / recent.length,
+    };
+  }
+
+  /**
+   * How many subtasks may run now: the scheduler's wish within the plan's maxConcurrentAgents
+   * and what the resource budget can hold at once (announced, with what caps it, when it changes).
+   */
+  private concurrency(state: SchedulerState): number {
+    const budget = this.deps.resources.usage().budget;
+    const effective = effectiveConcurrency({
+      scheduler: this.scheduler.concurrency(state),
+      schedulerReason: this.scheduler.explain?.() ?? this.deps.strategy.name,
+      maxConcurrentAgents: this.plan.maxConcurrentAgents,
+      maxConcurrentAllocations: budget.maxConcurrentAllocations,
+      maxTotalMemoryMB: budget.maxTotalMemory,
+      perAgentMB: state.memory.perAgentMB,
+    });
+    if (effective.value !== this.lastConcurrency) {
+      this.lastConcurrency = effective.value;
+      const { value, reason, limitedBy, requested } = effective;
+      this.deps.emit({ type: 'concurrency', coordinationId: this.plan.id, value, reason, limitedBy, requested, at: Date.now() });
+      if (limitedBy.startsWith('resources.')) this.deps.logger.info({ concurrency: value, requested, limitedBy }, reason);
+    }
+    return effective.value;
+  }
+}
