@@ -68,6 +68,9 @@ export const DEFAULT_CONFIG = {
     level: 'warn',
     redact: [],
   },
+  journal: {
+    dir: null,
+  },
   pool: {
     enabled: true,
     size: 2,

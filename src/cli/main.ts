@@ -5,6 +5,7 @@ import { initCommand, initHelp } from './commands/init.js';
 import { planCommand, planHelp } from './commands/plan.js';
 import { pluginsCommand, pluginsHelp } from './commands/plugins.js';
 import { runCommand, runHelp } from './commands/run.js';
+import { resumeCommand, resumeHelp } from './commands/resume.js';
 import { runsCommand, runsHelp } from './commands/runs.js';
 import { validateCommand, validateHelp } from './commands/validate.js';
 import { EXIT, type OutputMode } from './output.js';
@@ -21,6 +22,7 @@ Commands:
   doctor           what this host can enforce
   plugins          registered agent types and strategies, with their sources
   init [DIR]       a starter .qicoordrc, plugin and task
+  resume RUN_ID    continue an interrupted run from its journal
   runs             journaled runs and their status (--prune DAYS removes old ones)
 
 Options:
@@ -67,10 +69,20 @@ function modeOf(v: Values): OutputMode {
 const commands: Record<string, Command> = {
   run: {
     help: runHelp,
-    options: { ...strategyOptions, trace: { type: 'string' } },
+    options: { ...strategyOptions, trace: { type: 'string' }, journal: { type: 'string' }, 'no-journal': { type: 'boolean' } },
     needsFile: true,
     run: (p, v) =>
-      runCommand({ file: p[0]!, strategy: str(v['strategy']), maxAgents: str(v['max-agents']), failure: str(v['failure']), config: str(v['config']), trace: str(v['trace']), mode: modeOf(v) }),
+      runCommand({
+        file: p[0]!,
+        strategy: str(v['strategy']),
+        maxAgents: str(v['max-agents']),
+        failure: str(v['failure']),
+        config: str(v['config']),
+        trace: str(v['trace']),
+        journal: str(v['journal']),
+        noJournal: v['no-journal'] === true,
+        mode: modeOf(v),
+      }),
   },
   plan: {
     help: planHelp,
@@ -87,6 +99,12 @@ const commands: Record<string, Command> = {
   doctor: { help: doctorHelp, options: { ...outputOptions, config: { type: 'string' } }, needsFile: false, run: (_p, v) => doctorCommand({ config: str(v['config']), mode: modeOf(v) }) },
   plugins: { help: pluginsHelp, options: { ...outputOptions, config: { type: 'string' } }, needsFile: false, run: (_p, v) => pluginsCommand({ config: str(v['config']), mode: modeOf(v) }) },
   init: { help: initHelp, options: {}, needsFile: false, run: (p) => initCommand(p[0] ?? '.') },
+  resume: {
+    help: resumeHelp,
+    options: { ...outputOptions, journal: { type: 'string' }, config: { type: 'string' } },
+    needsFile: true,
+    run: (p, v) => resumeCommand({ runId: p[0]!, journal: str(v['journal']), config: str(v['config']), mode: modeOf(v) }),
+  },
   runs: {
     help: runsHelp,
     options: { ...outputOptions, journal: { type: 'string' }, prune: { type: 'string' } },
@@ -136,7 +154,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return EXIT.ok;
   }
   if (command.needsFile && parsed.positionals[0] === undefined) {
-    process.stderr.write(`qicoord ${name}: missing FILE\n\n${command.help}\n`);
+    process.stderr.write(`qicoord ${name}: missing ${name === 'resume' ? 'RUN_ID' : 'FILE'}\n\n${command.help}\n`);
     return EXIT.invalid;
   }
   return command.run(parsed.positionals, parsed.values);

@@ -75,6 +75,7 @@ export function resolveConfig(input: unknown, source: { filepath: string | null;
             ? abs(c.sandbox.nodePath)
             : c.sandbox.nodePath,
     },
+    journal: c.journal === false || c.journal.dir === null ? c.journal : { dir: abs(c.journal.dir) },
     source,
   };
   return success(deepFreeze(config));

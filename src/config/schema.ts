@@ -72,6 +72,8 @@ export const ConfigSchema = z.strictObject({
     /** Extra key names whose values are redacted in logs. */
     redact: z.array(z.string().min(1)),
   }),
+  /** Durable runs: where run journals go (`dir`, relative to the config file; null → `.qicoord/runs` where `qicoord run` is started), or false: no journal. */
+  journal: z.union([z.literal(false), z.strictObject({ dir: z.string().min(1).nullable() })]),
   pool: z.strictObject({
     enabled: z.boolean(),
     /** Ready agents kept per security profile. */

@@ -26,6 +26,8 @@ import type { SubAgentInstance } from '../subagent/instance.js';
 import type { AgentTransport } from '../subagent/transport.js';
 import type { ToolDefinition } from '../tools/types.js';
 import { SyncHub } from '../sync/index.js';
+import { asResumed, journalNewRun, noJournalError, reopenRun } from './durable.js';
+import { DEFAULT_JOURNAL_DIR } from '../journal/runs.js';
 import type { CoordinationSummary, IMultiAgentCoordinator } from './interface.js';
 
 export interface CoordinatorOptions {
@@ -47,6 +49,13 @@ export interface CoordinatorOptions {
   readonly transport?: AgentTransport;
   /** Extra tools (tool plugins) agents may call, next to the built-ins, by name. */
   readonly tools?: ReadonlyMap<string, ToolDefinition>;
+  /**
+   * Durable runs (A11): every run's events are journaled under `<dir>/<runId>/`, and
+   * `resume(runId)` continues one from there. `{ dir }`: there; `{}`: the config's `journal.dir`,
+   * else `.qicoord/runs` in the process's working directory (what `qicoord run` does); `false`: never. Default (absent):
+   * only when the config names a `journal.dir`.
+   */
+  readonly journal?: { readonly dir?: string } | false;
 }
 
 interface Parts {
@@ -150,7 +159,49 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
   }
 
   executeDistributedTask(distribution: TaskDistribution, context: AgentContext = {}): Promise<Result<CoordinationResult, QiError>> {
-    return this.use((p) => p.execution.executeDistributedTask(distribution, context));
+    return this.use(async (p) => {
+      const dir = this.journalDir(p.config);
+      if (dir === undefined) return p.execution.executeDistributedTask(distribution, context);
+      const journal = await journalNewRun(dir, distribution, p.config);
+      if (journal.tag === 'failure') return journal;
+      return p.execution.executeDistributedTask(distribution, context, { journal: journal.value });
+    });
+  }
+
+  /** Where this coordinator journals runs, or undefined (see CoordinatorOptions.journal). */
+  journalDir(config: Config): string | undefined {
+    const option = this.options.journal;
+    if (option === false) return undefined;
+    if (option?.dir !== undefined) return path.resolve(option.dir);
+    if (config.journal === false) return undefined;
+    if (config.journal.dir !== null) return config.journal.dir;
+    return option === undefined ? undefined : path.resolve(DEFAULT_JOURNAL_DIR);
+  }
+
+  /**
+   * Continues a journaled run (A11): succeeded subtasks keep their outputs and never run again,
+   * attempts in flight when it stopped run again, released sync points keep their outcome. A
+   * run that had finished is not run again: its stored result is rebuilt from the journal.
+   * Refused while another live process runs it (RUN_LOCKED) or when the config changed
+   * (INVALID_JOURNAL).
+   */
+  resume(runId: string, context: AgentContext = {}): Promise<Result<CoordinationResult, QiError>> {
+    return this.use(async (p) => {
+      const dir = this.journalDir(p.config);
+      if (dir === undefined) return failure(noJournalError(runId));
+      const reopened = reopenRun(dir, runId, p.config);
+      if (reopened.tag === 'failure') return reopened;
+      const { head, replay, ended, journal } = reopened.value;
+      const plan = await p.distribution.distributeTask(head.task, head.strategy, context);
+      if (plan.tag === 'failure') {
+        journal.close();
+        return plan;
+      }
+      const finished = ended !== undefined && ended['status'] !== 'cancelled';
+      // A finished run is replayed without its journal: nothing runs, nothing is appended.
+      if (finished) journal.close();
+      return p.execution.executeDistributedTask(asResumed(plan.value, runId), context, finished ? { replay } : { journal, replay });
+    });
   }
 
   monitorExecution(coordinationId: string): Promise<Result<ExecutionStatus, QiError>> {

@@ -13,7 +13,9 @@ import type { PluginRegistry } from '../plugins/registry.js';
 import type { ResourceManager } from '../resources/index.js';
 import type { AgentEvent } from '../subagent/agent.js';
 import type { SubAgentFactory } from '../subagent/factory.js';
+import type { RunJournal } from '../journal/run-journal.js';
 import { FinishedRuns } from './finished-runs.js';
+import type { RunEvent } from './run-events.js';
 import { CoordinationRun } from './run.js';
 import type { CoordinationResult, ExecutionStatus } from './types.js';
 
@@ -50,7 +52,16 @@ export class CoordinationExecutionEngine {
     this.log = componentLogger(deps.logger, 'CoordinationExecutionEngine');
   }
 
-  async executeDistributedTask(distribution: TaskDistribution, context: AgentContext = {}): Promise<Result<CoordinationResult, QiError>> {
+  /**
+   * Runs a distribution. With `durable.journal` every event of the run is appended to that
+   * journal (its folder keeps the checkpoints too, and is left in place); with `durable.replay`
+   * the run continues from the events of an earlier life (a resume).
+   */
+  async executeDistributedTask(
+    distribution: TaskDistribution,
+    context: AgentContext = {},
+    durable: { readonly journal?: RunJournal; readonly replay?: readonly RunEvent[] } = {},
+  ): Promise<Result<CoordinationResult, QiError>> {
     if (!looksLikeDistribution(distribution)) {
       return failure(qiError('INVALID_SPEC', 'executeDistributedTask needs a TaskDistribution returned by distributeTask', {}));
     }
@@ -59,7 +70,7 @@ export class CoordinationExecutionEngine {
     }
     const strategy = this.deps.registry.strategy(distribution.strategy.type);
     if (strategy === undefined) return failure(qiError('PLUGIN_INVALID', `no strategy plugin named '${distribution.strategy.type}'`, {}));
-    const runDir = path.join(this.deps.config.sandbox.workspaceRoot, 'runs', distribution.distributionId);
+    const runDir = durable.journal?.dir ?? path.join(this.deps.config.sandbox.workspaceRoot, 'runs', distribution.distributionId);
     const started = performance.now();
     let run: CoordinationRun;
     const agents = {
@@ -67,7 +78,16 @@ export class CoordinationExecutionEngine {
       agentGone: (agentId: string) => this.agentRuns.delete(agentId),
     };
     try {
-      run = new CoordinationRun(distribution, { ...this.deps, ...agents, strategy, context, runDir, logger: this.log.child({ coordinationId: distribution.distributionId }) });
+      run = new CoordinationRun(distribution, {
+        ...this.deps,
+        ...agents,
+        strategy,
+        context,
+        runDir,
+        logger: this.log.child({ coordinationId: distribution.distributionId }),
+        ...(durable.journal === undefined ? {} : { journal: durable.journal }),
+        ...(durable.replay === undefined ? {} : { replay: durable.replay }),
+      });
     } catch (e) {
       return failure(qiError('INVALID_SPEC', `the distribution cannot be executed: ${e instanceof Error ? e.message : String(e)}`, {}));
     }
@@ -77,7 +97,9 @@ export class CoordinationExecutionEngine {
     this.finished.delete(run.id);
     const result = await run.execute();
     this.release(run);
-    if (!this.deps.config.sandbox.keepWorkspace) rmSync(runDir, { recursive: true, force: true });
+    durable.journal?.close();
+    // A journaled run's folder is its journal's: it stays (checkpoints included) for a resume.
+    if (durable.journal === undefined && !this.deps.config.sandbox.keepWorkspace) rmSync(runDir, { recursive: true, force: true });
     logPerformance(this.log, 'executeDistributedTask', performance.now() - started, result.success, {
       coordinationId: run.id,
       agents: result.metrics.totalAgents,

@@ -1,3 +1,5 @@
+import type { RunJournal } from '../journal/run-journal.js';
+import type { RunEvent } from './run-events.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { AgentContext } from '../context.js';
@@ -20,4 +22,8 @@ export interface RunDeps {
   /** The run started an agent / the agent's process is gone (the engine routes agent events by them). */
   readonly agentStarted?: (agentId: string) => void;
   readonly agentGone?: (agentId: string) => void;
+  /** Where every applied event is appended (durable runs); absent: the run is not journaled. */
+  readonly journal?: RunJournal;
+  /** Events of an earlier life of this run (a resume): applied before anything is dispatched. */
+  readonly replay?: readonly RunEvent[];
 }

@@ -14,6 +14,7 @@ import { RunScheduling } from './run-scheduling.js';
 import { RunServices } from './run-services.js';
 import { streamEventOf } from './run-stream.js';
 import type { CoordinationResult, ExecutionStatus } from './types.js';
+import type { JournalRecord } from '../journal/record.js';
 
 export type { RunDeps } from './run-deps.js';
 
@@ -41,6 +42,10 @@ export class CoordinationRun {
   private readonly outputs: Pick<ReadonlyMap<string, Readonly<Record<string, unknown>>>, 'get'>;
   private cancelled: QiError | undefined;
   private firstFailure: QiError | undefined;
+  /** Applying a journal's events (resume): they are on disk already. */
+  private replaying = false;
+  /** The journal could not be written: the run goes on, once warned. */
+  private journalBroken = false;
   private timeLimit: NodeJS.Timeout | undefined;
   private resolveDone: ((r: CoordinationResult) => void) | undefined;
   private readonly done: Promise<CoordinationResult>;
@@ -84,6 +89,7 @@ export class CoordinationRun {
   /** Runs to the end; always resolves (a failed run is a result with `success: false`). */
   execute(): Promise<CoordinationResult> {
     this.status = 'executing';
+    if (this.deps.replay !== undefined && this.deps.replay.length > 0) return this.resumeFrom(this.deps.replay);
     this.record({ type: 'run-started', at: Date.now() });
     this.deps.emit({ type: 'run-start', coordinationId: this.id, taskId: this.distribution.originalTask.id, subtasks: this.plan.subtasks.length, at: this.state.startedAt! });
     const limit = this.distribution.originalTask.timeLimit;
@@ -91,6 +97,38 @@ export class CoordinationRun {
       this.timeLimit = setTimeout(() => this.cancel(qiError('TIME_LIMIT', `task '${this.distribution.originalTask.id}' ran past its timeLimit of ${limit} ms`, { limitMs: limit })), limit);
     }
     for (const i of this.scheduling.dag.roots()) this.scheduling.ready.add(i);
+    this.pump();
+    return this.done;
+  }
+
+  /**
+   * Continues a run from the events of its earlier life (a journal): they are applied as they
+   * happened (not journaled again), so succeeded subtasks keep their outputs and are never run
+   * again and released sync points keep their outcome; attempts that were in flight go back to
+   * pending (their next attempt number follows); then everything whose inputs exist is ready.
+   */
+  private resumeFrom(events: readonly RunEvent[]): Promise<CoordinationResult> {
+    // A run stopped by a cancel (Ctrl-C) resumes as if it had been killed: its end and the
+    // cancellations that came with it are not replayed, so those subtasks run again.
+    const cancelledRun = events.some((e) => e.type === 'run-ended' && e.status === 'cancelled');
+    this.replaying = true;
+    for (const event of events) {
+      if (event.type === 'run-ended' || event.type === 'subtasks-added' || (cancelledRun && event.type === 'subtask-cancelled')) continue;
+      // A journal is read back from disk: an event naming a subtask by an index that is not that subtask's is dropped.
+      if ('index' in event && this.plan.subtasks[event.index]?.id !== event.subtaskId) continue;
+      this.record(event);
+    }
+    this.replaying = false;
+    this.deps.emit({ type: 'run-start', coordinationId: this.id, taskId: this.distribution.originalTask.id, subtasks: this.plan.subtasks.length, at: this.state.startedAt ?? Date.now() });
+    for (const [pointId, outcome] of Object.entries(this.state.syncOutcomes)) this.services.hub.restoreReleased(pointId, outcome);
+    const interrupted = qiError('CANCELLED', 'the coordinator stopped during this attempt; it runs again after the resume', {});
+    this.state.subtasks.forEach((s, i) => {
+      if (s.status === 'running') this.record({ type: 'subtask-requeued', index: i, subtaskId: s.id, attempt: s.attempts, error: interrupted, delayMs: 0, reason: 'resumed', at: Date.now() });
+    });
+    const succeeded = (p: number): boolean => this.state.subtasks[p]!.status === 'succeeded';
+    this.state.subtasks.forEach((s, i) => {
+      if (s.status === 'pending' && this.plan.graph.preds[i]!.every(succeeded)) this.scheduling.ready.add(i);
+    });
     this.pump();
     return this.done;
   }
@@ -142,8 +180,30 @@ export class CoordinationRun {
   /** The one way the run's state changes: the reducer applies the event, then its effects follow. */
   private record(event: RunEvent): boolean {
     if (!applyEvent(this.state, event)) return false;
+    if (!this.replaying) this.journal(event);
     this.observe(event);
     return true;
+  }
+
+  /** Appends an applied event to the run's journal (a failed write is warned about once; the run goes on). */
+  private journal(event: RunEvent): void {
+    const journal = this.deps.journal;
+    if (journal === undefined || this.journalBroken) return;
+    const wrote = journal.record(event as unknown as JournalRecord);
+    if (wrote.tag === 'failure') {
+      this.journalBroken = true;
+      this.deps.logger.warn({ code: wrote.error.code }, `the run's journal could not be written; it cannot be resumed past this point: ${wrote.error.message}`);
+    }
+  }
+
+  /** A success is on disk before the work that depends on it starts (journaled runs only). */
+  private async durable(): Promise<void> {
+    if (this.deps.journal === undefined || this.journalBroken) return;
+    const synced = await this.deps.journal.durable();
+    if (synced.tag === 'failure') {
+      this.journalBroken = true;
+      this.deps.logger.warn({ code: synced.error.code }, `the run's journal could not be synced: ${synced.error.message}`);
+    }
   }
 
   /**
@@ -207,6 +267,8 @@ export class CoordinationRun {
       this.record({ type: 'subtask-succeeded', index: i, subtaskId: subtask.id, attempt, outputs: end.outcome.value.outputs, usage: end.usage, at: end.at });
       this.scheduling.subtaskEnded(i, true, end.durationMs);
       this.agents.release(live);
+      // A success is on disk before its dependents start (journaled runs; a no-op otherwise).
+      if (this.deps.journal !== undefined) await this.durable();
       this.pump();
       return;
     }

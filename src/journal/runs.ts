@@ -51,7 +51,9 @@ export function summarizeRun(runId: string, dir: string, records: readonly Journ
   const succeeded = [...outcome.values()].filter((o) => o === 'succeeded').length;
   const failed = outcome.size - succeeded;
   const total = typeof head?.['subtaskCount'] === 'number' ? head['subtaskCount'] : outcome.size;
-  const status: RunStatus = ended !== undefined ? (ended['status'] === 'completed' ? 'succeeded' : 'failed') : liveHolder !== undefined ? 'running' : 'interrupted';
+  // A run cancelled (Ctrl-C) can be resumed like one that was killed.
+  const finished = ended !== undefined && ended['status'] !== 'cancelled';
+  const status: RunStatus = finished ? (ended?.['status'] === 'completed' ? 'succeeded' : 'failed') : liveHolder !== undefined ? 'running' : 'interrupted';
   return {
     runId,
     taskId: typeof head?.['taskId'] === 'string' ? head['taskId'] : 'unknown',

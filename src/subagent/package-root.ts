@@ -23,6 +23,18 @@ export function findPackageRoot(start: string): Result<string, QiError> {
   }
 }
 
+/** The installed package's version, from its package.json ('unknown' for a broken installation). */
+export function packageVersion(start: string = path.dirname(fileURLToPath(import.meta.url))): string {
+  const root = findPackageRoot(start);
+  if (root.tag === 'failure') return 'unknown';
+  try {
+    const manifest = JSON.parse(readFileSync(path.join(root.value, 'package.json'), 'utf8')) as { version?: string };
+    return manifest.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Built files a SubAgent child needs, under a package root. */
 export interface RuntimePaths {
   /** The child entry: the CommonJS build of sandbox/ (one loader pass fewer than ESM at start-up). */

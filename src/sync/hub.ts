@@ -122,6 +122,11 @@ export class SyncHub {
     for (const point of this.points.values()) point.depart(agentId, 'agent');
   }
 
+  /** A point released before a coordinator restart releases the same outcome again (resume). */
+  restoreReleased(pointId: string, value: unknown): void {
+    this.points.get(pointId)?.restoreReleased(value);
+  }
+
   /** The subtask's last checkpointed value, or undefined when it has none. */
   restore(subtaskId: string): Promise<unknown> {
     return loadCheckpoint(this.dir, subtaskId);

@@ -3,7 +3,7 @@
  * @module
  */
 import type { QiError, Result } from '@qi/base';
-import { failure } from '@qi/base';
+import { failure, success } from '@qi/base';
 import type { SynchronizationPoint } from '../schemas/strategy.js';
 import { closedError, departedError, timeoutError } from './messages.js';
 import { WaitSet } from './participants.js';
@@ -51,6 +51,14 @@ export class SyncPoint {
     });
     if (invalid !== undefined) this.settle('failed', failure(invalid));
     else this.evaluate();
+  }
+
+  /**
+   * Settles the point as released with `value`, as recorded before a coordinator restart (a
+   * resumed run): participants that arrive again get the same outcome, a decision stays decided.
+   */
+  restoreReleased(value: unknown): void {
+    if (this.done === undefined) this.settle('released', success(value));
   }
 
   /** The outcome, once settled. */

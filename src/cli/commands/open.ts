@@ -4,7 +4,7 @@ import { failure, success } from '@qi/base';
 import type { Config } from '../../config/schema.js';
 import { checkMemoryBudget } from '../../distribution/budget.js';
 import type { TaskDistribution } from '../../distribution/types.js';
-import { createCoordinator, type MultiAgentCoordinator } from '../../coordinator/coordinator.js';
+import { createCoordinator, type CoordinatorOptions, type MultiAgentCoordinator } from '../../coordinator/coordinator.js';
 import type { CoordinationStrategyInput } from '../../schemas/strategy.js';
 import { loadTaskFile, type LoadedTaskFile } from '../../tasks/load.js';
 import { mergeStrategy, type StrategyFlags } from '../options.js';
@@ -22,12 +22,12 @@ export interface OpenedTask {
  * Loads the task file, then a coordinator whose config is found from the task file's folder
  * (or `config`), and merges the strategy: config defaults ← file ← flags.
  */
-export async function openTask(file: string, config: string | undefined, flags: StrategyFlags, mode: OutputMode): Promise<Result<OpenedTask, QiError>> {
+export async function openTask(file: string, config: string | undefined, flags: StrategyFlags, mode: OutputMode, extra: Pick<CoordinatorOptions, 'journal'> = {}): Promise<Result<OpenedTask, QiError>> {
   const loaded = await loadTaskFile(file);
   if (loaded.tag === 'failure') return loaded;
   const destination = logDestination(mode);
   const where = config === undefined ? { cwd: path.dirname(loaded.value.path) } : { cwd: process.cwd(), configPath: config };
-  const created = await createCoordinator({ ...where, ...(destination === undefined ? {} : { logDestination: destination }) });
+  const created = await createCoordinator({ ...where, ...extra, ...(destination === undefined ? {} : { logDestination: destination }) });
   if (created.tag === 'failure') return created;
   const resolved = await created.value.configuration();
   if (resolved.tag === 'failure') {

@@ -1,4 +1,7 @@
+import path from 'node:path';
+import type { QiError, Result } from '@qi/base';
 import { success } from '@qi/base';
+import type { MultiAgentCoordinator } from '../../coordinator/coordinator.js';
 import type { CoordinatorEvent } from '../../events/types.js';
 import type { CoordinationResult } from '../../execution/types.js';
 import { detectHost } from '../../subagent/host.js';
@@ -12,7 +15,7 @@ import { formatSummary } from '../summary.js';
 import { checkTraceTarget, TraceRecorder } from '../trace.js';
 
 export const runHelp = `Usage: qicoord run FILE [--strategy S] [--max-agents N] [--failure F] [--config C] [--json] [--trace OUT]
-                    [--verbose] [--log-format human|json]
+                    [--journal DIR | --no-journal] [--verbose] [--log-format human|json]
 
 Distributes the task in FILE (JSON or YAML) and runs it on sandboxed SubAgents. Live progress
 goes to stderr (a redrawing table on a terminal, one line per event otherwise); the summary,
@@ -29,6 +32,9 @@ Options:
                      the run
   --verbose          print plugins' stacks with their errors
   --log-format F     human (default: one line per record on stderr) | json (pino JSON lines)
+  --journal DIR      journal the run there (default: the config's journal.dir, else .qicoord/runs
+                     in the current folder), so 'qicoord resume RUN_ID' can continue it
+  --no-journal       do not journal the run
 
 Ctrl-C cancels: agents are stopped, their subtasks reported cancelled and the partial result
 printed (exit 130; SIGTERM: 143).
@@ -37,6 +43,9 @@ Exit codes: 0 success, 1 ran but failed, 2 invalid input or config, 3 environmen
 
 export interface RunOptions extends StrategyFlags {
   readonly file: string;
+  /** --journal DIR: where the run is journaled; --no-journal: not at all. */
+  readonly journal?: string | undefined;
+  readonly noJournal?: boolean;
   readonly config?: string | undefined;
   readonly trace?: string | undefined;
   readonly mode: OutputMode;
@@ -63,7 +72,7 @@ export async function runCommand(o: RunOptions): CommandResult {
     const writable = checkTraceTarget(o.trace);
     if (writable.tag === 'failure') return reportFailure(writable, mode);
   }
-  const opened = await openTask(o.file, o.config, o, mode);
+  const opened = await openTask(o.file, o.config, o, mode, { journal: o.noJournal === true ? false : o.journal === undefined ? {} : { dir: o.journal } });
   if (opened.tag === 'failure') return reportFailure(opened, mode);
   const { coordinator, config } = opened.value;
   const plan = await distributeOpened(opened.value);
@@ -77,6 +86,44 @@ export async function runCommand(o: RunOptions): CommandResult {
   const downgrades = plannedDowngrades(config, host, plan.value.agentAllocations);
   warnDowngrades(downgrades, progress);
   const trace = o.trace === undefined ? undefined : new TraceRecorder();
+  const journalDir = coordinator.journalDir(config);
+  if (journalDir !== undefined) progress.notice(`run ${plan.value.distributionId} (journal ${path.join(journalDir, plan.value.distributionId)})`);
+  const { ran, stopped } = await watchRun(coordinator, progress, trace, () => coordinator.executeDistributedTask(plan.value, { agentId: 'qicoord-cli' }));
+  if (stopped !== undefined && journalDir !== undefined) progress.notice(resumeHint(plan.value.distributionId, o.journal));
+  const traced = trace !== undefined && o.trace !== undefined ? trace.write(o.trace) : success(undefined);
+
+  if (ran.tag === 'failure') {
+    const code = reportFailure(ran, mode);
+    return stopped === undefined ? code : SIGNAL_EXIT[stopped.signal];
+  }
+  const result = stopped === undefined ? ran.value : asInterrupted(ran.value, stopped.signal, stopped.at);
+  if (mode.json) printJson(success(jsonValue(result, downgrades)));
+  else {
+    const consumed = new Set(plan.value.subtasks.flatMap((s) => s.inputs.map((i) => i.name)));
+    const sinks = plan.value.subtasks.filter((s) => !s.expectedOutputs.some((out) => consumed.has(out.name))).map((s) => s.id);
+    process.stdout.write(formatSummary(result, sinks, { columns: process.stdout.isTTY ? process.stdout.columns : undefined, verbose: mode.verbose }));
+  }
+  if (traced.tag === 'failure') process.stderr.write(formatError(traced.error, mode.verbose));
+  if (stopped !== undefined) return SIGNAL_EXIT[stopped.signal];
+  if (traced.tag === 'failure') return Math.max(exitCodeFor(traced.error), result.success ? EXIT.ok : EXIT.failed);
+  return result.success ? EXIT.ok : EXIT.failed;
+}
+
+/** The command that continues an interrupted run, as the user should type it. */
+export function resumeHint(runId: string, journal: string | undefined): string {
+  return `resume it with: qicoord resume ${runId}${journal === undefined ? '' : ` --journal ${journal}`}`;
+}
+
+/**
+ * Runs `start` with live progress and a trace, handling SIGINT/SIGTERM: the first cancels the run
+ * (the partial result is kept), a second stops at once. Closes the coordinator afterwards.
+ */
+export async function watchRun(
+  coordinator: MultiAgentCoordinator,
+  progress: ProgressRenderer,
+  trace: TraceRecorder | undefined,
+  start: () => Promise<Result<CoordinationResult, QiError>>,
+): Promise<{ ran: Result<CoordinationResult, QiError>; stopped: { signal: StopSignal; at: number } | undefined }> {
   const events = coordinator.events();
   const pumping = (async () => {
     for await (const event of events as AsyncIterable<CoordinatorEvent>) {
@@ -101,27 +148,11 @@ export async function runCommand(o: RunOptions): CommandResult {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);
 
-  const ran = await coordinator.executeDistributedTask(plan.value, { agentId: 'qicoord-cli' });
+  const ran = await start();
   await coordinator.close();
   await pumping;
   progress.stop();
   process.removeListener('SIGINT', onSigint);
   process.removeListener('SIGTERM', onSigterm);
-  const traced = trace !== undefined && o.trace !== undefined ? trace.write(o.trace) : success(undefined);
-
-  if (ran.tag === 'failure') {
-    const code = reportFailure(ran, mode);
-    return stopped === undefined ? code : SIGNAL_EXIT[stopped.signal];
-  }
-  const result = stopped === undefined ? ran.value : asInterrupted(ran.value, stopped.signal, stopped.at);
-  if (mode.json) printJson(success(jsonValue(result, downgrades)));
-  else {
-    const consumed = new Set(plan.value.subtasks.flatMap((s) => s.inputs.map((i) => i.name)));
-    const sinks = plan.value.subtasks.filter((s) => !s.expectedOutputs.some((out) => consumed.has(out.name))).map((s) => s.id);
-    process.stdout.write(formatSummary(result, sinks, { columns: process.stdout.isTTY ? process.stdout.columns : undefined, verbose: mode.verbose }));
-  }
-  if (traced.tag === 'failure') process.stderr.write(formatError(traced.error, mode.verbose));
-  if (stopped !== undefined) return SIGNAL_EXIT[stopped.signal];
-  if (traced.tag === 'failure') return Math.max(exitCodeFor(traced.error), result.success ? EXIT.ok : EXIT.failed);
-  return result.success ? EXIT.ok : EXIT.failed;
+  return { ran, stopped };
 }
