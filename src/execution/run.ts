@@ -267,8 +267,8 @@ export class CoordinationRun {
       this.record({ type: 'subtask-succeeded', index: i, subtaskId: subtask.id, attempt, outputs: end.outcome.value.outputs, usage: end.usage, at: end.at });
       this.scheduling.subtaskEnded(i, true, end.durationMs);
       this.agents.release(live);
-      // A success is on disk before its dependents start (journaled runs; a no-op otherwise).
-      if (this.deps.journal !== undefined) await this.durable();
+      // A success is on disk before its dependents start (journaled runs with dependents only).
+      if (this.deps.journal !== undefined && this.plan.graph.succs[i]!.length > 0) await this.durable();
       this.pump();
       return;
     }

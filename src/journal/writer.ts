@@ -6,10 +6,10 @@ import type { JournalRecord } from './record.js';
 import { encodeRecord } from './record.js';
 
 /**
- * Appends records to one journal file. Every append is written at once (a crash loses at most
- * the line being written, which the reader drops); `durable()` makes everything appended so far
- * reach the disk (fdatasync) before the promise resolves, and batches: the records appended in
- * one turn of the event loop share one fdatasync (group commit). Records that later work
+ * Appends records to one journal file. The records of one turn of the event loop go out in one
+ * write at its end (a torn last line is dropped by the reader); `durable()` makes everything
+ * appended so far reach the disk (write, then fdatasync) before the promise resolves, and
+ * batches: the records of one turn share one fdatasync (group commit). Records that later work
  * depends on — a subtask's success and outputs — are followed by `await durable()` before that
  * work starts.
  */
@@ -17,6 +17,11 @@ export class JournalWriter {
   private fd: number | undefined;
   private unsynced = false;
   private pending: Promise<Result<void, QiError>> | undefined;
+  /** Lines appended in this turn of the event loop, written together at its end (one write call). */
+  private buffered: string[] = [];
+  private flushScheduled = false;
+  /** The first write error, reported by the next append, durable() or close(). */
+  private writeFailure: QiError | undefined;
 
   private constructor(
     readonly file: string,
@@ -36,21 +41,41 @@ export class JournalWriter {
     }
   }
 
-  /** Appends one record; a failed write (disk full, closed) is a failure, never a throw. */
+  /**
+   * Appends one record. Records appended in one turn of the event loop are written together at
+   * its end (a coordinator that dies loses at most that turn's records, which the run had not
+   * acted on yet); a failed write (disk full) is reported by the next call, never thrown.
+   */
   append(record: JournalRecord): Result<void, QiError> {
     if (this.fd === undefined) return failure(qiError('INVALID_JOURNAL', `journal ${this.file} is closed`, { file: this.file }));
+    if (this.writeFailure !== undefined) return failure(this.writeFailure);
+    this.buffered.push(encodeRecord(record));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return success(undefined);
+  }
+
+  /** Writes the buffered lines now. */
+  private flush(): Result<void, QiError> {
+    this.flushScheduled = false;
+    if (this.buffered.length === 0 || this.fd === undefined) return this.writeFailure === undefined ? success(undefined) : failure(this.writeFailure);
+    const text = this.buffered.join('');
+    this.buffered = [];
     try {
-      writeSync(this.fd, encodeRecord(record));
+      writeSync(this.fd, text);
       this.unsynced = true;
       return success(undefined);
     } catch (e) {
-      return failure(writeError(this.file, e));
+      this.writeFailure ??= writeError(this.file, e);
+      return failure(this.writeFailure);
     }
   }
 
   /** Resolves once every record appended so far is on disk (one fdatasync per batch). */
   durable(): Promise<Result<void, QiError>> {
-    if (!this.unsynced) return Promise.resolve(success(undefined));
+    if (!this.unsynced && this.buffered.length === 0) return Promise.resolve(this.writeFailure === undefined ? success(undefined) : failure(this.writeFailure));
     this.pending ??= new Promise((resolve) => {
       setImmediate(() => {
         this.pending = undefined;
@@ -61,6 +86,8 @@ export class JournalWriter {
   }
 
   private sync(): Result<void, QiError> {
+    const flushed = this.flush();
+    if (flushed.tag === 'failure') return flushed;
     if (this.fd === undefined || !this.unsynced) return success(undefined);
     try {
       fdatasyncSync(this.fd);

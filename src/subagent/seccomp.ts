@@ -124,8 +124,19 @@ export function seccompProgram(arch: SeccompArch): Instruction[] {
   return program;
 }
 
+/** The filter bytes per architecture: a constant, assembled once (every agent start needs it). */
+const assembled = new Map<SeccompArch, Uint8Array>();
+
 /** The filter as the `struct sock_filter[]` bytes bubblewrap reads from its `--seccomp` fd. */
 export function seccompFilter(arch: SeccompArch): Uint8Array {
+  const known = assembled.get(arch);
+  if (known !== undefined) return known;
+  const bytes = assemble(arch);
+  assembled.set(arch, bytes);
+  return bytes;
+}
+
+function assemble(arch: SeccompArch): Uint8Array {
   const program = seccompProgram(arch);
   const bytes = Buffer.alloc(program.length * 8);
   program.forEach((ins, i) => {
