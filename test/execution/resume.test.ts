@@ -1,0 +1,147 @@
+/**
+ * Resuming a journaled run, in this process (the in-memory transport): a journal cut where a
+ * crash would have cut it is replayed; what had succeeded does not run again, what was in flight
+ * runs again, a released decision keeps its outcome, and a finished run runs nothing.
+ */
+import { mkdtempSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCoordinator, type CoordinationResult, type MultiAgentCoordinator } from '../../src/index.js';
+import { encodeRecord } from '../../src/journal/record.js';
+import { JOURNAL_FILE } from '../../src/journal/runs.js';
+import { inMemoryTransport } from 'qicoord/testing';
+import type { AgentPlugin, AgentPluginContext, SubtaskView } from 'qicoord/plugin';
+import { err, ok } from '../helpers.js';
+import { output, point, report, STEPS_PLUGIN, strategy, sub, task } from '../live-helpers.js';
+
+const open: MultiAgentCoordinator[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+
+/** A coordinator journaling under `journal`, its plugins run in-process, counting executions per subtask. */
+async function journaled(journal: string, runs: Map<string, number>): Promise<MultiAgentCoordinator> {
+  const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-resume-')));
+  const transport = inMemoryTransport({
+    loadPlugin: async (file) => {
+      const steps = ((await import(file)) as { default: AgentPlugin }).default;
+      return {
+        ...steps,
+        execute(subtask: SubtaskView, ctx: AgentPluginContext) {
+          runs.set(subtask.id, (runs.get(subtask.id) ?? 0) + 1);
+          return steps.execute(subtask, ctx);
+        },
+      };
+    },
+  });
+  const coordinator = ok(
+    await createCoordinator({
+      cwd: root,
+      transport,
+      journal: { dir: journal },
+      config: { plugins: [STEPS_PLUGIN], logging: { level: 'silent' }, pool: { enabled: false }, sandbox: { workspaceRoot: root } },
+    }),
+  );
+  open.push(coordinator);
+  return coordinator;
+}
+
+const chain = task('chain', [sub('a', [{ do: 'busy', ms: 1 }]), sub('b', [{ do: 'busy', ms: 1 }]), sub('c', [{ do: 'busy', ms: 1 }])], { b: ['a'], c: ['b'] });
+
+/** The journal of the run, cut right after the first record matching `cutAfter` (a crash there). */
+function cutJournal(journal: string, runId: string, cutAfter: (r: { type: string; subtaskId?: string }) => boolean): void {
+  const file = path.join(journal, runId, JOURNAL_FILE);
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  const at = lines.findIndex((l) => cutAfter(JSON.parse(l.slice(9)) as { type: string; subtaskId?: string }));
+  expect(at).toBeGreaterThan(0);
+  writeFileSync(file, `${lines.slice(0, at + 1).join('\n')}\n`);
+}
+
+async function runOnce(c: MultiAgentCoordinator, t: Parameters<MultiAgentCoordinator['distributeTask']>[0], s: Parameters<MultiAgentCoordinator['distributeTask']>[1]): Promise<CoordinationResult> {
+  return ok(await c.executeDistributedTask(ok(await c.distributeTask(t, s))));
+}
+
+describe('resuming a journaled run', () => {
+  it('after a crash while b ran: a is not executed again, b runs again as attempt 2, c runs; outputs are whole', async () => {
+    const journal = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-journal-')));
+    const first = new Map<string, number>();
+    const done = await runOnce(await journaled(journal, first), chain, strategy('hybrid'));
+    expect(done.success).toBe(true);
+    cutJournal(journal, done.coordinationId, (r) => r.type === 'subtask-started' && r.subtaskId === 'b');
+    const again = new Map<string, number>();
+    const resumed = ok(await (await journaled(journal, again)).resume(done.coordinationId));
+    expect(resumed.success).toBe(true);
+    expect(resumed.coordinationId).toBe(done.coordinationId);
+    expect(Object.fromEntries(again)).toEqual({ b: 1, c: 1 });
+    expect(report(resumed, 'a')).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(report(resumed, 'b')).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(output(resumed, 'b').attempt).toBe(2);
+    expect(Object.keys(resumed.aggregatedResult.outputs).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a finished run is not run again: its stored result comes back', async () => {
+    const journal = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-journal-')));
+    const done = await runOnce(await journaled(journal, new Map()), chain, strategy('hybrid'));
+    const again = new Map<string, number>();
+    const resumed = ok(await (await journaled(journal, again)).resume(done.coordinationId));
+    expect(again.size).toBe(0);
+    expect(resumed.success).toBe(true);
+    expect(resumed.aggregatedResult.outputs).toEqual(done.aggregatedResult.outputs);
+  });
+
+  it('a cancelled run resumes like a killed one: its cancelled subtasks run again', async () => {
+    const journal = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-journal-')));
+    const c = await journaled(journal, new Map());
+    const plan = ok(await c.distributeTask(task('slow', [sub('a', [{ do: 'busy', ms: 1 }]), sub('b', [{ do: 'sleep', ms: 30_000 }])], { b: ['a'] }), strategy('hybrid')));
+    const running = c.executeDistributedTask(plan);
+    const started = Date.now();
+    while (readdirSync(journal).length === 0 || !readFileSync(path.join(journal, plan.distributionId, JOURNAL_FILE), 'utf8').includes('"subtask-started","index":1')) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (Date.now() - started > 20_000) break;
+    }
+    await c.cancel('test interrupt');
+    const cancelled = ok(await running);
+    expect(cancelled.success).toBe(false);
+    // The resumed b sleeps 30 s again: cut it short by cancelling that run too, then check what ran.
+    const again = new Map<string, number>();
+    const c2 = await journaled(journal, again);
+    const resuming = c2.resume(plan.distributionId);
+    while (!again.has('b')) await new Promise((r) => setTimeout(r, 20));
+    await c2.cancel('done checking');
+    ok(await resuming);
+    expect(Object.fromEntries(again)).toEqual({ b: 1 });
+  });
+
+  it('a decision released before the crash keeps its outcome', async () => {
+    const journal = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-journal-')));
+    const t = task('vote', [sub('x', [{ do: 'sync', point: 'd', value: 'yes' }]), sub('y', [{ do: 'sync', point: 'd', value: 'yes' }]), sub('z', [{ do: 'busy', ms: 1 }])], { z: ['x', 'y'] });
+    const s = strategy('parallel', { synchronizationPoints: [point('d', 'decision', { participatingAgents: ['x', 'y'] })] });
+    const done = await runOnce(await journaled(journal, new Map()), t, s);
+    expect(done.success).toBe(true);
+    // Crash right after the decision was released: x and y were still running.
+    cutJournal(journal, done.coordinationId, (r) => r.type === 'sync-released');
+    const journalFile = path.join(journal, done.coordinationId, JOURNAL_FILE);
+    const lines = readFileSync(journalFile, 'utf8').trim().split('\n');
+    // The recorded decision, changed to 'no' (with a valid checksum): participants that arrive
+    // again after the resume must get the recorded outcome, not decide anew ('yes').
+    const released = JSON.parse(lines.at(-1)!.slice(9)) as Record<string, unknown>;
+    expect(released['type']).toBe('sync-released');
+    lines[lines.length - 1] = encodeRecord({ ...released, type: 'sync-released', outcome: 'no' }).trimEnd();
+    writeFileSync(journalFile, `${lines.join('\n')}\n`);
+    const again = new Map<string, number>();
+    const resumed = ok(await (await journaled(journal, again)).resume(done.coordinationId));
+    expect(resumed.success).toBe(true);
+    expect(again.get('x')).toBe(1);
+    expect(output(resumed, 'x').log).toEqual([{ sync: 'd', value: 'no' }]);
+    expect(output(resumed, 'y').log).toEqual([{ sync: 'd', value: 'no' }]);
+  });
+
+  it('refuses an unknown run, and resume without a journal folder', async () => {
+    const journal = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-journal-')));
+    expect(err(await (await journaled(journal, new Map())).resume('nope')).code).toBe('NOT_FOUND');
+    const bare = ok(await createCoordinator({ config: { logging: { level: 'silent' } }, journal: false }));
+    open.push(bare);
+    expect(err(await bare.resume('nope')).code).toBe('INVALID_CONFIG');
+  });
+});
