@@ -7,20 +7,16 @@
  * - two agents flooding `ctx.log` and refused tool calls leave a bounded stderr, with one
  *   summary record per agent of what was dropped.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SubAgent } from '../src/subagent/agent.js';
 import { createRootLogger } from '../src/logging/logger.js';
 import { SubAgentFactory } from '../src/subagent/factory.js';
+import { qicoord as runCli } from './cli-helpers.js';
 import { err, ok, tempProject, writeFiles } from './helpers.js';
 import { attack, makeFactory, pidAlive, spec, testConfig, waitUntil } from './sandbox-helpers.js';
 
-const execFileAsync = promisify(execFile);
-const root = path.join(import.meta.dirname, '..');
-const cli = path.join(root, 'dist/src/cli/main.js');
 const FORGER = path.join(import.meta.dirname, 'fixtures/plugins/forger.mjs');
 const DEPTH = 100_000;
 
@@ -34,15 +30,6 @@ afterEach(async () => {
   pids = [];
 });
 
-async function qicoord(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args], { cwd, maxBuffer: 256 * 1024 * 1024, env: { PATH: process.env['PATH'] ?? '' } });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
 
 /** A project whose config loads the forger plugin, with `task` as task.json. */
 function project(config: Record<string, unknown>, task: unknown): string {
@@ -183,3 +170,7 @@ describe('log flood', () => {
     expect(bytes).toBeLessThan(cap + 4096);
   });
 });
+
+function qicoord(args: string[], cwd: string): ReturnType<typeof runCli> {
+  return runCli(args, cwd, 256 * 1024 * 1024);
+}

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { qicoord } from './cli-helpers.js';
 import { tempProject, writeFiles } from './helpers.js';
 import { waitUntil } from './sandbox-helpers.js';
 
@@ -12,21 +13,6 @@ const root = path.join(import.meta.dirname, '..');
 const cli = path.join(root, 'dist/src/cli/main.js');
 const fixtures = path.join(import.meta.dirname, 'fixtures/cli');
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function qicoord(args: string[], cwd = root): Promise<Ran> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args], { cwd, maxBuffer: 32 * 1024 * 1024, env: { PATH: process.env['PATH'] ?? '' } });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
 
 /** The shape `run --json` promises (DESIGN A8). */
 const RunJson = z.object({

@@ -1,33 +1,17 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { qicoord } from './cli-helpers.js';
 import { tempProject, writeFiles } from './helpers.js';
 import { waitUntil } from './sandbox-helpers.js';
 
 /** Issue 15, one test per item: the exit code and the first line of what the user reads. */
-const execFileAsync = promisify(execFile);
 const root = path.join(import.meta.dirname, '..');
 const cli = path.join(root, 'dist/src/cli/main.js');
 const fixtures = path.join(import.meta.dirname, 'fixtures/cli');
 const version = (JSON.parse(await (await import('node:fs/promises')).readFile(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function qicoord(args: string[], cwd = root): Promise<Ran> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [cli, ...args], { cwd, maxBuffer: 32 * 1024 * 1024, env: { PATH: process.env['PATH'] ?? '' } });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
 
 /** The first line of the error report (log lines on stderr come before it). */
 const errorLine = (stderr: string): string => stderr.split('\n').find((l) => l.startsWith('error ')) ?? '';
