@@ -88,7 +88,8 @@ describe('runPluginForTest: a plugin author unit-tests a plugin in process', () 
   });
 
   it('the example under examples/plugin-testing passes with node --test', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--test', path.join(examples, 'plugin-testing/line-counter.test.mjs')]);
+    // TAP on every Node version (Node ≥ 23 defaults to the spec reporter).
+    const { stdout } = await promisify(execFile)(process.execPath, ['--test', '--test-reporter=tap', path.join(examples, 'plugin-testing/line-counter.test.mjs')]);
     expect(stdout).toMatch(/# pass 2/);
     expect(stdout).toMatch(/# fail 0/);
   });
