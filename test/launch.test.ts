@@ -412,7 +412,7 @@ describe('planLaunch: Node versions', () => {
 
 describe('planLaunch: unavailable features', () => {
   it("missing bwrap with onUnavailable 'fail' → SANDBOX_UNAVAILABLE naming the layer and the fix", () => {
-    const e = err(planLaunch(inputFor({ level: 'sandbox', host: { bwrap: null, unshare: null } })));
+    const e = err(planLaunch(inputFor({ level: 'sandbox', host: { bwrap: null} })));
     expect(e.code).toBe('SANDBOX_UNAVAILABLE');
     expect(e.category).toBe('SYSTEM');
     expect(e.message).toContain('OS namespaces');
@@ -423,7 +423,7 @@ describe('planLaunch: unavailable features', () => {
   });
 
   it("missing bwrap with 'downgrade' → monitored, loudly recorded", () => {
-    const p = plan({ level: 'sandbox', host: { bwrap: null, unshare: null }, input: { onUnavailable: 'downgrade' } });
+    const p = plan({ level: 'sandbox', host: { bwrap: null}, input: { onUnavailable: 'downgrade' } });
     expect(p.isolationLevel).toBe('monitored');
     expect(p.downgradedFrom).toBe('sandbox');
     expect(p.downgradeReason).toContain('OS namespaces');
@@ -447,7 +447,7 @@ describe('planLaunch: unavailable features', () => {
   it('no permission model and no bwrap: sandbox downgrades all the way to monitored', () => {
     const p = plan({
       level: 'sandbox',
-      host: { nodeVersion: '18.20.0', bwrap: null, unshare: null },
+      host: { nodeVersion: '18.20.0', bwrap: null},
       input: { onUnavailable: 'downgrade' },
     });
     expect(p.isolationLevel).toBe('monitored');

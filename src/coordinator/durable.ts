@@ -6,6 +6,7 @@ import { qiError } from '../errors/catalogue.js';
 import type { RunEvent } from '../execution/run-events.js';
 import type { ResumedJournal, RunJournal } from '../journal/run-journal.js';
 import { openRunJournal, runFingerprint, startRunJournal } from '../journal/run-journal.js';
+import { coversPath } from '../subagent/grants.js';
 import { packageVersion } from '../subagent/package-root.js';
 
 /**
@@ -23,8 +24,23 @@ function plainTask(distribution: TaskDistribution): { task: unknown; strategy: u
   return { task: JSON.parse(JSON.stringify(distribution.originalTask)) as unknown, strategy: JSON.parse(JSON.stringify(distribution.strategy)) as unknown };
 }
 
+/**
+ * A journal an agent could write to could be forged (a `subtask-succeeded` with made-up outputs
+ * is replayed as done): the journal folder must not overlap any write grant.
+ */
+function writableByAgents(dir: string, config: Config): QiError | undefined {
+  const grant = config.sandbox.writePaths.find((w) => coversPath(w, dir) || coversPath(dir, w));
+  if (grant === undefined) return undefined;
+  return qiError('JOURNAL_UNAVAILABLE', `the journal folder ${dir} overlaps sandbox.writePaths ${grant}, so agents could rewrite it; pass --journal DIR outside every write grant (or journal.dir)`, {
+    journalDir: dir,
+    writePath: grant,
+  });
+}
+
 /** Starts the journal of a new run under `dir` (its head durable before anything runs). */
 export async function journalNewRun(dir: string, distribution: TaskDistribution, config: Config): Promise<Result<RunJournal, QiError>> {
+  const exposed = writableByAgents(dir, config);
+  if (exposed !== undefined) return failure(exposed);
   const { task, strategy } = plainTask(distribution);
   return startRunJournal(dir, {
     runId: distribution.distributionId,
@@ -48,6 +64,8 @@ export interface ReopenedRun extends ResumedJournal {
  * the current config (INVALID_JOURNAL on a changed config, naming the fix).
  */
 export function reopenRun(dir: string, runId: string, config: Config): Result<ReopenedRun, QiError> {
+  const exposed = writableByAgents(dir, config);
+  if (exposed !== undefined) return failure(exposed);
   const opened = openRunJournal(dir, runId);
   if (opened.tag === 'failure') return opened;
   const { head } = opened.value;

@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { seccompArchFor } from './seccomp.js';
 import type { HostCapabilities } from './types.js';
 
-/** How long one probe run (`bwrap … true`, `unshare -n true`, …) may take before it counts as failed. */
+/** How long one probe run (`bwrap … true`, `setpriv … true`, …) may take before it counts as failed. */
 const PROBE_TIMEOUT_MS = 3000;
 
 /** The permission-model features of a Node version. */
@@ -23,7 +23,7 @@ export function nodeFeatures(version: string): NodeFeatures {
 
 /**
  * A HostCapabilities for tests: a fully equipped Node 22 Linux host (setpriv, prlimit, bwrap,
- * `unshare -n`, not root) unless overridden. Overriding `nodeVersion` derives the permission
+ * not root) unless overridden. Overriding `nodeVersion` derives the permission
  * fields from it; any field given explicitly wins.
  */
 export function hostCapabilitiesFor(overrides: Partial<HostCapabilities> = {}): HostCapabilities {
@@ -35,8 +35,6 @@ export function hostCapabilitiesFor(overrides: Partial<HostCapabilities> = {}): 
     setpriv: '/usr/bin/setpriv',
     prlimit: '/usr/bin/prlimit',
     bwrap: '/usr/bin/bwrap',
-    unshare: '/usr/bin/unshare',
-    unshareArgs: overrides.unshare === null ? [] : ['-n'],
     isRoot: false,
     seccompArch: 'x86_64',
     runtimeLibDirs: ['/usr/lib/x86_64-linux-gnu', '/usr/lib64'],
@@ -105,16 +103,6 @@ async function nodeFacts(nodePath: string, pathValue: string): Promise<{ nodeVer
   return { nodeVersion: version.replace(/^v/, ''), dataBaselineMB: Math.ceil(Number(dataKb ?? 0) / 1024) };
 }
 
-/** unshare and the arguments that gave it a network namespace: `-n` (root), else `-rn` (user namespace). */
-async function workingUnshare(pathValue: string): Promise<{ unshare: string | null; unshareArgs: string[] }> {
-  const file = findExecutable('unshare', pathValue);
-  if (file === null) return { unshare: null, unshareArgs: [] };
-  for (const args of [['-n'], ['-rn']]) {
-    if (await probe(file, [...args, 'true'], pathValue)) return { unshare: file, unshareArgs: args };
-  }
-  return { unshare: null, unshareArgs: [] };
-}
-
 /**
  * The namespaces every enforcing level asks bubblewrap for, with a private /proc: the probe that
  * decides whether bubblewrap "works here" (an unprivileged user needs user namespaces for it).
@@ -170,12 +158,11 @@ function rootSymlinks(): { path: string; target: string }[] {
 
 async function probeHost(nodePath: string): Promise<HostCapabilities> {
   const pathValue = process.env['PATH'] ?? '';
-  const [{ nodeVersion, dataBaselineMB }, setpriv, prlimit, bwrap, unshare] = await Promise.all([
+  const [{ nodeVersion, dataBaselineMB }, setpriv, prlimit, bwrap] = await Promise.all([
     nodeFacts(nodePath, pathValue),
     workingProgram('setpriv', ['--pdeathsig', 'KILL', 'true'], pathValue),
     workingProgram('prlimit', ['--data=1073741824:1073741824', 'true'], pathValue),
     workingProgram('bwrap', BWRAP_PROBE, pathValue),
-    workingUnshare(pathValue),
   ]);
   const programs = [nodePath, setpriv, prlimit].filter((p): p is string => p !== null);
   const libraries = (await Promise.all(programs.map((p) => sharedLibraries(p, pathValue)))).flat();
@@ -186,7 +173,6 @@ async function probeHost(nodePath: string): Promise<HostCapabilities> {
     setpriv,
     prlimit,
     bwrap,
-    ...unshare,
     isRoot: process.getuid?.() === 0,
     seccompArch: seccompArchFor(process.arch),
     runtimeLibDirs: realDirs(libraries),
@@ -199,7 +185,7 @@ const detected = new Map<string, Promise<HostCapabilities>>();
 
 /**
  * What this host can enforce for agents run on `nodePath`: the Node binary's permission-model
- * flags (from `nodePath --version`) and which wrappers (setpriv, prlimit, bwrap, unshare) are on
+ * flags (from `nodePath --version`) and which wrappers (setpriv, prlimit, bwrap) are on
  * PATH and pass a probe run. Detected once per `nodePath`; later calls return the same promise.
  */
 export function detectHost(nodePath: string): Promise<HostCapabilities> {

@@ -22,9 +22,6 @@ export interface HostCapabilities {
   readonly prlimit: string | null;
   /** bubblewrap, only if a probe run with --unshare-net succeeded. */
   readonly bwrap: string | null;
-  /** unshare, only if `unshare -n true` (or `-rn`) succeeded; `unshareArgs` says which. */
-  readonly unshare: string | null;
-  readonly unshareArgs: readonly string[];
   readonly isRoot: boolean;
   /** The seccomp architecture of this host, or null where qicoord has no syscall table for it. */
   readonly seccompArch: SeccompArch | null;

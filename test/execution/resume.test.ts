@@ -137,6 +137,26 @@ describe('resuming a journaled run', () => {
     expect(output(resumed, 'y').log).toEqual([{ sync: 'd', value: 'no' }]);
   });
 
+  it('refuses a journal folder agents could write to (a forged success would be replayed)', async () => {
+    const grant = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-grant-')));
+    const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-resume-')));
+    const c = ok(
+      await createCoordinator({
+        cwd: root,
+        transport: inMemoryTransport(),
+        journal: { dir: path.join(grant, 'runs') },
+        config: { plugins: [STEPS_PLUGIN], logging: { level: 'silent' }, pool: { enabled: false }, sandbox: { workspaceRoot: root, writePaths: [grant] } },
+      }),
+    );
+    open.push(c);
+    const e = err(await c.executeDistributedTask(ok(await c.distributeTask(chain, strategy('hybrid')))));
+    expect(e.code).toBe('JOURNAL_UNAVAILABLE');
+    expect(e.message).toContain('agents could rewrite it');
+    // Nothing ran and nothing was written under the grant.
+    expect(readdirSync(grant)).toEqual([]);
+    expect(err(await c.resume('any')).code).toBe('JOURNAL_UNAVAILABLE');
+  });
+
   it('refuses an unknown run, and resume without a journal folder', async () => {
     const journal = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-journal-')));
     expect(err(await (await journaled(journal, new Map())).resume('nope')).code).toBe('NOT_FOUND');

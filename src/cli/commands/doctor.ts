@@ -19,7 +19,7 @@ import { EXIT, printJson, reportFailure, type CommandResult, type OutputMode } f
 export const doctorHelp = `Usage: qicoord doctor [--config C] [--json]
 
 Reports what this host can enforce: the agents' Node version and permission-model flag, the
-network isolation methods (bubblewrap, unshare), setpriv and prlimit, whether pidusage works,
+bubblewrap (the OS namespaces), setpriv and prlimit, whether pidusage works,
 cgroups, and the config file in use. Then it plans and starts one real agent at the configured
 default isolation level.
 
@@ -61,7 +61,6 @@ function hostChecks(host: HostCapabilities): Check[] {
     { name: 'setpriv (pdeathsig)', ok: host.setpriv !== null, detail: host.setpriv ?? 'missing: agents survive a SIGKILLed coordinator only until their channel closes' },
     { name: 'prlimit (kernel memory cap)', ok: host.prlimit !== null, detail: host.prlimit ?? 'missing: memory is capped by the watchdog and V8 heap cap only' },
     { name: 'bubblewrap', ok: host.bwrap !== null, detail: host.bwrap ?? 'not usable' },
-    { name: 'unshare -n', ok: host.unshare !== null, detail: host.unshare === null ? 'not usable' : `${host.unshare} ${host.unshareArgs.join(' ')}` },
   ];
 }
 
@@ -138,7 +137,7 @@ export async function doctorCommand(o: { readonly config?: string | undefined; r
   const report = {
     node: host.nodeVersion,
     permissionFlag: host.permissionFlag,
-    networkIsolation: { bwrap: host.bwrap !== null, unshare: host.unshare !== null },
+    networkIsolation: { bwrap: host.bwrap !== null },
     checks,
     levels: Object.fromEntries(levels.map((l) => [l.level, { ok: l.ok, layers: l.layers, missingLayers: l.missingLayers, ...(l.error === undefined ? {} : { error: l.error }) }])),
     defaultIsolationHonoured: honoured,
