@@ -8,8 +8,8 @@ import type { ReadySubtask } from '../plugin/strategy-types.js';
  */
 export class ReadyHeap implements Iterable<number> {
   private readonly items: ReadySubtask[] = [];
-  /** position[index] = place in `items`, or -1. */
-  private readonly position: Int32Array;
+  /** position[index] = place in `items`, or -1 (grown when a run adds subtasks). */
+  private position: Int32Array;
 
   constructor(
     capacity: number,
@@ -33,6 +33,11 @@ export class ReadyHeap implements Iterable<number> {
   }
 
   add(index: number): void {
+    if (index >= this.position.length) {
+      const grown = new Int32Array(Math.max(index + 1, this.position.length * 2)).fill(-1);
+      grown.set(this.position);
+      this.position = grown;
+    }
     if (this.has(index)) return;
     this.items.push(this.view(index));
     this.up(this.items.length - 1);

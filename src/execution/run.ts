@@ -1,4 +1,5 @@
-import type { QiError } from '@qi/base';
+import type { QiError, Result } from '@qi/base';
+import { failure } from '@qi/base';
 import type { TaskDistribution } from '../distribution/types.js';
 import { qiError } from '../errors/catalogue.js';
 import { cancelledError, decideOnFailure, failurePolicyOf, pendingSubtree, skippedError, stalledError, unreachableError, type FailurePolicy, type RunCommand } from './failure-policy.js';
@@ -6,6 +7,8 @@ import { resolveInputs } from './inputs.js';
 import { attemptOn, withDeadline } from './run-attempt.js';
 import { applyEvent, initialRunState } from './reducer.js';
 import { RunAgents, type LiveAgent } from './run-agents.js';
+import { RunDelegation } from './run-delegation.js';
+import { delegationLimits } from './delegation.js';
 import type { RunDeps } from './run-deps.js';
 import { TERMINAL_STATUSES, type RunEvent, type RunState } from './run-events.js';
 import { RunPlan } from './run-plan.js';
@@ -15,6 +18,7 @@ import { RunServices } from './run-services.js';
 import { streamEventOf } from './run-stream.js';
 import type { CoordinationResult, ExecutionStatus } from './types.js';
 import type { JournalRecord } from '../journal/record.js';
+import type { SubAgent } from '../subagent/agent.js';
 
 export type { RunDeps } from './run-deps.js';
 
@@ -35,8 +39,13 @@ export class CoordinationRun {
   private readonly scheduling: RunScheduling;
   private readonly agents: RunAgents;
   private readonly services: RunServices;
+  private readonly delegation: RunDelegation;
   /** Subtasks holding a concurrency slot (dispatched, not ended): their agent once bound. */
   private readonly running = new Map<number, LiveAgent | null>();
+  /** Parents waiting for their delegated children (they hold no concurrency slot meanwhile). */
+  private waitingParents = 0;
+  /** Agents of cancelled subtasks given killGraceMs to return after their ctx.signal aborted, by agent id. */
+  private readonly graceTimers = new Map<string, NodeJS.Timeout>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** Outputs of succeeded subtasks by id (their dependents' inputs), read from the state. */
   private readonly outputs: Pick<ReadonlyMap<string, Readonly<Record<string, unknown>>>, 'get'>;
@@ -64,13 +73,25 @@ export class CoordinationRun {
       onReleased: (pointId, outcome) => pointId in this.state.syncOutcomes || this.record({ type: 'sync-released', pointId, outcome, at: Date.now() }),
       laneOf: (target) => this.plan.laneOfTarget(target, (agentId) => this.agents.laneOf(agentId)),
     });
-    this.scheduling = new RunScheduling(this.plan, deps, () => ({ running: this.running.size - this.services.waitingSync.size, agents: this.agents.values(), counts: this.state.counts }));
+    this.scheduling = new RunScheduling(this.plan, deps, () => ({ running: this.running.size - this.services.waitingSync.size - this.waitingParents, agents: this.agents.values(), counts: this.state.counts }));
+    this.delegation = new RunDelegation({
+      plan: this.plan,
+      state: this.state,
+      limits: delegationLimits(deps.config.delegation, distribution.originalTask.delegation),
+      agentFor: (name, capabilities) => deps.registry.agentFor(name, capabilities),
+      remainingMs: (i) => this.remainingMs(i),
+      record: (event) => this.record(event),
+      waiting: (delta) => {
+        this.waitingParents += delta;
+        if (delta > 0) this.pump();
+      },
+    });
     const { hub, router } = this.services;
     this.agents = new RunAgents({
       factory: deps.factory,
       resources: deps.resources,
       context: deps.context,
-      services: this.services.forAgents(),
+      services: { ...this.services.forAgents(), delegate: (agent, subtaskId, requests) => this.delegate(agent, subtaskId, requests) },
       maxConcurrentAgents: distribution.strategy.maxConcurrentAgents,
       cancelled: () => this.cancelled,
       onStarted: (live) => {
@@ -113,7 +134,9 @@ export class CoordinationRun {
     const cancelledRun = events.some((e) => e.type === 'run-ended' && e.status === 'cancelled');
     this.replaying = true;
     for (const event of events) {
-      if (event.type === 'run-ended' || event.type === 'subtasks-added' || (cancelledRun && event.type === 'subtask-cancelled')) continue;
+      if (event.type === 'run-ended' || (cancelledRun && event.type === 'subtask-cancelled')) continue;
+      // Delegated subtasks are checked again (shape, parent, never wider than it): a journal is read back from disk.
+      if (event.type === 'subtasks-added' && !this.delegation.accepts(event)) continue;
       // A journal is read back from disk: an event naming a subtask by an index that is not that subtask's is dropped.
       if ('index' in event && this.plan.subtasks[event.index]?.id !== event.subtaskId) continue;
       this.record(event);
@@ -146,14 +169,59 @@ export class CoordinationRun {
     this.agents.abortWaits();
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
-    for (const [i, live] of this.running) {
-      this.record({ type: 'subtask-cancelled', index: i, subtaskId: this.plan.idOf(i), error: cancelledError(this.plan.idOf(i), reason), at: Date.now() });
-      if (live !== null) void this.agents.retire(live, `run cancelled: ${reason.code}`, 'terminated', true);
-    }
+    for (const i of [...this.running.keys()]) this.cancelSubtask(i, reason);
     this.state.subtasks.forEach((s, i) => s.status === 'pending' && this.record({ type: 'subtask-cancelled', index: i, subtaskId: s.id, error: cancelledError(s.id, reason), at: Date.now() }));
     this.scheduling.ready.clear();
     this.services.close();
     this.maybeFinish();
+  }
+
+  /**
+   * Cancels one subtask and its delegated subtree (a host's `coordinator.cancel(runId, { subtaskId })`,
+   * a parent's end, the run's cancel). A running one is told first (its ctx.signal aborts) and
+   * gets killGraceMs to return before its agent is killed.
+   */
+  cancelSubtask(i: number, reason: QiError): boolean {
+    const s = this.state.subtasks[i];
+    if (s === undefined || TERMINAL_STATUSES.has(s.status)) return false;
+    this.scheduling.ready.delete(i);
+    // A planned subtask cancelled on its own (a host's cancel) is the run's failure; a delegated one is its parent's.
+    if (this.delegation.parent(i) === undefined) this.firstFailure ??= reason;
+    this.record({ type: 'subtask-cancelled', index: i, subtaskId: s.id, error: cancelledError(s.id, reason), at: Date.now() });
+    const live = this.running.get(i);
+    if (live !== undefined && live !== null) this.stopGracefully(live.agent, live, reason.message);
+    return true;
+  }
+
+  /** The subtask index of an id, or -1. */
+  indexOf(subtaskId: string): number {
+    return this.plan.indexOf(subtaskId);
+  }
+
+  private stopGracefully(agent: SubAgent, live: LiveAgent, reason: string): void {
+    if (this.graceTimers.has(agent.id)) return;
+    agent.cancel(reason);
+    const timer = setTimeout(() => {
+      this.graceTimers.delete(agent.id);
+      void this.agents.retire(live, `cancelled: ${reason}`, 'terminated', true);
+    }, this.deps.config.sandbox.killGraceMs);
+    this.graceTimers.set(agent.id, timer);
+  }
+
+  /** `ctx.delegate` from the agent running `subtaskId` (the coordinator's binding, never the child's word). */
+  private async delegate(agent: SubAgent, subtaskId: string, requests: readonly Record<string, unknown>[]): Promise<Result<unknown, QiError>> {
+    const i = this.plan.indexOf(subtaskId);
+    if (i < 0 || this.state.subtasks[i]!.status !== 'running' || this.cancelled !== undefined) {
+      return failure(qiError('CANCELLED', `subtask '${subtaskId}' can no longer delegate: it or its run has ended`, { subtaskId, agentId: agent.id }));
+    }
+    return this.delegation.delegate(i, requests);
+  }
+
+  /** Milliseconds left before subtask `i`'s deadline (as its agent enforces it). */
+  private remainingMs(i: number): number {
+    const subtask = withDeadline(this.plan.subtasks[i]!, this.state.subtasks[i]!.deadlineFactor);
+    const limit = Math.min(subtask.executionConstraints.maxDuration ?? Infinity, this.plan.specs[i]!.resourceLimits.maxExecutionTimeMs);
+    return limit - (Date.now() - (this.state.subtasks[i]!.startedAt ?? Date.now()));
   }
 
   /** Live progress (spec: ExecutionStatus). */
@@ -211,10 +279,34 @@ export class CoordinationRun {
    * A subtask leaves the sync points it has not reached only at its end: a retried attempt still arrives.
    */
   private observe(event: RunEvent): void {
-    if (this.scheduling.observe(event, this.state) && 'subtaskId' in event) this.services.hub.depart(event.subtaskId);
+    if (event.type === 'subtasks-added') return this.added(event);
+    if (this.scheduling.observe(event, this.state) && 'subtaskId' in event) {
+      this.services.hub.depart(event.subtaskId);
+      this.delegation.onEnded(event.index);
+    }
+    if ('index' in event && event.type !== 'subtask-dispatched' && event.type !== 'subtask-started' && !this.replaying) {
+      // A parent's attempt ended: the children it did not wait for go with it.
+      const descendants = this.delegation.openDescendants(event.index);
+      if (descendants.length > 0) {
+        const reason = qiError('CANCELLED', `its parent subtask '${event.subtaskId}' ended (${event.type.replace('subtask-', '')})`, { parentId: event.subtaskId });
+        for (const d of descendants) this.cancelSubtask(d, reason);
+      }
+    }
     if (event.type === 'fallback-applied') this.deps.logger.warn({ action: event.action, ...event.detail }, `fallback: ${event.action}`);
     const streamed = streamEventOf(this.id, event, this.state);
     if (streamed !== undefined) this.deps.emit(streamed);
+  }
+
+  /** Delegated subtasks joined the run: placed in the plan under their parent, and ready (their inputs are literal). */
+  private added(event: Extract<RunEvent, { type: 'subtasks-added' }>): void {
+    const indices = this.delegation.add(event);
+    this.scheduling.added(indices.length, this.plan.indexOf(event.subtasks[0]!.parentId));
+    this.services.router.declareSubtasks(event.subtasks.map((d) => d.id));
+    const streamed = streamEventOf(this.id, event, this.state);
+    if (streamed !== undefined) this.deps.emit(streamed);
+    if (this.replaying) return;
+    for (const i of indices) this.scheduling.ready.add(i);
+    this.pump();
   }
 
   /** Starts as many ready subtasks as the scheduler allows. */
@@ -263,6 +355,7 @@ export class CoordinationRun {
     const inputs = resolveInputs(subtask, this.plan.graph.inputSources[i]!, this.outputs, this.distribution.originalTask.inputs ?? {});
     const end = await attemptOn(live, this.agents.record(live.agent.id), this.services.router, withDeadline(subtask, this.state.subtasks[i]!.deadlineFactor), inputs, attempt, startedAt);
     this.running.delete(i);
+    if ((this.state.subtasks[i]!.status as string) === 'cancelled') return this.afterCancelled(live);
     if (end.outcome.tag === 'success') {
       this.record({ type: 'subtask-succeeded', index: i, subtaskId: subtask.id, attempt, outputs: end.outcome.value.outputs, usage: end.usage, at: end.at });
       this.scheduling.subtaskEnded(i, true, end.durationMs);
@@ -276,14 +369,28 @@ export class CoordinationRun {
     this.onFailure(i, end.outcome.error, end.usage);
   }
 
+  /** A cancelled subtask's attempt returned (or its agent died): its agent goes (it may hold the cancelled work's state). */
+  private afterCancelled(live: LiveAgent): void {
+    const timer = this.graceTimers.get(live.agent.id);
+    clearTimeout(timer);
+    this.graceTimers.delete(live.agent.id);
+    if (live.agent.alive) void this.agents.retire(live, 'subtask cancelled', 'terminated');
+    this.pump();
+  }
+
   /** An attempt failed: the failure policy decides, the loop carries it out. */
   private onFailure(i: number, error: QiError, usage?: RunState['subtasks'][number]['usage']): void {
     const s = this.state.subtasks[i]!;
     if (this.cancelled === undefined) this.scheduling.subtaskEnded(i, false, Date.now() - (s.startedAt ?? Date.now()));
-    for (const command of decideOnFailure(this.policy, i, s, error, this.cancelled !== undefined)) this.carryOut(command, usage);
+    const delegated = this.delegation.parent(i) !== undefined;
+    for (const command of decideOnFailure(this.policy, i, s, error, this.cancelled !== undefined)) {
+      // A delegated subtask's failure goes to its parent (ctx.delegate rejects), which decides: not to the run.
+      if (delegated && command.type === 'fail-run') continue;
+      this.carryOut(command, usage, delegated);
+    }
   }
 
-  private carryOut(c: RunCommand, usage: RunState['subtasks'][number]['usage']): void {
+  private carryOut(c: RunCommand, usage: RunState['subtasks'][number]['usage'], delegated = false): void {
     const at = Date.now();
     const s = 'index' in c ? this.state.subtasks[c.index]! : undefined;
     switch (c.type) {
@@ -296,7 +403,7 @@ export class CoordinationRun {
         this.record({ type: 'subtask-requeued', index: c.index, subtaskId: s!.id, attempt: s!.attempts, error: c.error, delayMs: c.delayMs, reason: c.reason, usage, at });
         return this.retryAfter(c.index, c.delayMs);
       case 'fail-subtask':
-        this.firstFailure ??= c.error;
+        if (!delegated) this.firstFailure ??= c.error;
         this.record({ type: 'subtask-failed', index: c.index, subtaskId: s!.id, attempt: s!.attempts, error: c.error, usage, at });
         return;
       case 'cancel-subtask':
@@ -330,19 +437,28 @@ export class CoordinationRun {
     void this.finish();
   }
 
+  /** Where a subtask sits in the delegation tree (top-level subtasks: depth 0, no parent). */
+  private delegationOf(i: number): { parentId?: string; depth: number } {
+    const parent = this.delegation.parent(i);
+    return parent === undefined ? { depth: 0 } : { parentId: this.plan.idOf(parent), depth: this.delegation.depth(i) };
+  }
+
   private async finish(): Promise<void> {
     // The run's time ends with its last subtask; stopping the agents afterwards is cleanup (still
     // awaited before the result is returned, so no agent outlives it).
     const executionTime = Date.now() - this.state.startedAt!;
-    const ok = this.state.counts.succeeded === this.state.subtasks.length;
+    // Delegated subtasks answer to their parents: the run succeeds when every planned subtask did.
+    const ok = this.state.subtasks.every((s, i) => i >= this.plan.planned || s.status === 'succeeded');
     this.status = ok ? 'completed' : this.cancelled?.code === 'CANCELLED' && this.firstFailure === this.cancelled ? 'cancelled' : 'failed';
     this.record({ type: 'run-ended', status: this.status, error: ok ? undefined : this.firstFailure, at: Date.now() });
     clearTimeout(this.timeLimit);
+    for (const timer of this.graceTimers.values()) clearTimeout(timer);
+    this.graceTimers.clear();
     this.services.close();
     // The warm pool is not refilled here: a run's end is no sign that agents of its profiles will
     // be wanted again (the CLI closes right after), and pool agents nobody takes are pure cost.
     await this.agents.stopAll('run finished');
-    const result = buildResult(this.id, this.state, this.agents.agentRecords(), executionTime, this.services.communicationMs, ok ? undefined : this.firstFailure);
+    const result = buildResult(this.id, this.state, this.agents.agentRecords(), executionTime, this.services.communicationMs, ok ? undefined : this.firstFailure, (i) => this.delegationOf(i));
     this.deps.emit({ type: 'run-end', coordinationId: this.id, success: ok, status: this.status, executionTime, at: Date.now() });
     this.resolveDone?.(result);
   }
