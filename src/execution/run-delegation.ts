@@ -16,8 +16,8 @@ export interface DelegationHost {
   remainingMs(i: number): number;
   /** Applies an event to the run (and journals it). */
   record(event: RunEvent): boolean;
-  /** A parent began (+1) or stopped (-1) waiting for its children: it holds no concurrency slot meanwhile. */
-  waiting(delta: 1 | -1): void;
+  /** Parent `i` began (true) or stopped (false) waiting for its children: it holds no concurrency slot meanwhile. */
+  waiting(i: number, waits: boolean): void;
 }
 
 /**
@@ -33,6 +33,8 @@ export class RunDelegation {
   private readonly depthOf = new Map<number, number>();
   private readonly childrenOf = new Map<number, number[]>();
   private readonly waiters = new Map<number, (() => void)[]>();
+  /** Children a parent's current attempt has asked for so far (a request without an id is numbered by it). */
+  private readonly asked = new Map<number, { attempt: number; count: number }>();
 
   constructor(private readonly host: DelegationHost) {}
 
@@ -78,8 +80,14 @@ export class RunDelegation {
     if (requests.tag === 'failure') return requests;
     const indices: number[] = [];
     const added: DelegatedSubtask[] = [];
+    // Numbered per attempt, so that a retry (or a resumed run) asking the same again finds the same children.
+    const attempt = state.subtasks[parent]!.attempts;
+    const asked = this.asked.get(parent)?.attempt === attempt ? this.asked.get(parent)! : { attempt, count: 0 };
+    this.asked.set(parent, asked);
+    const first = asked.count;
+    asked.count += requests.value.length;
     for (const [k, request] of requests.value.entries()) {
-      const base = childId(parentId, request.id ?? String(k));
+      const base = childId(parentId, request.id ?? String(first + k));
       const existing = this.reusable(parent, base);
       if (existing !== undefined) {
         indices.push(existing);
@@ -103,9 +111,9 @@ export class RunDelegation {
       );
     }
     if (added.length > 0) this.host.record({ type: 'subtasks-added', subtasks: added, at: Date.now() });
-    this.host.waiting(1);
+    this.host.waiting(parent, true);
     await Promise.all(indices.map((c) => this.ended(c)));
-    this.host.waiting(-1);
+    this.host.waiting(parent, false);
     const children = indices.map((c) => state.subtasks[c]!);
     const failed = children.find((c) => c.status !== 'succeeded');
     if (failed !== undefined) {

@@ -43,7 +43,8 @@ export class CoordinationRun {
   /** Subtasks holding a concurrency slot (dispatched, not ended): their agent once bound. */
   private readonly running = new Map<number, LiveAgent | null>();
   /** Parents waiting for their delegated children (they hold no concurrency slot meanwhile). */
-  private waitingParents = 0;
+  private readonly waitingParents = new Set<number>();
+  private admissionCheck: NodeJS.Immediate | undefined;
   /** Agents of cancelled subtasks given killGraceMs to return after their ctx.signal aborted, by agent id. */
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -73,7 +74,7 @@ export class CoordinationRun {
       onReleased: (pointId, outcome) => pointId in this.state.syncOutcomes || this.record({ type: 'sync-released', pointId, outcome, at: Date.now() }),
       laneOf: (target) => this.plan.laneOfTarget(target, (agentId) => this.agents.laneOf(agentId)),
     });
-    this.scheduling = new RunScheduling(this.plan, deps, () => ({ running: this.running.size - this.services.waitingSync.size - this.waitingParents, agents: this.agents.values(), counts: this.state.counts }));
+    this.scheduling = new RunScheduling(this.plan, deps, () => ({ running: this.running.size - this.services.waitingSync.size - this.waitingParents.size, agents: this.agents.values(), counts: this.state.counts }));
     this.delegation = new RunDelegation({
       plan: this.plan,
       state: this.state,
@@ -81,9 +82,10 @@ export class CoordinationRun {
       agentFor: (name, capabilities) => deps.registry.agentFor(name, capabilities),
       remainingMs: (i) => this.remainingMs(i),
       record: (event) => this.record(event),
-      waiting: (delta) => {
-        this.waitingParents += delta;
-        if (delta > 0) this.pump();
+      waiting: (i, waits) => {
+        if (!waits) return void this.waitingParents.delete(i);
+        this.waitingParents.add(i);
+        this.pump();
       },
     });
     const { hub, router } = this.services;
@@ -316,8 +318,32 @@ export class CoordinationRun {
       void this.runSubtask(i);
     }
     this.agents.makeRoomForWaits();
+    if (this.waitingParents.size > 0 && this.agents.budgetWaits > 0) this.admissionCheck ??= setImmediate(() => this.checkAdmission());
     if (this.cancelled === undefined && this.scheduling.ready.size > 0 && this.running.size === 0 && this.retryTimers.size === 0) this.stalled();
     this.maybeFinish();
+  }
+
+  /**
+   * Children wait for budget for an agent while every agent the run holds is a parent waiting for
+   * children (or at a sync point): nothing will ever give budget back, so the waiting children fail
+   * DELEGATION_LIMIT instead of hanging the run. Checked after the turn (a wait that budget can
+   * meet is gone by then).
+   */
+  private checkAdmission(): void {
+    this.admissionCheck = undefined;
+    if (this.waitingParents.size === 0 || this.agents.budgetWaits === 0) return;
+    for (const a of this.agents.values()) if (!a.busy || a.retiring) return;
+    for (const [i, live] of this.running) {
+      const waiting = this.waitingParents.has(i) || this.services.waitingSync.has(this.plan.idOf(i));
+      if (live === null ? !this.agents.waitsForBudget(i) : !waiting) return;
+    }
+    const budget = this.deps.resources.usage().budget;
+    this.agents.abortWaits(
+      qiError('DELEGATION_LIMIT', `no agent can start for a delegated subtask: every running agent waits for its children, and the memory budget (resources.maxTotalMemory ${budget.maxTotalMemory} MB, ${budget.maxConcurrentAllocations} allocations) holds no more`, {
+        waitingParents: [...this.waitingParents].map((i) => this.plan.idOf(i)),
+        maxTotalMemory: budget.maxTotalMemory,
+      }),
+    );
   }
 
   /**
@@ -452,6 +478,7 @@ export class CoordinationRun {
     this.status = ok ? 'completed' : this.cancelled?.code === 'CANCELLED' && this.firstFailure === this.cancelled ? 'cancelled' : 'failed';
     this.record({ type: 'run-ended', status: this.status, error: ok ? undefined : this.firstFailure, at: Date.now() });
     clearTimeout(this.timeLimit);
+    clearImmediate(this.admissionCheck);
     for (const timer of this.graceTimers.values()) clearTimeout(timer);
     this.graceTimers.clear();
     this.services.close();
