@@ -135,12 +135,12 @@ export async function watchRun(
   let stopped: { signal: StopSignal; at: number } | undefined;
   const onSignal = (signal: StopSignal): void => {
     if (stopped !== undefined) {
-      progress.notice(`${signal} again: stopping now`);
-      void coordinator.close().then(() => process.exit(SIGNAL_EXIT[stopped!.signal]));
-      return;
+      // At once: the exit hook SIGKILLs every agent synchronously (their workspaces may stay behind).
+      progress.notice(`${signal} again: killing every agent now`);
+      process.exit(SIGNAL_EXIT[stopped.signal]);
     }
     stopped = { signal, at: Date.now() };
-    progress.notice(`interrupted (${signal}): stopping agents, keeping the partial result (Ctrl-C again to quit at once)`);
+    progress.notice(`interrupted (${signal}): cancelling — plugins see ctx.signal, agents stop within sandbox.killGraceMs; the partial result is kept (Ctrl-C again to kill at once)`);
     void coordinator.cancel(`interrupted (${signal})`);
   };
   const onSigint = (): void => onSignal('SIGINT');
