@@ -14,9 +14,14 @@ export class ReadyHeap implements Iterable<number> {
   constructor(
     capacity: number,
     private readonly view: (index: number) => ReadySubtask,
-    private readonly before: (a: ReadySubtask, b: ReadySubtask) => boolean,
+    private readonly order: (a: ReadySubtask, b: ReadySubtask) => boolean,
   ) {
     this.position = new Int32Array(capacity).fill(-1);
+  }
+
+  /** The scheduler's order; subtasks it does not tell apart go by index (delegated children in the order asked). */
+  private before(a: ReadySubtask, b: ReadySubtask): boolean {
+    return this.order(a, b) || (a.index < b.index && !this.order(b, a));
   }
 
   get size(): number {

@@ -286,8 +286,10 @@ export class CoordinationRun {
       this.services.hub.depart(event.subtaskId);
       this.delegation.onEnded(event.index);
     }
-    if ('index' in event && event.type !== 'subtask-dispatched' && event.type !== 'subtask-started' && !this.replaying) {
-      // A parent's attempt ended: the children it did not wait for go with it.
+    // A parent's attempt ended: the children it did not wait for go with it. (Not on a resume's
+    // requeue of what was in flight: the parent runs again and finds its children where they are.)
+    const resumed = event.type === 'subtask-requeued' && event.reason === 'resumed';
+    if ('index' in event && event.type !== 'subtask-dispatched' && event.type !== 'subtask-started' && !this.replaying && !resumed) {
       const descendants = this.delegation.openDescendants(event.index);
       if (descendants.length > 0) {
         const reason = qiError('CANCELLED', `its parent subtask '${event.subtaskId}' ended (${event.type.replace('subtask-', '')})`, { parentId: event.subtaskId });
