@@ -80,3 +80,19 @@ describe('qicoord run, cancelled by a signal, with delegated subtasks', () => {
     expect(await waitUntil(() => processesMentioning(path.join(run.dir, 'ws')).length === 0, 5000)).toBe(true);
   });
 });
+
+describe('examples/code-review', () => {
+  it('a planner lists a folder and delegates one reviewer per file, then merges their reviews', async () => {
+    const { qicoord, ROOT } = await import('./cli-helpers.js');
+    const { readdirSync } = await import('node:fs');
+    const r = await qicoord(['run', 'examples/code-review/task.yaml', '--json', '--no-journal']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { value: { aggregatedResult: { outputs: Record<string, { report: { files: number; totals: { lines: number } } }>; subtasks: { id: string; parentId?: string; depth?: number }[] } } };
+    const expected = readdirSync(path.join(ROOT, 'src/execution')).filter((f) => f.endsWith('.ts')).length;
+    expect(doc.value.aggregatedResult.outputs['review']!.report.files).toBe(expected);
+    expect(doc.value.aggregatedResult.outputs['review']!.report.totals.lines).toBeGreaterThan(1000);
+    const children = doc.value.aggregatedResult.subtasks.filter((s) => s.parentId === 'review');
+    expect(children).toHaveLength(expected);
+    expect(children.every((s) => s.depth === 1)).toBe(true);
+  });
+});

@@ -12,6 +12,7 @@ import { waitUntil as waitFor } from './sandbox-helpers.js';
 import { eventsOf, liveCoordinator, processesUnder, report, strategy, task, type LiveCoordinator } from './live-helpers.js';
 import type { ConfigInput } from '../src/index.js';
 import type { SubTaskInput } from '../src/schemas/task.js';
+import { tempProject, writeFiles } from './helpers.js';
 
 const DELEGATOR = path.join(import.meta.dirname, 'fixtures/plugins/delegator.mjs');
 
@@ -194,5 +195,27 @@ describe('failures and cancellation', () => {
     expect(report(result, 'p~child').error?.message).toContain("parent subtask 'p' ended");
     expect(report(result, 'p').error?.message).toContain('the host changed its mind');
     expect(processesUnder(c.root)).toEqual([]);
+  });
+});
+
+describe('the built-in decision-capable agent', () => {
+  it("plan-results: plans one step per file it was given and carries each out on a basic sub-agent holding only 'read'", async () => {
+    const dir = tempProject('qicoord-plan-');
+    writeFiles(dir, { 'a.txt': 'one\ntwo\n', 'b.txt': 'x'.repeat(100), 'c.txt': 'a b c' });
+    const c = await coordinator({ sandbox: { readPaths: [dir] } });
+    const files = ['a.txt', 'b.txt', 'c.txt'].map((f) => ({ name: f.replace('.', '_'), value: path.join(dir, f) }));
+    const result = await c.run(
+      task('plan', [{ id: 'plan', agent: 'decision-capable', inputs: [...files, { name: 'parallel', value: 2 }], expectedOutputs: [{ name: 'plan-results' }], executionConstraints: { maxMemory: 128 } }]),
+      strategy('hybrid'),
+    );
+    expect(result.success).toBe(true);
+    const out = result.aggregatedResult.outputs['plan']!['plan-results'] as { steps: number; results: { path: string; lines: number }[]; totals: { lines: number; bytes: number } };
+    expect(out.steps).toBe(3);
+    // Largest first: b (100 bytes), then a, then c.
+    expect(out.results.map((r) => path.basename(r.path))).toEqual(['b.txt', 'a.txt', 'c.txt']);
+    expect(out.totals).toMatchObject({ lines: 1 + 3 + 1, bytes: 100 + 8 + 5 });
+    const children = result.aggregatedResult.subtasks.filter((s) => s.parentId === 'plan');
+    expect(children).toHaveLength(3);
+    expect(children.every((s) => s.status === 'succeeded')).toBe(true);
   });
 });
