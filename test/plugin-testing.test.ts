@@ -51,7 +51,7 @@ describe('runPluginForTest: a plugin author unit-tests a plugin in process', () 
     });
     expect(run.result.tag).toBe('success');
     expect(run.delegated.map((r) => r['agent'])).toEqual(['reviewer', 'reviewer', 'reviewer']);
-    const report = (run.result as { value: { report: { files: number; totals: { lines: number } } } }).value.report;
+    const report = (run.result as unknown as { value: { report: { files: number; totals: { lines: number } } } }).value.report;
     expect(report).toMatchObject({ files: 3, totals: { lines: 30 } });
     const failing = await runPluginForTest(planner, { inputs: { dir: '.', extensions: ['.ts'] }, files: { 'a.ts': 'x' }, delegate: () => { throw new Error('reviewer broke'); } });
     expect(failing.result.tag === 'failure' && failing.result.error.message).toContain('reviewer broke');

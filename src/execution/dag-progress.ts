@@ -10,6 +10,8 @@ export class DagProgress {
   private remainingPreds: Int32Array;
   private openPerLevel: Int32Array;
   private ended: Uint8Array;
+  /** Subtasks tracked (the arrays may have room for more). */
+  private size: number;
   private lowest = 0;
 
   /** `plan`: the run's DAG and levels, read as they are now (a run appends delegated subtasks). */
@@ -19,6 +21,7 @@ export class DagProgress {
     const n = graph.preds.length;
     this.remainingPreds = Int32Array.from(graph.preds.map((p) => p.length));
     this.ended = new Uint8Array(n);
+    this.size = n;
     let levels = 1;
     for (let i = 0; i < n; i++) levels = Math.max(levels, level[i]! + 1);
     this.openPerLevel = new Int32Array(levels);
@@ -42,7 +45,8 @@ export class DagProgress {
    * strategy starts them instead of waiting for a level that cannot close before they end.
    */
   add(count: number, level: number): void {
-    const n = this.ended.length + count;
+    this.size += count;
+    const n = this.size;
     this.remainingPreds = grow(this.remainingPreds, n) as Int32Array;
     this.ended = grow(this.ended, n) as Uint8Array;
     if (level >= this.openPerLevel.length) this.openPerLevel = grow(this.openPerLevel, level + 1) as Int32Array;
@@ -70,10 +74,10 @@ export class DagProgress {
   }
 }
 
-/** A copy of `a` with room for `n` entries (new ones zero). */
+/** `a`, or a copy with room for at least `n` entries (new ones zero; capacity doubles, so appending one at a time stays linear). */
 export function grow<A extends Int32Array | Uint8Array | Float64Array>(a: A, n: number): A {
   if (n <= a.length) return a;
-  const out = new (a.constructor as new (n: number) => A)(n);
+  const out = new (a.constructor as new (n: number) => A)(Math.max(n, a.length * 2));
   out.set(a);
   return out;
 }

@@ -86,9 +86,11 @@ export const MAX_CHILD_ID = 200;
 /** A delegated subtask: a SubTask whose id has the `~` (and `#n`) a task's own ids cannot have. */
 const ChildSubTask = SubTask.extend({ id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:~#-]*$/).max(MAX_CHILD_ID) });
 
+const Requests = z.array(DelegationRequest);
+
 /** Checks the requests of one `ctx.delegate` call (untrusted: from the agent). */
 export function parseRequests(raw: readonly unknown[], parentId: string): Result<DelegationRequest[], QiError> {
-  const parsed = parseInput(z.array(DelegationRequest), raw, { what: `ctx.delegate from subtask '${parentId}'`, code: 'INVALID_TASK', root: 'requests', context: { subtaskId: parentId } });
+  const parsed = parseInput(Requests, raw, { what: `ctx.delegate from subtask '${parentId}'`, code: 'INVALID_TASK', root: 'requests', context: { subtaskId: parentId } });
   if (parsed.tag === 'failure') return parsed;
   const seen = new Set<string>();
   for (const [i, r] of parsed.value.entries()) {
@@ -234,8 +236,10 @@ export function delegatedSubtask(
 }
 
 /** A delegated subtask read back from a journal: its shape, and again that it holds at most its parent's. */
+const JournaledChild = z.strictObject({ id: z.string().min(1).max(MAX_CHILD_ID), parentId: z.string().min(1), depth: z.int().positive().max(64), subtask: ChildSubTask, spec: SubAgentSpecification });
+
 export function replayedSubtask(raw: unknown, parentSpec: (parentId: string) => SubAgentSpecification | undefined): DelegatedSubtask | undefined {
-  const shape = z.strictObject({ id: z.string().min(1).max(MAX_CHILD_ID), parentId: z.string().min(1), depth: z.int().positive().max(64), subtask: ChildSubTask, spec: SubAgentSpecification }).safeParse(raw);
+  const shape = JournaledChild.safeParse(raw);
   if (!shape.success || shape.data.subtask.id !== shape.data.id || !shape.data.id.startsWith(`${shape.data.parentId}~`)) return undefined;
   const parent = parentSpec(shape.data.parentId);
   if (parent === undefined || widerThanParent(parent, shape.data.spec).length > 0) return undefined;
