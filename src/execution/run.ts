@@ -8,6 +8,8 @@ import { attemptOn, withDeadline } from './run-attempt.js';
 import { applyEvent, initialRunState } from './reducer.js';
 import { RunAgents, type LiveAgent } from './run-agents.js';
 import { RunDelegation } from './run-delegation.js';
+import { admissionStuck } from './admission.js';
+import { GracefulStops } from './graceful-stops.js';
 import { delegationLimits } from './delegation.js';
 import type { RunDeps } from './run-deps.js';
 import { TERMINAL_STATUSES, type RunEvent, type RunState } from './run-events.js';
@@ -45,8 +47,8 @@ export class CoordinationRun {
   /** Parents waiting for their delegated children (they hold no concurrency slot meanwhile). */
   private readonly waitingParents = new Set<number>();
   private admissionCheck: NodeJS.Immediate | undefined;
-  /** Agents of cancelled subtasks given killGraceMs to return after their ctx.signal aborted, by agent id. */
-  private readonly graceTimers = new Map<string, NodeJS.Timeout>();
+  /** Agents of cancelled subtasks given killGraceMs to return after their ctx.signal aborted. */
+  private readonly stops: GracefulStops;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** Outputs of succeeded subtasks by id (their dependents' inputs), read from the state. */
   private readonly outputs: Pick<ReadonlyMap<string, Readonly<Record<string, unknown>>>, 'get'>;
@@ -106,6 +108,7 @@ export class CoordinationRun {
         router.unregister(live.agent.id);
       },
     });
+    this.stops = new GracefulStops(deps.config.sandbox.killGraceMs, (live, reason, force) => void this.agents.retire(live, reason, 'terminated', force));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -191,23 +194,13 @@ export class CoordinationRun {
     if (this.delegation.parent(i) === undefined) this.firstFailure ??= reason;
     this.record({ type: 'subtask-cancelled', index: i, subtaskId: s.id, error: cancelledError(s.id, reason), at: Date.now() });
     const live = this.running.get(i);
-    if (live !== undefined && live !== null) this.stopGracefully(live.agent, live, reason.message);
+    if (live !== undefined && live !== null) this.stops.stop(live, reason.message);
     return true;
   }
 
   /** The subtask index of an id, or -1. */
   indexOf(subtaskId: string): number {
     return this.plan.indexOf(subtaskId);
-  }
-
-  private stopGracefully(agent: SubAgent, live: LiveAgent, reason: string): void {
-    if (this.graceTimers.has(agent.id)) return;
-    agent.cancel(reason);
-    const timer = setTimeout(() => {
-      this.graceTimers.delete(agent.id);
-      void this.agents.retire(live, `cancelled: ${reason}`, 'terminated', true);
-    }, this.deps.config.sandbox.killGraceMs);
-    this.graceTimers.set(agent.id, timer);
   }
 
   /** `ctx.delegate` from the agent running `subtaskId` (the coordinator's binding, never the child's word). */
@@ -333,12 +326,14 @@ export class CoordinationRun {
    */
   private checkAdmission(): void {
     this.admissionCheck = undefined;
-    if (this.waitingParents.size === 0 || this.agents.budgetWaits === 0) return;
-    for (const a of this.agents.values()) if (!a.busy || a.retiring) return;
-    for (const [i, live] of this.running) {
-      const waiting = this.waitingParents.has(i) || this.services.waitingSync.has(this.plan.idOf(i));
-      if (live === null ? !this.agents.waitsForBudget(i) : !waiting) return;
-    }
+    if (this.waitingParents.size === 0) return;
+    const stuck = admissionStuck({
+      agents: this.agents.values(),
+      running: this.running,
+      waiting: (i) => this.waitingParents.has(i) || this.services.waitingSync.has(this.plan.idOf(i)),
+      waitsForBudget: (i) => this.agents.waitsForBudget(i),
+    });
+    if (!stuck) return;
     const budget = this.deps.resources.usage().budget;
     this.agents.abortWaits(
       qiError('DELEGATION_LIMIT', `no agent can start for a delegated subtask: every running agent waits for its children, and the memory budget (resources.maxTotalMemory ${budget.maxTotalMemory} MB, ${budget.maxConcurrentAllocations} allocations) holds no more`, {
@@ -383,7 +378,10 @@ export class CoordinationRun {
     const inputs = resolveInputs(subtask, this.plan.graph.inputSources[i]!, this.outputs, this.distribution.originalTask.inputs ?? {});
     const end = await attemptOn(live, this.agents.record(live.agent.id), this.services.router, withDeadline(subtask, this.state.subtasks[i]!.deadlineFactor), inputs, attempt, startedAt);
     this.running.delete(i);
-    if ((this.state.subtasks[i]!.status as string) === 'cancelled') return this.afterCancelled(live);
+    if ((this.state.subtasks[i]!.status as string) === 'cancelled') {
+      this.stops.returned(live);
+      return this.pump();
+    }
     if (end.outcome.tag === 'success') {
       this.record({ type: 'subtask-succeeded', index: i, subtaskId: subtask.id, attempt, outputs: end.outcome.value.outputs, usage: end.usage, at: end.at });
       this.scheduling.subtaskEnded(i, true, end.durationMs);
@@ -395,15 +393,6 @@ export class CoordinationRun {
     }
     if (live.agent.alive) void this.agents.retire(live, `subtask '${subtask.id}' failed`, 'terminated');
     this.onFailure(i, end.outcome.error, end.usage);
-  }
-
-  /** A cancelled subtask's attempt returned (or its agent died): its agent goes (it may hold the cancelled work's state). */
-  private afterCancelled(live: LiveAgent): void {
-    const timer = this.graceTimers.get(live.agent.id);
-    clearTimeout(timer);
-    this.graceTimers.delete(live.agent.id);
-    if (live.agent.alive) void this.agents.retire(live, 'subtask cancelled', 'terminated');
-    this.pump();
   }
 
   /** An attempt failed: the failure policy decides, the loop carries it out. */
@@ -481,8 +470,7 @@ export class CoordinationRun {
     this.record({ type: 'run-ended', status: this.status, error: ok ? undefined : this.firstFailure, at: Date.now() });
     clearTimeout(this.timeLimit);
     clearImmediate(this.admissionCheck);
-    for (const timer of this.graceTimers.values()) clearTimeout(timer);
-    this.graceTimers.clear();
+    this.stops.clear();
     this.services.close();
     // The warm pool is not refilled here: a run's end is no sign that agents of its profiles will
     // be wanted again (the CLI closes right after), and pool agents nobody takes are pure cost.
