@@ -5,6 +5,7 @@ import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
 import { qiError } from '../errors/catalogue.js';
 import { canonicalJson } from '../sync/canonical.js';
+import { crashSwitchFrom } from './crash-switch.js';
 import type { RunLock } from './lock.js';
 import { acquireRunLock } from './lock.js';
 import { readJournal } from './read.js';
@@ -47,7 +48,9 @@ export interface RunJournal {
 }
 
 function openJournal(runDir: string, runId: string, lock: RunLock, truncateTo?: number): Result<RunJournal, QiError> {
-  const writer = JournalWriter.open(path.join(runDir, JOURNAL_FILE), truncateTo);
+  // The testing crash switch is read here, once per journal, so the write path only compares a count.
+  const crash = crashSwitchFrom(process.env);
+  const writer = crash.tag === 'failure' ? crash : JournalWriter.open(path.join(runDir, JOURNAL_FILE), truncateTo, crash.value);
   if (writer.tag === 'failure') {
     lock.release();
     return writer;
@@ -117,8 +120,12 @@ export function openRunJournal(journalDir: string, runId: string, expectFingerpr
       : contents;
   }
   const [first, ...events] = contents.value.records;
-  if (first?.type !== RECORD.head || first['version'] !== JOURNAL_VERSION) {
-    return failure(qiError('INVALID_JOURNAL', `run ${runId}'s journal is not a version ${JOURNAL_VERSION} qicoord journal (written by another qicoord version); start the run again`, { runId, version: first?.['version'] }));
+  if (first === undefined) {
+    // Killed while its head was written: the run never dispatched anything.
+    return failure(qiError('INVALID_JOURNAL', `run ${runId} never started: its coordinator stopped while writing the journal's head, before anything ran; start the run again with qicoord run`, { runId }));
+  }
+  if (first.type !== RECORD.head || first['version'] !== JOURNAL_VERSION) {
+    return failure(qiError('INVALID_JOURNAL', `run ${runId}'s journal is not a version ${JOURNAL_VERSION} qicoord journal (written by another qicoord version); start the run again`, { runId, version: first['version'] }));
   }
   const head = first as unknown as JournalHead;
   if (expectFingerprint !== undefined && head.fingerprint !== expectFingerprint) {

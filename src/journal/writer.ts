@@ -2,6 +2,7 @@ import { closeSync, fdatasyncSync, ftruncateSync, openSync, writeSync } from 'no
 import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
 import { qiError } from '../errors/catalogue.js';
+import type { CrashSwitch } from './crash-switch.js';
 import type { JournalRecord } from './record.js';
 import { encodeRecord } from './record.js';
 
@@ -22,20 +23,26 @@ export class JournalWriter {
   private flushScheduled = false;
   /** The first write error, reported by the next append, durable() or close(). */
   private writeFailure: QiError | undefined;
+  /** Records this writer has written to the file (the crash switch counts these). */
+  private written = 0;
 
   private constructor(
     readonly file: string,
     fd: number,
+    private readonly crash: CrashSwitch | undefined,
   ) {
     this.fd = fd;
   }
 
-  /** Opens (creating) the file for appending; `truncateTo` cuts a dropped torn tail first. */
-  static open(file: string, truncateTo?: number): Result<JournalWriter, QiError> {
+  /**
+   * Opens (creating) the file for appending; `truncateTo` cuts a dropped torn tail first; `crash`
+   * arms the testing crash switch (crash-switch.ts).
+   */
+  static open(file: string, truncateTo?: number, crash?: CrashSwitch): Result<JournalWriter, QiError> {
     try {
       const fd = openSync(file, 'a', 0o600);
       if (truncateTo !== undefined) ftruncateSync(fd, truncateTo);
-      return success(new JournalWriter(file, fd));
+      return success(new JournalWriter(file, fd, crash));
     } catch (e) {
       return failure(writeError(file, e));
     }
@@ -61,7 +68,9 @@ export class JournalWriter {
   private flush(): Result<void, QiError> {
     this.flushScheduled = false;
     if (this.buffered.length === 0 || this.fd === undefined) return this.writeFailure === undefined ? success(undefined) : failure(this.writeFailure);
-    const text = this.buffered.join('');
+    if (this.crash !== undefined && this.written + this.buffered.length >= this.crash.atRecord) this.crashNow(this.fd, this.crash);
+    const text = this.buffered.length === 1 ? this.buffered[0]! : this.buffered.join('');
+    this.written += this.buffered.length;
     this.buffered = [];
     try {
       writeSync(this.fd, text);
@@ -71,6 +80,20 @@ export class JournalWriter {
       this.writeFailure ??= writeError(this.file, e);
       return failure(this.writeFailure);
     }
+  }
+
+  /**
+   * The crash switch fired: writes the records before record N, then all of N or half of its
+   * bytes, and SIGKILLs this process (nothing else is flushed, as in a real kill).
+   */
+  private crashNow(fd: number, crash: CrashSwitch): never {
+    const upTo = crash.atRecord - this.written;
+    const last = Buffer.from(this.buffered[upTo - 1]!);
+    const head = Buffer.from(this.buffered.slice(0, upTo - 1).join(''));
+    writeSync(fd, Buffer.concat([head, crash.torn ? last.subarray(0, Math.floor(last.length / 2)) : last]));
+    process.kill(process.pid, 'SIGKILL');
+    // SIGKILL of oneself is delivered before kill() returns; this only satisfies the type.
+    throw new Error('unreachable: SIGKILL did not end the process');
   }
 
   /** Resolves once every record appended so far is on disk (one fdatasync per batch). */
