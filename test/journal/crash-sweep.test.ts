@@ -21,7 +21,7 @@ import { tempProject, writeFiles } from '../helpers.js';
 import { waitUntil } from '../sandbox-helpers.js';
 
 const PLUGIN = path.join(import.meta.dirname, '../fixtures/crash/sweep-plugin.mjs');
-/** Crash cases run this many at a time (2 cores, each case forks a coordinator and 3 agents). */
+/** Crash cases run this many at a time (2 cores; each case forks a coordinator and 2 agents at once). */
 const CONCURRENCY = 3;
 
 type Outputs = Record<string, Record<string, number>>;
@@ -43,7 +43,7 @@ function taskFile(ms: number): string {
     },
     strategy: {
       type: 'hybrid',
-      maxConcurrentAgents: 3,
+      maxConcurrentAgents: 2,
       synchronizationPoints: [
         { id: 'vote', type: 'decision', participatingAgents: ['b', 'c'], condition: { type: 'all-complete', parameters: { rule: 'first' } }, timeoutMs: 20_000 },
         { id: 'cp', type: 'checkpoint', participatingAgents: ['e'], timeoutMs: 20_000 },
