@@ -9,6 +9,7 @@ import type { RunLock } from './lock.js';
 import { acquireRunLock } from './lock.js';
 import { readJournal } from './read.js';
 import type { JournalRecord } from './record.js';
+import { encodeJson } from './record.js';
 import { JOURNAL_FILE, RECORD } from './runs.js';
 import { JournalWriter } from './writer.js';
 
@@ -36,7 +37,18 @@ export interface JournalHead {
  * 10,000-subtask task, which a resume pays before its first dispatch.
  */
 export function runFingerprint(task: unknown, strategy: unknown, config: unknown): string {
-  return createHash('sha256').update(JSON.stringify({ task, strategy, config }, sortedKeys)).digest('hex');
+  return fingerprintOf(canonicalText(task), canonicalText(strategy), canonicalText(config));
+}
+
+/** The same fingerprint from the canonical texts of its parts (see {@link canonicalText}). */
+export function fingerprintOf(task: string, strategy: string, config: string): string {
+  // Exactly canonicalText({ task, strategy, config }): its keys sorted.
+  return createHash('sha256').update(`{"config":${config},"strategy":${strategy},"task":${task}}`).digest('hex');
+}
+
+/** JSON text of a plain JSON value with every object's keys sorted. */
+export function canonicalText(value: unknown): string {
+  return JSON.stringify(value, sortedKeys);
 }
 
 function sortedKeys(_key: string, value: unknown): unknown {
@@ -52,6 +64,8 @@ export interface RunJournal {
   readonly dir: string;
   /** Appends one event record (written at once; on disk after the next `durable()`). */
   record(event: JournalRecord): Result<void, QiError>;
+  /** Appends one record already encoded (record.ts `encodeJson`). */
+  recordLine(line: string): Result<void, QiError>;
   /** Resolves once everything recorded so far is on disk (one fdatasync per batch). */
   durable(): Promise<Result<void, QiError>>;
   /** Syncs, closes and releases the lock (the run's own `run-ended` event marks a finished run). */
@@ -71,6 +85,7 @@ function openJournal(runDir: string, runId: string, lock: RunLock, truncateTo?: 
     runId,
     dir: runDir,
     record: (event) => w.append(event),
+    recordLine: (line) => w.appendLine(line),
     durable: () => w.durable(),
     close() {
       // The lock goes once the file is closed (after writes still in flight, if any).
@@ -84,7 +99,7 @@ function openJournal(runDir: string, runId: string, lock: RunLock, truncateTo?: 
  * record, made durable before the run dispatches anything. A folder that cannot be written is a
  * JOURNAL_UNAVAILABLE failure; nothing half-written is left behind.
  */
-export async function startRunJournal(journalDir: string, head: JournalHead): Promise<Result<RunJournal, QiError>> {
+export async function startRunJournal(journalDir: string, head: JournalHead, texts?: { readonly task: string; readonly strategy: string }): Promise<Result<RunJournal, QiError>> {
   const runDir = path.join(journalDir, head.runId);
   try {
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
@@ -95,13 +110,19 @@ export async function startRunJournal(journalDir: string, head: JournalHead): Pr
   if (lock.tag === 'failure') return lock;
   const journal = openJournal(runDir, head.runId, lock.value);
   if (journal.tag === 'failure') return journal;
-  const wrote = journal.value.record({ type: RECORD.head, version: JOURNAL_VERSION, ...head });
+  const wrote = texts === undefined ? journal.value.record({ type: RECORD.head, version: JOURNAL_VERSION, ...head }) : journal.value.recordLine(headLine(head, texts));
   const synced = wrote.tag === 'failure' ? wrote : await journal.value.durable();
   if (synced.tag === 'failure') {
     journal.value.close();
     return synced;
   }
   return journal;
+}
+
+/** The head record with the task and strategy as given JSON texts (serialized once, for the fingerprint too). */
+function headLine(head: JournalHead, texts: { readonly task: string; readonly strategy: string }): string {
+  const { task: _task, strategy: _strategy, ...rest } = head;
+  return encodeJson(`${JSON.stringify({ type: RECORD.head, version: JOURNAL_VERSION, ...rest }).slice(0, -1)},"task":${texts.task},"strategy":${texts.strategy}}`);
 }
 
 /** A journal opened to resume a run: its head, the events after it, and the journal to append to. */

@@ -68,9 +68,14 @@ export class JournalWriter {
    * reported by the next call, never thrown.
    */
   append(record: JournalRecord): Result<void, QiError> {
+    return this.appendLine(encodeRecord(record));
+  }
+
+  /** Appends one line already encoded (record.ts), as `append` does. */
+  appendLine(line: string): Result<void, QiError> {
     if (this.fd === undefined || this.closing !== undefined) return failure(qiError('INVALID_JOURNAL', `journal ${this.file} is closed`, { file: this.file }));
     if (this.writeFailure !== undefined) return failure(this.writeFailure);
-    this.buffered.push(encodeRecord(record));
+    this.buffered.push(line);
     if (this.flushTimer === undefined) {
       const wait = this.lastWrite + MIN_WRITE_GAP_MS - performance.now();
       this.flushTimer = wait > 0 ? setTimeout(() => this.flush(), wait) : setImmediate(() => this.flush());
