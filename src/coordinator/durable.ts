@@ -5,7 +5,7 @@ import type { TaskDistribution } from '../distribution/types.js';
 import { qiError } from '../errors/catalogue.js';
 import type { RunEvent } from '../execution/run-events.js';
 import type { ResumedJournal, RunJournal } from '../journal/run-journal.js';
-import { canonicalText, fingerprintOf, openRunJournal, runFingerprint, startRunJournal } from '../journal/run-journal.js';
+import { canonicalText, fingerprintOf, openRunJournal, startRunJournal, textFingerprint } from '../journal/run-journal.js';
 import { coversPath } from '../subagent/grants.js';
 import { packageVersion } from '../subagent/package-root.js';
 
@@ -40,6 +40,7 @@ export async function journalNewRun(dir: string, distribution: TaskDistribution,
   // The task and strategy are serialized once (keys sorted): that text is both the head's copy
   // and what the fingerprint hashes (a 10,000-subtask task is megabytes of JSON).
   const texts = { task: canonicalText(distribution.originalTask), strategy: canonicalText(distribution.strategy) };
+  const configText = canonicalText(configForFingerprint(config));
   return startRunJournal(
     dir,
     {
@@ -48,7 +49,8 @@ export async function journalNewRun(dir: string, distribution: TaskDistribution,
       subtaskCount: distribution.subtasks.length,
       task: distribution.originalTask,
       strategy: distribution.strategy,
-      fingerprint: fingerprintOf(texts.task, texts.strategy, canonicalText(configForFingerprint(config))),
+      fingerprint: fingerprintOf(texts.task, texts.strategy, configText),
+      configFingerprint: textFingerprint(configText),
       qicoordVersion: packageVersion(),
       startedAt: Date.now(),
     },
@@ -71,7 +73,7 @@ export function reopenRun(dir: string, runId: string, config: Config): Result<Re
   const opened = openRunJournal(dir, runId);
   if (opened.tag === 'failure') return opened;
   const { head } = opened.value;
-  if (runFingerprint(head.task, head.strategy, configForFingerprint(config)) !== head.fingerprint) {
+  if (textFingerprint(canonicalText(configForFingerprint(config))) !== head.configFingerprint) {
     opened.value.journal.close();
     return failure(
       qiError('INVALID_JOURNAL', `run ${runId} was started with another config than the one in use now (fingerprint mismatch); resume with the config it started with (--config), or start a new run`, {

@@ -13,8 +13,11 @@ import { encodeJson } from './record.js';
 import { JOURNAL_FILE, RECORD } from './runs.js';
 import { JournalWriter } from './writer.js';
 
-/** The journal format; a journal of another version is refused on resume. */
-export const JOURNAL_VERSION = 1;
+/**
+ * The journal format; a journal of another version is refused on resume. 2: the head holds a
+ * fingerprint of the config alone, and attempts are not journaled at dispatch.
+ */
+export const JOURNAL_VERSION = 2;
 
 /** What a run's journal starts with: enough to rebuild the run, and to tell it was not changed. */
 export interface JournalHead {
@@ -26,6 +29,12 @@ export interface JournalHead {
   readonly strategy: unknown;
   /** sha256 of the canonical JSON of task, strategy and the config's run-relevant parts. */
   readonly fingerprint: string;
+  /**
+   * sha256 of the canonical JSON of the config's run-relevant parts alone: what a resume compares
+   * (its task and strategy come from this head, so only the config can differ; hashing megabytes
+   * of task again would only delay the resume).
+   */
+  readonly configFingerprint: string;
   readonly qicoordVersion: string;
   readonly startedAt: number;
 }
@@ -44,6 +53,11 @@ export function runFingerprint(task: unknown, strategy: unknown, config: unknown
 export function fingerprintOf(task: string, strategy: string, config: string): string {
   // Exactly canonicalText({ task, strategy, config }): its keys sorted.
   return createHash('sha256').update(`{"config":${config},"strategy":${strategy},"task":${task}}`).digest('hex');
+}
+
+/** sha256 (hex) of a text: the config's fingerprint from its canonical text. */
+export function textFingerprint(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /** JSON text of a plain JSON value with every object's keys sorted. */
