@@ -34,6 +34,8 @@ export class JournalWriter {
   private syncing = 0;
   private unsynced = false;
   private pending: Promise<Result<void, QiError>> | undefined;
+  /** The latest fdatasync in flight: it covers every record written before it started. */
+  private syncInFlight: Promise<Result<void, QiError>> | undefined;
   /** close() was called while a sync was in flight: the fd closes when it is done. */
   private closing: (() => void) | undefined;
   /** The first write error, reported by the next append, durable() or close(). */
@@ -122,7 +124,8 @@ export class JournalWriter {
 
   /** Resolves once every record appended so far is on disk (one fdatasync per batch). */
   durable(): Promise<Result<void, QiError>> {
-    if (!this.unsynced && this.buffered.length === 0) return Promise.resolve(this.status());
+    // Nothing unwritten or unsynced: done, or done once the sync in flight (which covers it) is.
+    if (!this.unsynced && this.buffered.length === 0) return this.syncInFlight ?? Promise.resolve(this.status());
     this.pending ??= new Promise((resolve) => {
       setImmediate(() => {
         this.pending = undefined;
@@ -139,9 +142,10 @@ export class JournalWriter {
     // Writes from here on set it again; this sync covers the ones before.
     this.unsynced = false;
     this.syncing++;
-    return new Promise((resolve) => {
+    const synced = new Promise<Result<void, QiError>>((resolve) => {
       fdatasync(fd, (e) => {
         this.syncing--;
+        if (this.syncInFlight === synced) this.syncInFlight = undefined;
         if (e !== null) {
           this.unsynced = true;
           resolve(failure(writeError(this.file, e)));
@@ -149,6 +153,8 @@ export class JournalWriter {
         this.maybeClose();
       });
     });
+    this.syncInFlight = synced;
+    return synced;
   }
 
   private status(): Result<void, QiError> {
