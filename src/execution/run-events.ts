@@ -14,7 +14,7 @@ export type RunEvent =
   | { readonly type: 'run-started'; readonly at: number }
   /** Subtasks one running subtask delegated (ctx.delegate), appended to the run: all of one parent. */
   | { readonly type: 'subtasks-added'; readonly subtasks: readonly DelegatedSubtask[]; readonly at: number }
-  /** An attempt begins: the subtask holds a concurrency slot and waits for an agent. */
+  /** An attempt begins: the subtask holds a concurrency slot and waits for an agent (not journaled: a resume takes it from the attempt's next record). */
   | { readonly type: 'subtask-dispatched'; readonly index: number; readonly subtaskId: string; readonly attempt: number; readonly at: number }
   /** The attempt's agent is bound and the subtask sent to it. */
   | { readonly type: 'subtask-started'; readonly index: number; readonly subtaskId: string; readonly attempt: number; readonly agentId: string; readonly at: number }

@@ -144,6 +144,11 @@ export class CoordinationRun {
       if (event.type === 'subtasks-added' && !this.delegation.accepts(event)) continue;
       // A journal is read back from disk: an event naming a subtask by an index that is not that subtask's is dropped.
       if ('index' in event && this.plan.subtasks[event.index]?.id !== event.subtaskId) continue;
+      // `subtask-dispatched` is not journaled (see journal()): an attempt's first record on disk
+      // stands for its dispatch too.
+      if ('attempt' in event && event.type !== 'subtask-dispatched' && this.state.subtasks[event.index]!.status === 'pending') {
+        this.record({ type: 'subtask-dispatched', index: event.index, subtaskId: event.subtaskId, attempt: event.attempt, at: event.at });
+      }
       this.record(event);
     }
     this.replaying = false;
@@ -251,7 +256,9 @@ export class CoordinationRun {
   /** Appends an applied event to the run's journal (a failed write is warned about once; the run goes on). */
   private journal(event: RunEvent): void {
     const journal = this.deps.journal;
-    if (journal === undefined || this.journalBroken) return;
+    // A dispatch is not written: until the attempt starts on an agent nothing has run, and a
+    // resume sets it from the attempt's next record (a third fewer records per subtask).
+    if (journal === undefined || this.journalBroken || event.type === 'subtask-dispatched') return;
     const wrote = journal.record(event as unknown as JournalRecord);
     if (wrote.tag === 'failure') {
       this.journalBroken = true;
@@ -290,6 +297,8 @@ export class CoordinationRun {
       }
     }
     if (event.type === 'fallback-applied') this.deps.logger.warn({ action: event.action, ...event.detail }, `fallback: ${event.action}`);
+    // A resume's replayed history is not news: only what happens from now on is streamed.
+    if (this.replaying) return;
     const streamed = streamEventOf(this.id, event, this.state);
     if (streamed !== undefined) this.deps.emit(streamed);
   }
@@ -299,9 +308,9 @@ export class CoordinationRun {
     const indices = this.delegation.add(event);
     this.scheduling.added(indices.length, this.plan.indexOf(event.subtasks[0]!.parentId));
     this.services.router.declareSubtasks(event.subtasks.map((d) => d.id));
+    if (this.replaying) return;
     const streamed = streamEventOf(this.id, event, this.state);
     if (streamed !== undefined) this.deps.emit(streamed);
-    if (this.replaying) return;
     for (const i of indices) this.scheduling.ready.add(i);
     this.pump();
   }
