@@ -203,36 +203,48 @@ export function delegatedSubtask(
   request: DelegationRequest,
   id: string,
   plugin: AgentPluginEntry,
+  /** A memo of the parent's child specifications, by plugin and constraints. */
+  specs?: Map<string, { readonly spec: SubAgentSpecification; readonly widenings: readonly Widening[] }>,
 ): Result<DelegatedSubtask, QiError> {
   const parentId = parent.subtask.id;
   if (id.length > MAX_CHILD_ID) {
     return failure(qiError('INVALID_TASK', `ctx.delegate from subtask '${parentId}': the child's id '${id.slice(0, 80)}…' would be longer than ${MAX_CHILD_ID} characters; use shorter request ids`, { subtaskId: parentId }));
   }
   const c = request.executionConstraints ?? {};
-  const spec = childSpecification(parent.spec, plugin, c);
-  const widenings = widerThanParent(parent.spec, spec);
+  // Equal requests of one parent share one specification (and its profile key in the plan).
+  const key = `${plugin.name}\u0000${JSON.stringify(c)}`;
+  let checked = specs?.get(key);
+  if (checked === undefined) {
+    const made = childSpecification(parent.spec, plugin, c);
+    checked = { spec: made, widenings: widerThanParent(parent.spec, made) };
+    specs?.set(key, checked);
+  }
+  const spec = checked.spec;
+  const widenings = [...checked.widenings];
   if (c.requiresNetwork === true && parent.spec.securityConstraints.networkAccessLevel === 'none') widenings.push({ constraint: 'requiresNetwork', asked: true, parent: 'none' });
   const remaining = Math.max(1, Math.floor(parent.remainingMs));
   if (c.maxDuration !== undefined && c.maxDuration > remaining) widenings.push({ constraint: 'maxDuration', asked: c.maxDuration, parent: remaining });
   if (widenings.length > 0) return failure(denied(parentId, widenings));
-  const subtask = ChildSubTask.safeParse({
+  // Built directly (the request passed its schema; SubTask's defaults are filled in here), so
+  // that a delegation costs no second schema parse; the journal's copy is parsed on replay.
+  const subtask: SubTask = {
     id,
-    parentTaskId: parent.subtask.parentTaskId,
+    ...(parent.subtask.parentTaskId === undefined ? {} : { parentTaskId: parent.subtask.parentTaskId }),
     description: request.description ?? '',
     agent: plugin.name,
-    ...(request.capabilities === undefined ? {} : { agentRequirements: { capabilities: request.capabilities } }),
-    inputs: Object.entries(request.inputs ?? {}).map(([name, value]) => ({ name, value: value ?? null, required: false })),
-    expectedOutputs: (request.expectedOutputs ?? []).map((o) => (typeof o === 'string' ? { name: o } : o)),
+    agentRequirements: { capabilities: [...(request.capabilities ?? [])], minimumVersion: '0.10.0', resourceNeeds: [], securityLevel: 'medium', concurrencySupport: true },
+    inputs: Object.entries(request.inputs ?? {}).map(([name, value]) => ({ name, type: 'any', value: value ?? null, required: false })),
+    expectedOutputs: (request.expectedOutputs ?? []).map((o) => (typeof o === 'string' ? { name: o, type: 'any', description: '' } : { name: o.name, type: o.type ?? 'any', description: o.description ?? '' })),
     executionConstraints: {
       maxDuration: c.maxDuration ?? remaining,
       ...(c.maxMemory === undefined ? {} : { maxMemory: c.maxMemory }),
       ...(c.allowedTools === undefined ? {} : { allowedTools: c.allowedTools }),
       ...(c.requiresNetwork === undefined ? {} : { requiresNetwork: c.requiresNetwork }),
     },
-    ...(request.estimatedDuration === undefined ? {} : { estimatedDuration: request.estimatedDuration }),
-  });
-  if (!subtask.success) return failure(qiError('INVALID_TASK', `ctx.delegate from subtask '${parentId}': the request does not make a valid subtask: ${subtask.error.message}`, { subtaskId: parentId }));
-  return success({ id, parentId, depth: parent.depth + 1, subtask: subtask.data, spec });
+    successCriteria: [],
+    estimatedDuration: request.estimatedDuration ?? 1000,
+  };
+  return success({ id, parentId, depth: parent.depth + 1, subtask, spec });
 }
 
 /** A delegated subtask read back from a journal: its shape, and again that it holds at most its parent's. */

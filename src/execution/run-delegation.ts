@@ -2,7 +2,8 @@ import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
 import { qiError } from '../errors/catalogue.js';
 import type { AgentPluginEntry } from '../plugins/registry.js';
-import { childId, delegatedSubtask, parseRequests, pluginFor, replayedSubtask, type DelegatedSubtask, type DelegationLimits } from './delegation.js';
+import type { SubAgentSpecification } from '../schemas/spec.js';
+import { childId, delegatedSubtask, parseRequests, pluginFor, replayedSubtask, type DelegatedSubtask, type DelegationLimits, type Widening } from './delegation.js';
 import { TERMINAL_STATUSES, type RunEvent, type RunState } from './run-events.js';
 import type { RunPlan } from './run-plan.js';
 
@@ -35,6 +36,8 @@ export class RunDelegation {
   private readonly waiters = new Map<number, (() => void)[]>();
   /** Children a parent's current attempt has asked for so far (a request without an id is numbered by it). */
   private readonly asked = new Map<number, { attempt: number; count: number }>();
+  /** Child specifications already made, per parent (equal requests share one). */
+  private readonly specs = new Map<number, Map<string, { readonly spec: SubAgentSpecification; readonly widenings: readonly Widening[] }>>();
 
   constructor(private readonly host: DelegationHost) {}
 
@@ -95,7 +98,9 @@ export class RunDelegation {
       }
       const plugin = pluginFor(request, plan.specs[parent]!.plugin, (n, c) => this.host.agentFor(n, c));
       if (plugin.tag === 'failure') return plugin;
-      const child = delegatedSubtask({ subtask: plan.subtasks[parent]!, spec: plan.specs[parent]!, depth: this.depth(parent), remainingMs: this.host.remainingMs(parent) }, request, this.freeId(base), plugin.value);
+      let specs = this.specs.get(parent);
+      if (specs === undefined) this.specs.set(parent, (specs = new Map()));
+      const child = delegatedSubtask({ subtask: plan.subtasks[parent]!, spec: plan.specs[parent]!, depth: this.depth(parent), remainingMs: this.host.remainingMs(parent) }, request, this.freeId(base), plugin.value, specs);
       if (child.tag === 'failure') return child;
       added.push(child.value);
       indices.push(plan.subtasks.length + added.length - 1);

@@ -27,6 +27,8 @@ export class RunPlan {
   readonly planned: number;
   /** Whether the arrays above are this plan's own copies (the distribution's are never changed). */
   private owned = false;
+  /** Profile keys of delegated subtasks' specifications (children of one request shape share one object). */
+  private readonly keys = new Map<SubAgentSpecification, string>();
   private readonly laneMemoryMB: readonly (number | undefined)[];
   private readonly lanePriority: readonly number[];
 
@@ -64,7 +66,9 @@ export class RunPlan {
       const i = subtasks.length;
       subtasks.push(subtask);
       (this.specs as SubAgentSpecification[]).push(spec);
-      (this.profiles as string[]).push(profileKey(spec));
+      let key = this.keys.get(spec);
+      if (key === undefined) this.keys.set(spec, (key = profileKey(spec)));
+      (this.profiles as string[]).push(key);
       g.ids.push(subtask.id);
       g.index.set(subtask.id, i);
       g.preds.push([]);

@@ -103,6 +103,22 @@ describe('the child holds at most its parent', () => {
     }
   });
 
+  it('builds the subtask the SubTask schema would (every default filled in)', () => {
+    const made = delegatedSubtask(parent, { agent: 'reviewer', capabilities: ['review'], inputs: { a: 1 }, expectedOutputs: ['x', { name: 'y', type: 'number' }], estimatedDuration: 5 }, 'plan~0', reviewer);
+    expect(made.tag).toBe('success');
+    if (made.tag === 'success') expect({ ...SubTask.parse({ ...made.value.subtask, id: 'same' }), id: 'plan~0' }).toEqual(made.value.subtask);
+  });
+
+  it('equal requests of a parent share one specification object', () => {
+    const memo = new Map();
+    const a = delegatedSubtask(parent, { agent: 'reviewer', executionConstraints: { maxMemory: 64 } }, 'plan~0', reviewer, memo);
+    const b = delegatedSubtask(parent, { agent: 'reviewer', executionConstraints: { maxMemory: 64 } }, 'plan~1', reviewer, memo);
+    expect(a.tag === 'success' && b.tag === 'success' && a.value.spec === b.value.spec).toBe(true);
+    const denied = delegatedSubtask(parent, { agent: 'reviewer', executionConstraints: { maxMemory: 1024 } }, 'plan~2', reviewer, memo);
+    const again = delegatedSubtask(parent, { agent: 'reviewer', executionConstraints: { maxMemory: 1024 } }, 'plan~3', reviewer, memo);
+    expect(denied.tag === 'failure' && again.tag === 'failure' && again.error.code).toBe('DELEGATION_DENIED');
+  });
+
   it('refuses an id past 200 characters', () => {
     const long = delegatedSubtask(parent, {}, `plan~${'x'.repeat(200)}`, reviewer);
     expect(long.tag === 'failure' && long.error.code).toBe('INVALID_TASK');
