@@ -10,6 +10,7 @@ import { RunAgents, type LiveAgent } from './run-agents.js';
 import { RunDelegation } from './run-delegation.js';
 import { admissionStuck } from './admission.js';
 import { GracefulStops } from './graceful-stops.js';
+import { RunJournalSink } from './run-journal-sink.js';
 import { delegationLimits } from './delegation.js';
 import type { RunDeps } from './run-deps.js';
 import { TERMINAL_STATUSES, type RunEvent, type RunState } from './run-events.js';
@@ -19,7 +20,6 @@ import { RunScheduling } from './run-scheduling.js';
 import { RunServices } from './run-services.js';
 import { streamEventOf } from './run-stream.js';
 import type { CoordinationResult, ExecutionStatus } from './types.js';
-import type { JournalRecord } from '../journal/record.js';
 import type { SubAgent } from '../subagent/agent.js';
 
 export type { RunDeps } from './run-deps.js';
@@ -56,8 +56,7 @@ export class CoordinationRun {
   private firstFailure: QiError | undefined;
   /** Applying a journal's events (resume): they are on disk already. */
   private replaying = false;
-  /** The journal could not be written: the run goes on, once warned. */
-  private journalBroken = false;
+  private readonly journal: RunJournalSink;
   private timeLimit: NodeJS.Timeout | undefined;
   private resolveDone: ((r: CoordinationResult) => void) | undefined;
   private readonly done: Promise<CoordinationResult>;
@@ -108,6 +107,7 @@ export class CoordinationRun {
         router.unregister(live.agent.id);
       },
     });
+    this.journal = new RunJournalSink(deps.journal, deps.logger);
     this.stops = new GracefulStops(deps.config.sandbox.killGraceMs, (live, reason, force) => void this.agents.retire(live, reason, 'terminated', force));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
@@ -248,32 +248,9 @@ export class CoordinationRun {
   /** The one way the run's state changes: the reducer applies the event, then its effects follow. */
   private record(event: RunEvent): boolean {
     if (!applyEvent(this.state, event)) return false;
-    if (!this.replaying) this.journal(event);
+    if (!this.replaying) this.journal.record(event);
     this.observe(event);
     return true;
-  }
-
-  /** Appends an applied event to the run's journal (a failed write is warned about once; the run goes on). */
-  private journal(event: RunEvent): void {
-    const journal = this.deps.journal;
-    // A dispatch is not written: until the attempt starts on an agent nothing has run, and a
-    // resume sets it from the attempt's next record (a third fewer records per subtask).
-    if (journal === undefined || this.journalBroken || event.type === 'subtask-dispatched') return;
-    const wrote = journal.record(event as unknown as JournalRecord);
-    if (wrote.tag === 'failure') {
-      this.journalBroken = true;
-      this.deps.logger.warn({ code: wrote.error.code }, `the run's journal could not be written; it cannot be resumed past this point: ${wrote.error.message}`);
-    }
-  }
-
-  /** A success is on disk before the work that depends on it starts (journaled runs only). */
-  private async durable(): Promise<void> {
-    if (this.deps.journal === undefined || this.journalBroken) return;
-    const synced = await this.deps.journal.durable();
-    if (synced.tag === 'failure') {
-      this.journalBroken = true;
-      this.deps.logger.warn({ code: synced.error.code }, `the run's journal could not be synced: ${synced.error.message}`);
-    }
   }
 
   /**
@@ -396,7 +373,7 @@ export class CoordinationRun {
       this.scheduling.subtaskEnded(i, true, end.durationMs);
       this.agents.release(live);
       // A success is on disk before its dependents start (journaled runs with dependents only).
-      if (this.deps.journal !== undefined && this.plan.graph.succs[i]!.length > 0) await this.durable();
+      if (this.journal.on && this.plan.graph.succs[i]!.length > 0) await this.journal.durable();
       this.pump();
       return;
     }
