@@ -3,7 +3,9 @@ import type { QiError } from '@qi/base';
 import { qiError } from '../errors/catalogue.js';
 import { BRAND, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { MAX_MESSAGE_DEPTH, exceedsDepth } from '../protocol/depth.js';
+import { FrameWriter } from '../protocol/frame-writer.js';
 import { LineDecoder, parseLine } from '../protocol/framing.js';
+import { inspectOversizedResult } from '../protocol/oversize.js';
 import type { ChildMessage, ParentMessage, Unbranded } from '../protocol/messages.js';
 import { ChildMessage as ChildMessageSchema } from '../protocol/messages.js';
 import { toInputIssues } from '../schemas/issues.js';
@@ -27,13 +29,15 @@ export interface ChannelHandlers {
  * else reads it) and match the protocol schema; the first violation stops reading and is
  * reported once. So every value a child sends — results, errors and their context, sync values,
  * log data, message bodies — is bounded in size and depth before the coordinator stores,
- * relays or stringifies it.
+ * relays or stringifies it. Messages to the child sent in one event-loop turn share writes
+ * ({@link FrameWriter}); the child's are checked one by one however many a write carries.
  */
 export class ParentChannel {
   private readonly decoder: LineDecoder;
   private tokens: number;
   private lastRefill = performance.now();
   private violated = false;
+  private readonly writer: FrameWriter;
 
   constructor(
     private readonly socket: Duplex,
@@ -43,6 +47,9 @@ export class ParentChannel {
   ) {
     this.decoder = new LineDecoder(limits.maxMessageBytes);
     this.tokens = limits.maxMessagesPerSecond * 2;
+    this.writer = new FrameWriter((text) => {
+      if (!socket.destroyed && socket.writable) socket.write(text);
+    }, setImmediate);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', () => undefined);
   }
@@ -51,11 +58,12 @@ export class ParentChannel {
   send(message: Unbranded<ParentMessage>): boolean {
     if (this.socket.destroyed || !this.socket.writable) return false;
     // Never throws: a value that slipped past the bounds costs a marker, not the coordinator.
-    this.socket.write(`${safeStringify({ [BRAND]: PROTOCOL_VERSION, ...message })}\n`);
+    this.writer.push(`${safeStringify({ [BRAND]: PROTOCOL_VERSION, ...message })}\n`);
     return true;
   }
 
   close(): void {
+    this.writer.flush();
     this.socket.destroy();
   }
 
@@ -81,7 +89,7 @@ export class ParentChannel {
     if (this.violated) return;
     const decoded = this.decoder.push(chunk);
     if (!decoded.ok) {
-      this.violation(`sent a message over ${this.limits.maxMessageBytes} bytes (sandbox.maxMessageBytes)`, { bytes: decoded.bytes });
+      this.oversized(decoded.bytes, decoded.prefix());
       return;
     }
     for (const line of decoded.lines) {
@@ -92,6 +100,34 @@ export class ParentChannel {
       }
       this.handleLine(line);
     }
+  }
+
+  /**
+   * A message over the cap. A result's buffered prefix names its subtask and its largest output,
+   * so the error says which value to shrink, or which setting to raise.
+   */
+  private oversized(bytes: number, prefix: Buffer): void {
+    const cap = this.limits.maxMessageBytes;
+    const result = inspectOversizedResult(prefix);
+    if (result === undefined) {
+      this.violation(`sent a message over ${cap} bytes (sandbox.maxMessageBytes)`, { bytes, configKey: 'sandbox.maxMessageBytes', maxMessageBytes: cap });
+      return;
+    }
+    const output = result.output;
+    const what =
+      output === undefined
+        ? ''
+        : `; its output '${output.name}' alone is ${output.atLeast ? 'at least ' : ''}${output.bytes} bytes of JSON`;
+    this.violation(
+      `sent the result of subtask '${result.subtaskId}' over the ${cap}-byte message cap${what} (return less, or raise sandbox.maxMessageBytes)`,
+      {
+        bytes,
+        subtaskId: result.subtaskId,
+        ...(output === undefined ? {} : { output: output.name, outputBytes: output.bytes }),
+        configKey: 'sandbox.maxMessageBytes',
+        maxMessageBytes: cap,
+      },
+    );
   }
 
   private handleLine(line: string): void {
