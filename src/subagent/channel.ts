@@ -77,12 +77,14 @@ export class ParentChannel {
     return true;
   }
 
-  private violation(message: string, context: Record<string, unknown>): void {
+  /** Stops reading and reports the first violation; `fix` (a line of its own) replaces the catalogue's generic one. */
+  private violation(message: string, context: Record<string, unknown>, fix?: string): void {
     if (this.violated) return;
     this.violated = true;
     this.socket.pause();
     this.socket.removeAllListeners('data');
-    this.handlers.onViolation(qiError('INVALID_MESSAGE', `agent ${this.agentId} ${message}; it was stopped`, { agentId: this.agentId, ...context }));
+    const text = `agent ${this.agentId} ${message}; it was stopped${fix === undefined ? '' : `\nfix: ${fix}`}`;
+    this.handlers.onViolation(qiError('INVALID_MESSAGE', text, { agentId: this.agentId, ...context }));
   }
 
   private receive(chunk: Buffer): void {
@@ -119,7 +121,7 @@ export class ParentChannel {
         ? ''
         : `; its output '${output.name}' alone is ${output.atLeast ? 'at least ' : ''}${output.bytes} bytes of JSON`;
     this.violation(
-      `sent the result of subtask '${result.subtaskId}' over the ${cap}-byte message cap${what} (return less, or raise sandbox.maxMessageBytes)`,
+      `sent the result of subtask '${result.subtaskId}' over the ${cap}-byte message cap (sandbox.maxMessageBytes)${what}`,
       {
         bytes,
         subtaskId: result.subtaskId,
@@ -127,6 +129,7 @@ export class ParentChannel {
         configKey: 'sandbox.maxMessageBytes',
         maxMessageBytes: cap,
       },
+      `return smaller outputs (write large data to a file in the workspace), or raise sandbox.maxMessageBytes above ${cap}`,
     );
   }
 
