@@ -122,3 +122,40 @@ describe('inspectOversizedResult', () => {
     expect(inspectOversizedResult(frame(''))).toEqual({ subtaskId: 'sum-"7"' });
   });
 });
+
+describe('the fast check of result messages', () => {
+  const valid = { __qicoord: 1, type: 'result', subtaskId: 's1', outputs: { a: 1, b: { c: [1, 'x'] } } };
+  const samples: unknown[] = [
+    valid,
+    { ...valid, outputs: {} },
+    { ...valid, subtaskId: 'x'.repeat(200) },
+    { ...valid, subtaskId: 'x'.repeat(201) },
+    { ...valid, subtaskId: '' },
+    { ...valid, subtaskId: 7 },
+    { ...valid, outputs: [] },
+    { ...valid, outputs: null },
+    { ...valid, outputs: 'x' },
+    { ...valid, extra: true },
+    { ...valid, __qicoord: 2 },
+    { ...valid, type: 'error' },
+    { __qicoord: 1, type: 'result', subtaskId: 's1' },
+    { __qicoord: 1, type: 'result', outputs: {} },
+    Object.assign(Object.create({ inherited: 1 }) as object, valid),
+    null,
+    [],
+    'result',
+  ];
+
+  it.each(samples.map((s, i) => [i, s]))('sample %i: accepted only where the schema accepts it', async (_, sample) => {
+    const { isPlainResult } = await import('../src/protocol/result-shape.js');
+    const { ChildMessage } = await import('../src/protocol/messages.js');
+    if (isPlainResult(sample)) expect(ChildMessage.safeParse(sample).success).toBe(true);
+  });
+
+  it('accepts the well-formed result a child sends', async () => {
+    const { isPlainResult } = await import('../src/protocol/result-shape.js');
+    expect(isPlainResult(JSON.parse(JSON.stringify(valid)))).toBe(true);
+    expect(isPlainResult({ ...valid, subtaskId: 'x'.repeat(201) })).toBe(false);
+    expect(isPlainResult({ ...valid, extra: 1 })).toBe(false);
+  });
+});

@@ -6,10 +6,14 @@ import { MAX_MESSAGE_DEPTH, exceedsDepth } from '../protocol/depth.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { LineDecoder, parseLine } from '../protocol/framing.js';
 import { inspectOversizedResult } from '../protocol/oversize.js';
+import { isPlainResult } from '../protocol/result-shape.js';
 import type { ChildMessage, ParentMessage, Unbranded } from '../protocol/messages.js';
 import { ChildMessage as ChildMessageSchema } from '../protocol/messages.js';
 import { toInputIssues } from '../schemas/issues.js';
 import { safeStringify } from '../util/safe-json.js';
+
+/** The start of every message to a child: its brand, before the message's own keys. */
+const BRANDED_OPEN = `{${JSON.stringify(BRAND)}:${PROTOCOL_VERSION},`;
 
 export interface ChannelLimits {
   readonly maxMessageBytes: number;
@@ -58,7 +62,10 @@ export class ParentChannel {
   send(message: Unbranded<ParentMessage>): boolean {
     if (this.socket.destroyed || !this.socket.writable) return false;
     // Never throws: a value that slipped past the bounds costs a marker, not the coordinator.
-    this.writer.push(`${safeStringify({ [BRAND]: PROTOCOL_VERSION, ...message })}\n`);
+    // The brand is spliced in as text, ahead of the message's own keys (as `{ brand, ...message }`
+    // would put it) without copying the message: this runs for every message to every agent.
+    const text = safeStringify(message);
+    this.writer.push(text.startsWith('{') ? `${BRANDED_OPEN}${text.slice(1)}\n` : `${safeStringify({ [BRAND]: PROTOCOL_VERSION, ...message })}\n`);
     return true;
   }
 
@@ -143,6 +150,10 @@ export class ParentChannel {
     }
     if (exceedsDepth(raw, MAX_MESSAGE_DEPTH)) {
       this.violation(`sent a message nested deeper than ${MAX_MESSAGE_DEPTH} levels of objects and arrays`, { maxDepth: MAX_MESSAGE_DEPTH, bytes: Buffer.byteLength(line, 'utf8') });
+      return;
+    }
+    if (isPlainResult(raw)) {
+      this.handlers.onMessage(raw);
       return;
     }
     const parsed = ChildMessageSchema.safeParse(raw);
