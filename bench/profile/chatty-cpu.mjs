@@ -1,7 +1,8 @@
 /**
  * Many messages per subtask: a plugin that writes `count` log lines before its result (fixture
  * `chatty.mjs`), N `SubAgent.execute` calls on one live agent; wall time, coordinator CPU and the
- * agent's CPU per subtask. Shows what coalescing a turn's frames into one write saves when a child talks.
+ * agent's CPU per subtask. Shows what coalescing a turn's frames into one write saves when a
+ * child talks.
  * `node bench/profile/chatty-cpu.mjs [N] [count] [rounds]`.
  */
 import { readFileSync } from 'node:fs';
