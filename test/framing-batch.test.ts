@@ -116,6 +116,12 @@ describe('inspectOversizedResult', () => {
     expect(r?.output?.bytes).toBe(6003);
   });
 
+  it('names taken from the child lose control characters and are capped', () => {
+    const r = inspectOversizedResult(Buffer.from(`{"__qicoord":1,"type":"result","subtaskId":"a\\u001b[31mb","outputs":{"${'n'.repeat(300)}\\n":"${'x'.repeat(50)}`));
+    expect(r?.subtaskId).toBe('a?[31mb');
+    expect(r?.output?.name).toBe('n'.repeat(200));
+  });
+
   it('other messages and layouts are not diagnosed', () => {
     expect(inspectOversizedResult(Buffer.from(`{"__qicoord":1,"type":"log","level":"info","msg":"${'x'.repeat(100)}`))).toBeUndefined();
     expect(inspectOversizedResult(Buffer.from('x'.repeat(100)))).toBeUndefined();

@@ -20,6 +20,8 @@ const COMMA = 0x2c;
 const COLON = 0x3a;
 /** Longest subtask id or output name reported (the protocol allows 200 characters for an id). */
 const MAX_NAME_CHARS = 200;
+/** Control characters (C0, DEL, C1). */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 const RESULT_HEAD = /^\{"__qicoord":1,"type":"result","subtaskId":("(?:[^"\\]|\\.){1,400}"),"outputs":\{/;
 
 /** The subtask an oversized result names, and its largest output seen (`atLeast`: cut off by the cap). */
@@ -59,7 +61,8 @@ function skipValue(bytes: Uint8Array, i: number): number {
 function readName(bytes: Uint8Array, start: number, end: number): string | undefined {
   try {
     const name: unknown = JSON.parse(Buffer.from(bytes.subarray(start, end)).toString('utf8'));
-    return typeof name === 'string' ? name.slice(0, MAX_NAME_CHARS) : undefined;
+    // Printed in an error a terminal shows: no control characters from the child.
+    return typeof name === 'string' ? name.slice(0, MAX_NAME_CHARS).replace(CONTROL, '?') : undefined;
   } catch {
     return undefined;
   }
