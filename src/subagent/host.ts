@@ -74,6 +74,8 @@ function runProbe(file: string, args: readonly string[], pathValue: string, time
       const exitCode = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
       resolve({ exitCode, stdout, timedOut: error?.killed === true });
     });
+    // No input: stdin is closed at once (a program that is gone may refuse even that).
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end();
   });
 }
