@@ -9,7 +9,7 @@ import { asInterrupted, SIGNAL_EXIT, type StopSignal } from '../interrupt.js';
 import { plannedDowngrades, type Downgrade } from '../isolation.js';
 import type { StrategyFlags } from '../options.js';
 import { distributeOpened, openTask } from './open.js';
-import { EXIT, exitCodeFor, formatError, printJson, reportFailure, type CommandResult, type OutputMode } from '../output.js';
+import { EXIT, exitCodeFor, formatError, outputsOnce, printJson, reportFailure, type CommandResult, type OutputMode, type PrintedCoordinationResult } from '../output.js';
 import { LineRenderer, TtyRenderer, type ProgressRenderer } from '../progress/renderers.js';
 import { formatSummary } from '../summary.js';
 import { checkTraceTarget, TraceRecorder } from '../trace.js';
@@ -61,9 +61,13 @@ function warnDowngrades(downgrades: readonly Downgrade[], progress: ProgressRend
   }
 }
 
-/** The run's Result for --json: the CoordinationResult, plus the lanes that ran below their requested level. */
-function jsonValue(result: CoordinationResult, downgrades: readonly Downgrade[]): CoordinationResult & { downgrades?: readonly Downgrade[] } {
-  return downgrades.length === 0 ? result : { ...result, downgrades };
+/**
+ * The run's Result for --json: the CoordinationResult with each output value once (the other
+ * places refer to it), plus the lanes that ran below their requested level.
+ */
+function jsonValue(result: CoordinationResult, downgrades: readonly Downgrade[]): PrintedCoordinationResult<CoordinationResult> & { downgrades?: readonly Downgrade[] } {
+  const printed = outputsOnce(result);
+  return downgrades.length === 0 ? printed : { ...printed, downgrades };
 }
 
 export async function runCommand(o: RunOptions): CommandResult {
