@@ -45,7 +45,10 @@ function plan(bootstrapPath, workspace, overrides = {}) {
 /** execa a plan whose script writes one line on fd 3: spawn → first line. */
 async function fd3(p) {
   const t0 = performance.now();
-  const child = execa(p.command, [...p.args], { cwd: p.cwd, env: {}, extendEnv: false, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: true, cleanup: false, buffer: false, reject: false });
+  // fd 4 carries the seccomp program bubblewrap reads (`--seccomp 4`), as for an agent.
+  const stdio = p.seccompFilter === null ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'];
+  const child = execa(p.command, [...p.args], { cwd: p.cwd, env: {}, extendEnv: false, stdio, detached: true, cleanup: false, buffer: false, reject: false });
+  if (p.seccompFilter !== null) child.stdio[4].end(Buffer.from(p.seccompFilter));
   await new Promise((resolve) => child.stdio[3].once('data', resolve));
   const ms = performance.now() - t0;
   child.stdio[3].destroy();
