@@ -71,6 +71,9 @@ export const DEFAULT_CONFIG = {
   journal: {
     dir: null,
   },
+  executor: {
+    type: 'local',
+  },
   pool: {
     enabled: true,
     size: 2,

@@ -1,0 +1,111 @@
+import type { Redis } from 'ioredis';
+import { STREAM_TTL_MS } from './keys.js';
+import { readEntry, type Entry } from './wire.js';
+
+/**
+ * Writes stream entries, batched per event-loop turn: everything queued in one turn goes out as
+ * one pipeline (XADD per entry, then one PEXPIRE per key), so thousands of small messages a
+ * second cost a few round trips. Pipelines go out in order on one connection, so a session's
+ * entries keep their order.
+ */
+export class StreamWriter {
+  private queued: { key: string; fields: string[] }[] = [];
+  private scheduled = false;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly onError: (e: Error) => void,
+  ) {}
+
+  add(key: string, session: string, kind: string, data: string): void {
+    this.queued.push({ key, fields: ['s', session, 'k', kind, 'd', data] });
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Resolves once everything queued so far has been written (or failed). */
+  async drain(): Promise<void> {
+    if (this.scheduled) this.flush();
+    await this.flushing;
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queued;
+    this.queued = [];
+    if (batch.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    const keys = new Set<string>();
+    for (const { key, fields } of batch) {
+      pipeline.xadd(key, '*', ...fields);
+      keys.add(key);
+    }
+    for (const key of keys) pipeline.pexpire(key, STREAM_TTL_MS);
+    const done = pipeline.exec().then(
+      (results) => {
+        const failed = results?.find(([err]) => err !== null);
+        if (failed?.[0] != null) this.onError(failed[0]);
+      },
+      (e: unknown) => this.onError(e instanceof Error ? e : new Error(String(e))),
+    );
+    this.flushing = this.flushing.then(() => done);
+  }
+}
+
+/** How long one blocking read waits before it looks again (and notices a close). */
+const BLOCK_MS = 1000;
+/** Entries taken per read. */
+const READ_COUNT = 1000;
+
+/**
+ * Reads one stream in a loop with XREAD BLOCK on its own connection, in order, handing each
+ * entry to `onEntry`; entries read are trimmed away. `close` disconnects the blocking connection,
+ * which ends the loop. A read error is reported and retried after a pause (the liveness checks
+ * decide when a long outage has lost the sessions).
+ */
+export class StreamReader {
+  private closed = false;
+  private lastId = '0-0';
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly blocking: Redis,
+    private readonly commands: Redis,
+    private readonly key: string,
+    private readonly onEntry: (entry: Entry) => void,
+    private readonly onError: (e: Error) => void,
+  ) {
+    this.done = this.loop();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.blocking.disconnect();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closed) {
+      let reply: [string, [string, string[]][]][] | null;
+      try {
+        reply = (await this.blocking.xread('COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', this.key, this.lastId)) as [string, [string, string[]][]][] | null;
+      } catch (e) {
+        if (this.closed) return;
+        this.onError(e instanceof Error ? e : new Error(String(e)));
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      if (reply === null) continue;
+      for (const [, entries] of reply) {
+        for (const [id, fields] of entries) {
+          this.lastId = id;
+          const entry = readEntry(fields);
+          if (entry !== undefined) this.onEntry(entry);
+        }
+      }
+      // Entries before the last one read are done with: the stream stays small.
+      this.commands.xtrim(this.key, 'MINID', this.lastId).catch(() => undefined);
+    }
+  }
+}

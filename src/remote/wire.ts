@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { QiErrorShape } from '../protocol/messages.js';
+import { PEER_ID } from './keys.js';
+
+/**
+ * What one stream entry carries: `s` the session, `k` the kind, `d` the data. Agent messages
+ * (`m`) travel as the protocol's own JSON lines and are checked by the receiving end's protocol
+ * checks; control entries are parsed here. Every field comes from Redis, so all of it is
+ * validated and bounded before use.
+ */
+export type UpKind = 'm' | 'started' | 'refused' | 'end';
+export type DownKind = 'm' | 'stop';
+
+/** A worker's answer that the agent is ready. */
+export const Started = z.strictObject({
+  worker: z.string().regex(PEER_ID),
+  host: z.string().max(255),
+  plugin: z.strictObject({
+    name: z.string().min(1).max(200),
+    type: z.enum(['basic', 'decision-capable', 'specialized']),
+    capabilities: z.array(z.string().min(1).max(200)).max(1000),
+    description: z.string().max(65_536).optional(),
+  }),
+  boundary: z.strictObject({
+    workspace: z.string().max(4096),
+    layers: z.array(z.string().max(200)).max(100),
+    isolationLevel: z.enum(['monitored', 'restricted', 'sandbox']),
+    downgradedFrom: z.enum(['monitored', 'restricted', 'sandbox']).optional(),
+  }),
+  baselineMB: z.number().nonnegative(),
+});
+export type Started = z.output<typeof Started>;
+
+/** The worker refused the job or could not start the agent. */
+export const Refused = z.strictObject({ error: QiErrorShape });
+
+/** The agent's end on the worker (`lost`: the worker gave the agent up, e.g. while draining). */
+export const Ended = z.strictObject({
+  exitCode: z.int().nullable(),
+  signal: z.string().max(50).nullable(),
+  stderrTail: z.string().max(8192),
+  oomKilled: z.boolean().optional(),
+  lost: z.boolean().optional(),
+});
+export type Ended = z.output<typeof Ended>;
+
+/** The coordinator stops the agent. */
+export const Stop = z.strictObject({ reason: z.string().max(1000), graceMs: z.int().min(0).max(600_000), immediate: z.boolean() });
+export type Stop = z.output<typeof Stop>;
+
+/** One entry as read: its fields, if they are the three expected strings. */
+export interface Entry {
+  readonly session: string;
+  readonly kind: string;
+  readonly data: string;
+}
+
+/** Reads an XREAD entry's flat field list; anything else is undefined (dropped). */
+export function readEntry(fields: readonly string[]): Entry | undefined {
+  if (fields.length !== 6 || fields[0] !== 's' || fields[2] !== 'k' || fields[4] !== 'd') return undefined;
+  return { session: fields[1]!, kind: fields[3]!, data: fields[5]! };
+}
+
+/** Parses a control entry's JSON with its schema; undefined when it does not fit. */
+export function parseControl<T>(schema: z.ZodType<T>, data: string): T | undefined {
+  try {
+    const parsed = schema.safeParse(JSON.parse(data));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
