@@ -140,7 +140,8 @@ class BullmqTransport implements AgentTransport {
       commands.value.disconnect();
       return blocking;
     }
-    const queue = new modules.value.bullmq.Queue(this.o.queue, { connection: redisOptions(this.o.connection) });
+    // BullMQ's event stream is not read by qicoord (it carries no correctness): kept short.
+    const queue = new modules.value.bullmq.Queue(this.o.queue, { connection: redisOptions(this.o.connection), streams: { events: { maxLen: 1000 } } });
     queue.on('error', () => undefined);
     const report = (e: Error): void => {
       for (const p of this.pending.values()) p.request.logger.warn({ err: e.message }, `Redis at ${describeConnection(this.o.connection)}: ${e.message}`);

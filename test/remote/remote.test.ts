@@ -18,7 +18,7 @@ import { ok } from '../helpers.js';
 import { output, point, processesUnder, report, STEPS_PLUGIN, strategy, sub, task } from '../live-helpers.js';
 import { waitUntil } from '../sandbox-helpers.js';
 import { startRedis, type TestRedis } from './redis-server.js';
-import { startWorker, type WorkerProcess } from './worker-process.js';
+import { qicoordEnv, startWorker, type WorkerProcess } from './worker-process.js';
 
 const MR_PLUGIN = path.join(import.meta.dirname, 'fixtures/mr.mjs');
 const SECRET = 'remote-test-secret-0123456789';
@@ -227,6 +227,38 @@ describe('failures', () => {
     await inbox.del(`qicoord:qicoord:${coordinatorId}:in`);
     inbox.disconnect();
     await queue.close();
+  });
+});
+
+describe('Redis', () => {
+  it('unreachable: the subtasks fail WORKER_LOST naming the connection, and the run ends', async () => {
+    const nowhere = path.join(root, 'no-redis.sock');
+    const c = await coordinator([MR_PLUGIN], { executor: { type: 'bullmq', connection: nowhere, lockDurationMs: LOCK_MS } });
+    const result = await run(c, task('nowhere', [mr('lonely', 'map', { text: 'x' }, ['count'])]), strategy('parallel'));
+    expect(result.success).toBe(false);
+    expect(report(result, 'lonely').error).toMatchObject({ code: 'WORKER_LOST', category: 'SYSTEM' });
+    expect(report(result, 'lonely').error?.message).toContain(nowhere);
+    expect(doneMarkers('lonely')).toHaveLength(0);
+  });
+
+  it('qicoord doctor checks the configured Redis: reachable, its version, maxmemory-policy noeviction', async () => {
+    const config = path.join(root, 'doctor.json');
+    writeFileSync(config, JSON.stringify({ executor: { type: 'bullmq', connection: redis.socket } }));
+    const doctor = async (): Promise<{ code: number; checks: { name: string; ok: boolean; detail: string }[] }> => {
+      const ran = await qicoordEnv(['doctor', '--config', config, '--json'], { QICOORD_JOB_SECRET: SECRET });
+      const parsed = JSON.parse(ran.stdout) as { tag: string; value?: { checks: never[] }; error?: { context: { checks: never[] } } };
+      return { code: ran.code, checks: parsed.value?.checks ?? parsed.error!.context.checks };
+    };
+    const good = await doctor();
+    expect(good.checks.find((c) => c.name === 'redis')).toMatchObject({ ok: true, detail: expect.stringMatching(/Redis \d+\.\d+/) });
+    expect(good.checks.find((c) => c.name === 'redis maxmemory-policy')).toMatchObject({ ok: true });
+    const client = new Redis({ path: redis.socket });
+    await client.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    const bad = await doctor();
+    await client.config('SET', 'maxmemory-policy', 'noeviction');
+    client.disconnect();
+    expect(bad.code).toBe(3);
+    expect(bad.checks.find((c) => c.name === 'redis maxmemory-policy')).toMatchObject({ ok: false, detail: expect.stringContaining('noeviction') });
   });
 });
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 const CLI = path.join(import.meta.dirname, '../../dist/src/cli/main.js');
@@ -26,4 +26,13 @@ export function startWorker(args: readonly string[], env: Record<string, string>
   });
   ready.catch(() => undefined);
   return { child, exited, ready, stderr: () => err };
+}
+
+/** Runs `qicoord ARGS` with PATH and `env` only; never throws. */
+export function qicoordEnv(args: readonly string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
+    });
+  });
 }
