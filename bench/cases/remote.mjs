@@ -116,12 +116,14 @@ export async function run({ figures, progress, reps, record }) {
       note: `bullmq executor: ${n} trivial subtasks through Redis (Unix socket) on 2 'qicoord worker' processes, 4 agents (2 per worker); first subtask-start to last subtask-end`,
     });
 
-    progress('makespan: 16 × 100 ms CPU subtasks over 2 workers (1 agent each)');
+    progress('makespan: 16 × 100 ms CPU subtasks over 2 workers, next to the local executor');
     const walls = [];
+    const localWalls = [];
     for (let r = 0; r < reps(5, 2); r++) {
-      const run = await timedRun(remote, independentTask(`mk-${r}`, 16, 'bench-burn', () => ({ ms: 100 }), 100), strategy('parallel', 2));
-      walls.push(run.wallMs);
+      localWalls.push((await timedRun(local, independentTask(`mk-local-${r}`, 16, 'bench-burn', () => ({ ms: 100 }), 100), strategy('parallel', 2))).wallMs);
+      walls.push((await timedRun(remote, independentTask(`mk-${r}`, 16, 'bench-burn', () => ({ ms: 100 }), 100), strategy('parallel', 2))).wallMs);
     }
+    figures.add('remote.makespan.16x100ms.local', 'ms', localWalls, { ideal: 800, note: 'the same run on the local executor (2 agents), interleaved with remote.makespan.16x100ms.2workers' });
     figures.add('remote.makespan.16x100ms.2workers', 'ms', walls, {
       ideal: 800,
       goal: { op: '<=', value: 1.1, of: 'ratio' },

@@ -12,6 +12,8 @@ export class StreamWriter {
   private queued: { key: string; fields: string[] }[] = [];
   private scheduled = false;
   private flushing: Promise<void> = Promise.resolve();
+  /** When each key's TTL was last refreshed: once per EXPIRE_REFRESH_MS is enough, not once per batch. */
+  private readonly expiresSetAt = new Map<string, number>();
 
   constructor(
     private readonly redis: Redis,
@@ -42,7 +44,13 @@ export class StreamWriter {
       pipeline.xadd(key, '*', ...fields);
       keys.add(key);
     }
-    for (const key of keys) pipeline.pexpire(key, STREAM_TTL_MS);
+    const now = Date.now();
+    for (const key of keys) {
+      if (now - (this.expiresSetAt.get(key) ?? 0) < EXPIRE_REFRESH_MS) continue;
+      this.expiresSetAt.set(key, now);
+      pipeline.pexpire(key, STREAM_TTL_MS);
+    }
+    if (this.expiresSetAt.size > 10_000) this.expiresSetAt.clear();
     const done = pipeline.exec().then(
       (results) => {
         const failed = results?.find(([err]) => err !== null);
@@ -53,6 +61,11 @@ export class StreamWriter {
     this.flushing = this.flushing.then(() => done);
   }
 }
+
+/** A stream's TTL is refreshed this often while entries are written to it (well inside STREAM_TTL_MS). */
+const EXPIRE_REFRESH_MS = 5000;
+/** Read entries are trimmed away at most this often (one XTRIM per read would double the commands). */
+const TRIM_EVERY_MS = 200;
 
 /** How long one blocking read waits before it looks again (and notices a close). */
 const BLOCK_MS = 1000;
@@ -68,6 +81,7 @@ const READ_COUNT = 1000;
 export class StreamReader {
   private closed = false;
   private lastId = '0-0';
+  private trimmedAt = 0;
   readonly done: Promise<void>;
 
   constructor(
@@ -105,7 +119,11 @@ export class StreamReader {
         }
       }
       // Entries before the last one read are done with: the stream stays small.
-      this.commands.xtrim(this.key, 'MINID', this.lastId).catch(() => undefined);
+      const now = Date.now();
+      if (now - this.trimmedAt >= TRIM_EVERY_MS) {
+        this.trimmedAt = now;
+        this.commands.xtrim(this.key, 'MINID', this.lastId).catch(() => undefined);
+      }
     }
   }
 }

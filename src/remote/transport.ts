@@ -62,6 +62,8 @@ class BullmqTransport implements AgentTransport {
   readonly kind = 'bullmq';
   private readonly id = `c-${randomUUID()}`;
   private runtime: Promise<Result<Runtime, QiError>> | undefined;
+  /** The runtime once connected (sends go straight to its writer). */
+  private ready: Runtime | undefined;
   private readonly pending = new Map<string, Pending>();
   private readonly live = new Map<string, RemoteConnection>();
   private readonly hashes = new PluginHashes();
@@ -125,6 +127,7 @@ class BullmqTransport implements AgentTransport {
     this.runtime ??= this.connect().then((r) => {
       // A failed connection is tried again by the next start (Redis may come back).
       if (r.tag === 'failure') this.runtime = undefined;
+      else this.ready = r.value;
       return r;
     });
     return this.runtime;
@@ -171,9 +174,7 @@ class BullmqTransport implements AgentTransport {
   }
 
   private send(worker: string, session: string, kind: string, data: string): void {
-    void this.runtime?.then((r) => {
-      if (r.tag === 'success') r.value.writer.add(inboxKey(this.o.queue, worker), session, kind, data);
-    });
+    this.ready?.writer.add(inboxKey(this.o.queue, worker), session, kind, data);
   }
 
   private onEntry(entry: Entry): void {
@@ -220,11 +221,11 @@ class BullmqTransport implements AgentTransport {
       send: (kind, data) => this.send(started.worker, session, kind, data),
       onEnded: () => {
         this.live.delete(session);
-        void this.runtime?.then((r) => r.tag === 'success' && r.value.watch.untrack(started.worker));
+        this.ready?.watch.untrack(started.worker);
       },
     });
     this.live.set(session, connection);
-    void this.runtime?.then((r) => r.tag === 'success' && r.value.watch.track(started.worker, beatKey(this.o.queue, started.worker)));
+    this.ready?.watch.track(started.worker, beatKey(this.o.queue, started.worker));
     return connection;
   }
 
