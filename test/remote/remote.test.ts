@@ -88,8 +88,8 @@ function doneMarkers(subtask: string): string[] {
 }
 
 /** The worker whose workspace root holds the agent's (kept) workspace. */
-function workerOf(agentId: string): string | undefined {
-  return workers.find((w) => existsSync(w.ws) && readdirSync(w.ws).includes(agentId))?.name;
+function workerOf(agentId: string | null): string | undefined {
+  return agentId === null ? undefined : workers.find((w) => existsSync(w.ws) && readdirSync(w.ws).includes(agentId))?.name;
 }
 
 beforeAll(async () => {
