@@ -5,7 +5,8 @@ import { qiError } from '../errors/catalogue.js';
 import { BRAND } from '../protocol/constants.js';
 import { exceedsDepth, MAX_MESSAGE_DEPTH } from '../protocol/depth.js';
 import { parseLine } from '../protocol/framing.js';
-import { ParentMessage, type ChildMessage } from '../protocol/messages.js';
+import { isParentMessage } from '../protocol/guard.js';
+import type { ChildMessage, ParentMessage } from '../protocol/messages.js';
 import type { SubAgentSpecification } from '../schemas/spec.js';
 import { toolPolicyFor } from '../subagent/factory.js';
 import { DEFAULT_MAX_DISK_MB } from '../subagent/launch.js';
@@ -33,6 +34,9 @@ interface Running {
   readonly subtaskId: string;
   readonly abort: AbortController;
 }
+
+/** One reason for every ended subtask's abort signal (a DOMException per subtask is costly). */
+const SUBTASK_ENDED = new Error('subtask ended');
 
 /** Budget errors the coordinator's SubAgent would enforce: the worker's broker counts, so it enforces them here. */
 const BUDGET_CODES: ReadonlySet<string> = new Set(['TOOL_BUDGET', 'FILE_OP_BUDGET']);
@@ -77,7 +81,7 @@ export class RemoteSession {
           });
     this.ended = connection.ended.then((end) => {
       this.unwatch();
-      this.running?.abort.abort();
+      this.running?.abort.abort(SUBTASK_ENDED);
       const report: Ended = {
         exitCode: end.exitCode,
         signal: end.signal,
@@ -110,7 +114,7 @@ export class RemoteSession {
     if (message.type === 'execute') {
       // A draining worker takes no new subtask: the agent is being given up, and its end (lost) reruns this one elsewhere.
       if (this.draining) return;
-      this.running?.abort.abort();
+      this.running?.abort.abort(SUBTASK_ENDED);
       this.running = { subtaskId: message.subtask.id, abort: new AbortController() };
       this.subtasks++;
     }
@@ -152,7 +156,7 @@ export class RemoteSession {
       return;
     }
     if ((m.type === 'result' || m.type === 'error') && this.running?.subtaskId === m.subtaskId) {
-      this.running.abort.abort();
+      this.running.abort.abort(SUBTASK_ENDED);
       this.running = undefined;
       this.relay(m);
       if (this.draining) this.giveUp();
@@ -195,14 +199,19 @@ export class RemoteSession {
     const running = this.running;
     if (running !== undefined) {
       this.running = undefined;
-      running.abort.abort();
+      running.abort.abort(SUBTASK_ENDED);
       this.relay({ [BRAND]: 1, type: 'error', subtaskId: running.subtaskId, error: { code: error.code, message: error.message, category: error.category, context: error.context } });
     }
     void this.o.connection.stop(error.code, this.o.sandbox.killGraceMs, immediate);
   }
 }
 
-/** A coordinator message, checked like anything from the network: JSON, depth, then the protocol schema. */
+/**
+ * A coordinator message, checked like anything from the network: JSON without prototype keys,
+ * depth, then the protocol's dependency-free guard (the one the agent applies again; a test keeps
+ * it in step with the zod schema). `init` never comes from the coordinator: the worker sends its
+ * own.
+ */
 function parseParentMessage(data: string): ParentMessage | undefined {
   let raw: unknown;
   try {
@@ -210,7 +219,6 @@ function parseParentMessage(data: string): ParentMessage | undefined {
   } catch {
     return undefined;
   }
-  if (exceedsDepth(raw, MAX_MESSAGE_DEPTH)) return undefined;
-  const parsed = ParentMessage.safeParse(raw);
-  return parsed.success && parsed.data.type !== 'init' ? parsed.data : undefined;
+  if (exceedsDepth(raw, MAX_MESSAGE_DEPTH) || !isParentMessage(raw)) return undefined;
+  return raw.type === 'init' ? undefined : raw;
 }
