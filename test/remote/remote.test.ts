@@ -30,7 +30,7 @@ let markers: string;
 const workers: { name: string; ws: string; proc: WorkerProcess }[] = [];
 const coordinators: MultiAgentCoordinator[] = [];
 
-function launchWorker(name: string): { name: string; ws: string; proc: WorkerProcess } {
+function launchWorker(name: string, slots = 1): { name: string; ws: string; proc: WorkerProcess } {
   const ws = path.join(root, `ws-${name}`);
   const config = path.join(root, `${name}.json`);
   writeFileSync(
@@ -43,7 +43,7 @@ function launchWorker(name: string): { name: string; ws: string; proc: WorkerPro
       executor: { type: 'bullmq', connection: redis.socket, lockDurationMs: LOCK_MS },
     }),
   );
-  const w = { name, ws, proc: startWorker(['--config', config, '--slots', '1'], { QICOORD_JOB_SECRET: SECRET }) };
+  const w = { name, ws, proc: startWorker(['--config', config, '--slots', String(slots)], { QICOORD_JOB_SECRET: SECRET }) };
   workers.push(w);
   return w;
 }
@@ -263,6 +263,29 @@ describe('Redis', () => {
 });
 
 describe('shutdown', () => {
+  it('SIGTERM mid-run: the running subtask finishes on that worker, the worker exits 0, the run completes elsewhere', async () => {
+    const spare = launchWorker('d', 2);
+    await spare.proc.ready;
+    const c = await coordinator();
+    const ids = ['d0', 'd1', 'd2', 'd3'];
+    const running = run(c, task('drain', ids.map((id) => mr(id, 'slow', { ms: 800 }, ['done']))), strategy('parallel', { maxConcurrentAgents: 2, failureHandling: 'retry-cascade' }));
+    const firstStarted = (): { subtask: string; ws: string } | undefined => {
+      const f = readdirSync(markers).find((name) => ids.some((id) => name.startsWith(`${id}.`)) && name.endsWith('.started'));
+      return f === undefined ? undefined : { subtask: f.split('.')[0]!, ws: readFileSync(path.join(markers, f), 'utf8') };
+    };
+    expect(await waitUntil(() => firstStarted() !== undefined, 20_000)).toBe(true);
+    const { subtask, ws } = firstStarted()!;
+    const drained = workers.find((w) => ws.startsWith(`${w.ws}/`))!;
+    drained.proc.child.kill('SIGTERM');
+    const result = await running;
+    expect(await drained.proc.exited).toEqual({ code: 0, signal: null });
+    expect(result.success).toBe(true);
+    for (const id of ids) expect(doneMarkers(id)).toHaveLength(1);
+    // The subtask it was running when told to drain finished there, once.
+    expect(readFileSync(path.join(markers, doneMarkers(subtask)[0]!), 'utf8').startsWith(`${drained.ws}/`)).toBe(true);
+    expect(report(result, subtask).attempts).toBe(1);
+  });
+
   it('SIGTERM drains each worker (exit 0); no process and no Redis key without a TTL is left, beyond the queue itself', async () => {
     for (const c of coordinators.splice(0)) await c.close();
     const live = workers.filter((w) => w.proc.child.exitCode === null && w.proc.child.signalCode === null);
