@@ -278,7 +278,8 @@ describe('shutdown', () => {
     const drained = workers.find((w) => ws.startsWith(`${w.ws}/`))!;
     drained.proc.child.kill('SIGTERM');
     const result = await running;
-    expect(await drained.proc.exited).toEqual({ code: 0, signal: null });
+    expect(await drained.proc.exited, drained.proc.stderr()).toEqual({ code: 0, signal: null });
+    expect(result.aggregatedResult.subtasks.filter((s) => s.status !== 'succeeded').map((s) => [s.id, s.error?.code, s.error?.message])).toEqual([]);
     expect(result.success).toBe(true);
     for (const id of ids) expect(doneMarkers(id)).toHaveLength(1);
     // The subtask it was running when told to drain finished there, once.
@@ -290,7 +291,7 @@ describe('shutdown', () => {
     for (const c of coordinators.splice(0)) await c.close();
     const live = workers.filter((w) => w.proc.child.exitCode === null && w.proc.child.signalCode === null);
     for (const w of live) w.proc.child.kill('SIGTERM');
-    for (const w of live) expect(await w.proc.exited).toEqual({ code: 0, signal: null });
+    for (const w of live) expect(await w.proc.exited, w.proc.stderr()).toEqual({ code: 0, signal: null });
     for (const w of live) expect(w.proc.stderr()).toContain('drained');
     expect(await waitUntil(() => processesUnder(root).length === 0, 5000)).toBe(true);
     const client = new Redis({ path: redis.socket });
