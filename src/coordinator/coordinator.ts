@@ -117,9 +117,10 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
         this.bus.emit({ type: 'agent', coordinationId, event, at: Date.now() });
       },
     });
-    // Plugins are probed on this host even when agents run on workers: a remote probe would be
-    // answered by the worker's copy, and the coordinator needs its own plugins to hash them.
-    const prober = transport.value === undefined ? factory : new SubAgentFactory({ parentAgentId: this.agentId, config: config.value, logger });
+    // Plugins are probed on this host even when the executor runs agents on workers: a remote
+    // probe would be answered by the worker's copy (a host's own transport probes as it runs).
+    const remote = this.options.transport === undefined && transport.value !== undefined;
+    const prober = remote ? new SubAgentFactory({ parentAgentId: this.agentId, config: config.value, logger }) : factory;
     const registry = await loadPlugins({
       config: config.value,
       probe: (file) => prober.probePlugin(file),

@@ -69,7 +69,7 @@ export class RemoteConnection implements AgentConnection {
     this.ended = new Promise((resolve) => (this.resolveEnd = resolve));
     this.source = new Duplex({ read: () => undefined, write: (_chunk, _enc, cb) => cb() });
     this.channel = new ParentChannel(this.source, o.agentId, o.limits, {
-      onMessage: (m) => (this.sink === undefined ? this.idleMessage(m) : this.sink.message(m)),
+      onMessage: (m) => (m.type === 'tool-call' ? this.toolCallHere(m) : this.sink === undefined ? this.idleMessage(m) : this.sink.message(m)),
       onViolation: (e) => (this.sink === undefined ? this.idleViolation(e) : this.sink.violation(e)),
     });
   }
@@ -130,6 +130,21 @@ export class RemoteConnection implements AgentConnection {
     this.log.close();
     this.o.onEnded();
     this.resolveEnd(end);
+  }
+
+  /**
+   * Tool calls of a remote agent are answered by its worker's broker, on the worker's host; one
+   * that reaches the coordinator (a worker relays those naming a subtask the agent does not run)
+   * is refused as a protocol violation, so no tool of a remote agent ever acts on this host.
+   */
+  private toolCallHere(m: Extract<ChildMessage, { type: 'tool-call' }>): void {
+    const error = qiError('INVALID_MESSAGE', `remote agent ${this.o.agentId} sent a tool call for subtask '${m.subtaskId}' to the coordinator; its tools run on its worker only; it was stopped`, {
+      agentId: this.o.agentId,
+      type: m.type,
+      subtaskId: m.subtaskId,
+    });
+    if (this.sink === undefined) this.idleViolation(error);
+    else this.sink.violation(error);
   }
 
   /** Before a SubAgent owns the connection (the warm pool): logs go to the budget; a message naming a subtask speaks for somebody else. */
