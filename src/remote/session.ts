@@ -14,7 +14,6 @@ import type { LimitKind, ResourceMonitor, UsageSample } from '../subagent/monito
 import type { AgentConnection, AgentEnd } from '../subagent/transport.js';
 import { ToolBroker } from '../tools/broker.js';
 import type { ToolDefinition } from '../tools/types.js';
-import { safeStringify } from '../util/safe-json.js';
 import { parseControl, Stop, type Ended, type UpKind } from './wire.js';
 
 export interface SessionOptions {
@@ -146,8 +145,9 @@ export class RemoteSession {
     void this.o.connection.stop('worker draining', this.o.sandbox.killGraceMs);
   }
 
+  /** Relays a message as the protocol's JSON line (it was parsed and bounded in size and depth by the local channel, so plain JSON.stringify cannot fail on it). */
   private relay(m: ChildMessage | Record<string, unknown>): void {
-    this.o.send('m', safeStringify(m));
+    this.o.send('m', JSON.stringify(m));
   }
 
   private onChildMessage(m: ChildMessage): void {

@@ -1,15 +1,19 @@
 import type { Redis } from 'ioredis';
 import { STREAM_TTL_MS } from './keys.js';
-import { readEntry, type Entry } from './wire.js';
+import { readEntries, type Entry } from './wire.js';
+
+/** Largest entry a writer makes, in bytes of data (a bigger message gets an entry of its own). */
+const MAX_ENTRY_BYTES = 1024 * 1024;
 
 /**
- * Writes stream entries, batched per event-loop turn: everything queued in one turn goes out as
- * one pipeline (XADD per entry, then one PEXPIRE per key), so thousands of small messages a
- * second cost a few round trips. Pipelines go out in order on one connection, so a session's
- * entries keep their order.
+ * Writes messages to streams, batched per event-loop turn: everything queued for one stream in
+ * one turn becomes one entry (an `s`, `k`, `d` triple per message, in order, split at
+ * MAX_ENTRY_BYTES), and all entries of the turn go out as one pipeline. Thousands of small
+ * messages a second thus cost a few commands and round trips. Pipelines go out in order on one
+ * connection, so a session's messages keep their order.
  */
 export class StreamWriter {
-  private queued: { key: string; fields: string[] }[] = [];
+  private queued = new Map<string, { fields: string[]; bytes: number }[]>();
   private scheduled = false;
   private flushing: Promise<void> = Promise.resolve();
   /** When each key's TTL was last refreshed: once per EXPIRE_REFRESH_MS is enough, not once per batch. */
@@ -21,7 +25,12 @@ export class StreamWriter {
   ) {}
 
   add(key: string, session: string, kind: string, data: string): void {
-    this.queued.push({ key, fields: ['s', session, 'k', kind, 'd', data] });
+    let entries = this.queued.get(key);
+    if (entries === undefined) this.queued.set(key, (entries = [{ fields: [], bytes: 0 }]));
+    let last = entries[entries.length - 1]!;
+    if (last.bytes > 0 && last.bytes + data.length > MAX_ENTRY_BYTES) entries.push((last = { fields: [], bytes: 0 }));
+    last.fields.push('s', session, 'k', kind, 'd', data);
+    last.bytes += data.length;
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
@@ -36,16 +45,12 @@ export class StreamWriter {
   private flush(): void {
     this.scheduled = false;
     const batch = this.queued;
-    this.queued = [];
-    if (batch.length === 0) return;
+    this.queued = new Map();
+    if (batch.size === 0) return;
     const pipeline = this.redis.pipeline();
-    const keys = new Set<string>();
-    for (const { key, fields } of batch) {
-      pipeline.xadd(key, '*', ...fields);
-      keys.add(key);
-    }
     const now = Date.now();
-    for (const key of keys) {
+    for (const [key, entries] of batch) {
+      for (const { fields } of entries) pipeline.xadd(key, '*', ...fields);
       if (now - (this.expiresSetAt.get(key) ?? 0) < EXPIRE_REFRESH_MS) continue;
       this.expiresSetAt.set(key, now);
       pipeline.pexpire(key, STREAM_TTL_MS);
@@ -114,8 +119,7 @@ export class StreamReader {
       for (const [, entries] of reply) {
         for (const [id, fields] of entries) {
           this.lastId = id;
-          const entry = readEntry(fields);
-          if (entry !== undefined) this.onEntry(entry);
+          for (const entry of readEntries(fields)) this.onEntry(entry);
         }
       }
       // Entries before the last one read are done with: the stream stays small.

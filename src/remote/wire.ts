@@ -3,7 +3,7 @@ import { QiErrorShape } from '../protocol/messages.js';
 import { PEER_ID } from './keys.js';
 
 /**
- * What one stream entry carries: `s` the session, `k` the kind, `d` the data. Agent messages
+ * What one message on a stream carries: `s` the session, `k` the kind, `d` the data. Agent messages
  * (`m`) travel as the protocol's own JSON lines and are checked by the receiving end's protocol
  * checks; control entries are parsed here. Every field comes from Redis, so all of it is
  * validated and bounded before use.
@@ -55,10 +55,18 @@ export interface Entry {
   readonly data: string;
 }
 
-/** Reads an XREAD entry's flat field list; anything else is undefined (dropped). */
-export function readEntry(fields: readonly string[]): Entry | undefined {
-  if (fields.length !== 6 || fields[0] !== 's' || fields[2] !== 'k' || fields[4] !== 'd') return undefined;
-  return { session: fields[1]!, kind: fields[3]!, data: fields[5]! };
+/**
+ * Reads the messages of one stream entry: its flat field list holds one `s`, `k`, `d` triple
+ * per message (a writer packs every message of one event-loop turn for one reader into one
+ * entry). Reading stops at the first triple that is not well-formed.
+ */
+export function readEntries(fields: readonly string[]): Entry[] {
+  const entries: Entry[] = [];
+  for (let i = 0; i + 5 < fields.length; i += 6) {
+    if (fields[i] !== 's' || fields[i + 2] !== 'k' || fields[i + 4] !== 'd') break;
+    entries.push({ session: fields[i + 1]!, kind: fields[i + 3]!, data: fields[i + 5]! });
+  }
+  return entries;
 }
 
 /** Parses a control entry's JSON with its schema; undefined when it does not fit. */

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoordinator, type ConfigInput, type MultiAgentCoordinator } from '../../src/index.js';
 import type { CoordinationResult } from '../../src/execution/types.js';
 import { signJob } from '../../src/remote/job.js';
+import { readEntries } from '../../src/remote/wire.js';
 import { ok } from '../helpers.js';
 import { output, point, processesUnder, report, STEPS_PLUGIN, strategy, sub, task } from '../live-helpers.js';
 import { waitUntil } from '../sandbox-helpers.js';
@@ -213,7 +214,7 @@ describe('failures', () => {
     expect(
       await waitUntil(() => {
         void inbox.xrange(`qicoord:qicoord:${coordinatorId}:in`, '-', '+').then((entries) => {
-          for (const [, f] of entries) answers.set(f[1]!, { kind: f[3]!, data: f[5]! });
+          for (const [, fields] of entries) for (const e of readEntries(fields)) answers.set(e.session, { kind: e.kind, data: e.data });
         });
         return answers.size === 2;
       }, 10_000),
