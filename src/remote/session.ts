@@ -93,6 +93,11 @@ export class RemoteSession {
     });
   }
 
+  /** True once the worker gave the agent up (drain, coordinator gone): its end is reported as lost. */
+  get givenUp(): boolean {
+    return this.lostOnEnd;
+  }
+
   get idle(): boolean {
     return this.running === undefined;
   }

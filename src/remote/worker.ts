@@ -226,7 +226,7 @@ export class RemoteWorker {
     const end = await session.ended;
     this.sessions.delete(payload.session);
     this.runtime?.watch.untrack(payload.coordinator);
-    record(end.reason === 'lost' ? 'given up' : 'done', payload, session.subtasks);
+    record(end.reason === 'lost' || session.givenUp ? 'given up' : 'done', payload, session.subtasks);
   }
 
   /** The job's checks, in order: signature (and shape, expiry), then the plugin by name and content hash, then the specification. */

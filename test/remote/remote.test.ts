@@ -5,6 +5,7 @@
  * worker, two agents per run: every run spreads over both workers. Effects are asserted on disk
  * (marker files written through the worker's tool broker) and in Redis.
  */
+import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +23,7 @@ import { startRedis, type TestRedis } from './redis-server.js';
 import { qicoordEnv, startWorker, type WorkerProcess } from './worker-process.js';
 
 const MR_PLUGIN = path.join(import.meta.dirname, 'fixtures/mr.mjs');
+const COORDINATOR_RUN = path.join(import.meta.dirname, 'fixtures/coordinator-run.mjs');
 const SECRET = 'remote-test-secret-0123456789';
 const LOCK_MS = 1000;
 
@@ -186,6 +188,25 @@ describe('failures', () => {
     expect(rerun.length).toBeGreaterThan(0);
     for (const s of rerun) expect(workerOf(s.agentId)).not.toBe(victim.name);
     expect(await victim.proc.exited).toEqual({ code: null, signal: 'SIGKILL' });
+  });
+
+  it("a coordinator SIGKILLed mid-run: the worker stops its agent (no process left) and takes new jobs", async () => {
+    const live = workers.filter((w) => w.proc.child.exitCode === null && w.proc.child.signalCode === null);
+    const child = spawn(process.execPath, [COORDINATOR_RUN, redis.socket, markers, path.join(root, 'ws-orphaned'), MR_PLUGIN], { env: { PATH: process.env['PATH'] ?? '', QICOORD_JOB_SECRET: SECRET }, stdio: 'ignore' });
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    const started = (): string | undefined => {
+      const f = readdirSync(markers).find((name) => name.startsWith('orphan.') && name.endsWith('.started'));
+      return f === undefined ? undefined : readFileSync(path.join(markers, f), 'utf8');
+    };
+    expect(await waitUntil(() => started() !== undefined, 20_000)).toBe(true);
+    const worker = live.find((w) => started()!.startsWith(`${w.ws}/`))!;
+    expect(processesUnder(worker.ws).length).toBeGreaterThan(0);
+    child.kill('SIGKILL');
+    await gone;
+    // Its heartbeat expires after lockDurationMs; the worker then stops the agent at once.
+    expect(await waitUntil(() => processesUnder(worker.ws).length === 0, 10_000)).toBe(true);
+    expect(await waitUntil(() => /agent \S+ plugin mr: given up/.test(worker.proc.stderr()), 5000)).toBe(true);
+    expect(doneMarkers('orphan')).toHaveLength(0);
   });
 
   it('plugin mismatch: a worker refuses a plugin it holds in another version, and it never runs', async () => {
