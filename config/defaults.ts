@@ -71,6 +71,10 @@ export const DEFAULT_CONFIG = {
   journal: {
     dir: null,
   },
+  delegation: {
+    maxDepth: 3,
+    maxSubtasks: 200,
+  },
   executor: {
     type: 'local',
   },

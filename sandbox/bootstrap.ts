@@ -10,7 +10,12 @@ import { installNetGuard } from './net-guard.js';
 import { createAgentRuntime } from './runtime.js';
 
 const channel = openChannel();
-const exit = process.exit.bind(process);
+const exitNow = process.exit.bind(process);
+/** Every exit writes the messages still queued for the end of the turn first (a fatal error's report). */
+const exit = (code: number): void => {
+  channel.flush();
+  exitNow(code);
+};
 
 /**
  * A native dynamic import. The sandbox runtime ships as CommonJS (it starts faster than the

@@ -180,6 +180,16 @@ export function createContext(deps: ContextDeps): SubtaskContext {
     },
     queue: <T>(name: string) => createQueue<T>(rpc, subtaskId, name),
     restore: async <T>() => ((await channelCall('restore')) ?? undefined) as T | undefined,
+    delegate: (async (request: unknown) => {
+      const many = Array.isArray(request);
+      const requests = many ? [...(request as unknown[])] : [request];
+      // The run checks every field; here only what makes a message (plain objects) is asked for.
+      if (requests.length === 0 || !requests.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))) {
+        throw new CallError(wireError('INVALID_TASK', 'VALIDATION', `subtask '${subtaskId}': ctx.delegate takes a request object or a non-empty array of them`, { subtaskId }));
+      }
+      const outputs = (await rpc.call({ type: 'delegate', subtaskId, requests: requests as Record<string, unknown>[] })) as unknown[];
+      return many ? outputs : outputs[0];
+    }) as AgentPluginContext['delegate'],
   };
   return {
     ctx,

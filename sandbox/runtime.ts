@@ -154,6 +154,7 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
         case 'tool-result':
         case 'sync-release':
         case 'channel-reply':
+        case 'delegate-result':
           rpc.settle(message);
           return;
         case 'deliver':

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { qicoord } from './cli-helpers.js';
+import { processesMentioning, qicoord } from './cli-helpers.js';
 import { tempProject, writeFiles } from './helpers.js';
 import { waitUntil } from './sandbox-helpers.js';
 
@@ -42,20 +42,6 @@ const RunJson = z.object({
 });
 
 /** Processes whose command line mentions `marker` (an agent's grants name its workspace root). */
-function processesMentioning(marker: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      const state = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (cmd.includes(marker) && !state.slice(state.lastIndexOf(')') + 2).startsWith('Z')) pids.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return pids;
-}
 
 describe('qicoord run (examples, as a user runs them)', () => {
   it('repo-audit: the README main command, with --json matching the documented shape', async () => {

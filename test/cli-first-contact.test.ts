@@ -126,7 +126,7 @@ describe('6. SIGTERM', () => {
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(143);
-    expect(stderr).toMatch(/^interrupted \(SIGTERM\): stopping agents/m);
+    expect(stderr).toMatch(/^interrupted \(SIGTERM\): cancelling/m);
     expect(stdout.split('\n')[0]).toBe(`FAILED: 0/3 subtasks in ${/in (\d+\.\d)s/.exec(stdout)![1]}s (0 ok, 0 failed, 3 cancelled, 0 skipped)`);
     expect(stdout).not.toContain('AGENT_CRASHED');
     expect(stdout).toMatch(/agents \d \(0 failed\)/);

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -24,4 +25,20 @@ export async function qicoord(args: string[], cwd = ROOT, maxBuffer = 32 * 1024 
     const x = e as { code: number; stdout: string; stderr: string };
     return { code: x.code, stdout: x.stdout, stderr: x.stderr };
   }
+}
+
+/** Pids of live (not zombie) processes whose command line mentions `marker` (a project's workspace root). */
+export function processesMentioning(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      const state = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (cmd.includes(marker) && !state.slice(state.lastIndexOf(')') + 2).startsWith('Z')) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
 }

@@ -41,6 +41,24 @@ describe('runPluginForTest: a plugin author unit-tests a plugin in process', () 
     expect(noSync.result.tag === 'failure' && noSync.result.error.message).toMatch(/^ctx\.sync\('ready'\) is not available in unit tests/);
   });
 
+  it('answers ctx.delegate with options.delegate (one call per request), records the requests, and a throwing child rejects the call', async () => {
+    const planner = await load('code-review/plugins/planner.mjs');
+    const reviews = (file: string) => ({ review: { file, lines: 10, functions: 1, longestFunctions: [{ name: 'f', line: 1, lines: 5 }], markers: [] } });
+    const run = await runPluginForTest(planner, {
+      inputs: { dir: '.', extensions: ['.ts'], batch: 2 },
+      files: { 'a.ts': 'x', 'b.ts': 'y', 'c.ts': 'z', 'notes.md': 'n' },
+      delegate: (request) => reviews(path.basename(String((request['inputs'] as { file: string }).file))),
+    });
+    expect(run.result.tag).toBe('success');
+    expect(run.delegated.map((r) => r['agent'])).toEqual(['reviewer', 'reviewer', 'reviewer']);
+    const report = (run.result as unknown as { value: { report: { files: number; totals: { lines: number } } } }).value.report;
+    expect(report).toMatchObject({ files: 3, totals: { lines: 30 } });
+    const failing = await runPluginForTest(planner, { inputs: { dir: '.', extensions: ['.ts'] }, files: { 'a.ts': 'x' }, delegate: () => { throw new Error('reviewer broke'); } });
+    expect(failing.result.tag === 'failure' && failing.result.error.message).toContain('reviewer broke');
+    const without = await runPluginForTest(planner, { inputs: { dir: '.', extensions: ['.ts'] }, files: { 'a.ts': 'x' } });
+    expect(without.result.tag === 'failure' && without.result.error.message).toContain('not available in unit tests');
+  });
+
   it("a plugin's throw is AGENT_ERROR with its stack", async () => {
     const plugin: AgentPlugin = { name: 'thrower', type: 'basic', capabilities: [], execute: () => Promise.reject(new Error('nope')) };
     const run = await runPluginForTest(plugin);

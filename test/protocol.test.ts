@@ -61,9 +61,14 @@ describe('framing', () => {
   it('refuses a line over the cap, even when it arrives in pieces without a newline', () => {
     const d = new LineDecoder(10);
     expect(d.push(Buffer.from('12345'))).toEqual({ ok: true, lines: [] });
-    expect(d.push(Buffer.from('678901'))).toEqual({ ok: false, bytes: 11 });
+    const split = d.push(Buffer.from('678901'));
+    expect(split).toMatchObject({ ok: false, bytes: 11 });
+    // What was buffered, up to the cap, for a diagnosis.
+    expect(!split.ok && split.prefix().toString()).toBe('1234567890');
     const e = new LineDecoder(10);
-    expect(e.push(Buffer.from('12345678901\n'))).toEqual({ ok: false, bytes: 11 });
+    const whole = e.push(Buffer.from('12345678901\n'));
+    expect(whole).toMatchObject({ ok: false, bytes: 11 });
+    expect(!whole.ok && whole.prefix().toString()).toBe('1234567890');
   });
 
   it('encodes one line per message and parses it back', () => {

@@ -6,7 +6,9 @@
 import Tinypool from 'tinypool';
 import { agentSpec, benchConfig, fixture, forkLike, likeForLike, makeFactory, ok, subtask } from '../lib/env.mjs';
 import { benchCoordinator, independentTask, strategy, timedRun } from '../lib/coordinator.mjs';
-import { firstMessage, killGroup } from '../lib/proc.mjs';
+import { killGroup } from '../lib/proc.mjs';
+import { ALL_CPUS, canPin, pin } from '../lib/pin.mjs';
+import { findNodePid } from '../../dist/src/subagent/process.js';
 
 /** One echo round trip on a bare forked child. */
 function echo(child, message) {
@@ -65,6 +67,65 @@ async function tinypoolRate(pool, total, window = 64) {
     }),
   );
   return total / ((performance.now() - t0) / 1000);
+}
+
+/** The placements measured: both ends on CPU 0, or the bench on CPU 0 and the child on CPU 1. */
+const PLACEMENTS = [
+  { name: 'sameCpu', child: 0, what: 'bench and child pinned to the same CPU' },
+  { name: 'crossCpu', child: 1, what: 'bench pinned to CPU 0, child to CPU 1' },
+];
+
+/**
+ * Round trips with a fixed CPU placement, like for like: the bare fork and the agent pinned the
+ * same way, their blocks interleaved. The coordinator run's agent starts on the child's CPU (it
+ * inherits the bench's affinity, moved there for the start) and the bench moves back to CPU 0
+ * once the run's first subtask starts.
+ */
+async function pinnedRtt({ figures, progress, reps }, config, spec, launch, echoScript) {
+  for (const placement of PLACEMENTS) {
+    progress(`dispatch.rtt.${placement.name}: ${placement.what}`);
+    pin(process.pid, 0);
+    const factory = makeFactory(config);
+    const agent = ok(await factory.spawn(spec), 'spawn');
+    const child = forkLike(launch, echoScript);
+    await echo(child, 'warm');
+    pin(agent.pid, placement.child);
+    pin(findNodePid(child.pid), placement.child);
+    const ours = [];
+    const bare = [];
+    await agentRtt(agent, 200);
+    await bareRtt(child, 200);
+    for (let b = 0; b < reps(10, 3); b++) {
+      ours.push(...(await agentRtt(agent, 200)));
+      bare.push(...(await bareRtt(child, 200)));
+    }
+    await killGroup(child);
+    await agent.terminate('bench');
+    await factory.close();
+    figures.add(`fork.ipc.rtt.${placement.name}`, 'µs', bare, { note: `bare forked child echoing a small IPC message, one in flight; ${placement.what}` });
+    figures.add(`dispatch.rtt.agent.${placement.name}`, 'µs', ours, {
+      baseline: `fork.ipc.rtt.${placement.name}`,
+      goal: { op: '<=', value: 1.5, of: 'ratio' },
+      note: `SubAgent.execute of a trivial subtask on a live agent; ${placement.what}`,
+    });
+
+    const coordinator = await benchCoordinator();
+    const n = reps(300, 100);
+    const gaps = [];
+    for (let r = 0; r < reps(3, 1); r++) {
+      pin(process.pid, placement.child);
+      const { ends } = await timedRun(coordinator, independentTask(`pin-${placement.name}-${r}`, n, 'bench-echo', (i) => ({ value: i })), strategy('sequential', 1), () => pin(process.pid, 0));
+      // The first gaps may still include the move back to CPU 0.
+      for (let i = 11; i < ends.length; i++) gaps.push((ends[i] - ends[i - 1]) * 1000);
+    }
+    await coordinator.close();
+    figures.add(`dispatch.rtt.${placement.name}`, 'µs', gaps, {
+      baseline: `fork.ipc.rtt.${placement.name}`,
+      goal: { op: '<=', value: 1.5, of: 'ratio' },
+      note: `coordinator run, sequential strategy, ${n} trivial subtasks on 1 agent (time between consecutive subtask-end events); ${placement.what}`,
+    });
+  }
+  pin(process.pid, ALL_CPUS);
 }
 
 export async function run({ figures, progress, reps, quick }) {
@@ -140,4 +201,7 @@ export async function run({ figures, progress, reps, quick }) {
     note: `coordinator run, parallel strategy, ${n} independent trivial subtasks on 2 agents; first subtask-start to last subtask-end (agent start excluded)`,
   });
   await coordinator.close();
+
+  if (canPin()) await pinnedRtt({ figures, progress, reps }, config, spec, launch, echoScript);
+  else progress('dispatch.rtt by CPU placement skipped: taskset or a second CPU is missing');
 }

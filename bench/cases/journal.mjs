@@ -1,7 +1,8 @@
 /**
  * What durable runs cost: the same trivial-subtask runs with the journal on and off
- * (interleaved), as throughput on 2 agents, and a chain where every success is synced to disk
- * before its dependent starts.
+ * (interleaved), as throughput on 2 agents; the makespan case (16 × 100 ms on 2 agents) on and
+ * off; a chain where every success is synced to disk before its dependent starts; and how long a
+ * resume of a 10,000-subtask run stopped halfway takes to start its first new subtask.
  */
 import { createCoordinator } from '../../dist/src/index.js';
 import { BENCH_DIR, configInput, ok, scratchDir } from '../lib/env.mjs';
@@ -54,5 +55,64 @@ export async function run({ figures, progress, reps }) {
   }
   figures.add('journal.off.chain', 'µs', chain.off, { note: `sequential chain of ${len} trivial subtasks, per subtask, no journal` });
   figures.add('journal.on.chain', 'µs', chain.on, { baseline: 'journal.off.chain', note: 'the same journaled: each success fdatasync-ed before its dependent starts' });
+  progress('makespan, 16 × 100 ms on 2 agents, journal on and off (interleaved)');
+  const makespan = { on: [], off: [] };
+  const burn = (id) => independentTask(id, 16, 'bench-burn', () => ({ ms: 100 }), 100);
+  for (const c of [on, off]) await timedRun(c, burn(`jm-warm-${c === on ? 'on' : 'off'}`), strategy('parallel', 2));
+  for (let r = 0; r < reps(7, 2); r++) {
+    for (const [key, c] of [['on', on], ['off', off]]) makespan[key].push((await timedRun(c, burn(`jm-${key}-${r}`), strategy('parallel', 2))).wallMs);
+  }
+  figures.add('journal.off.makespan', 'ms', makespan.off, { note: 'as makespan.16x100ms.parallel (wall time, agent start and stop included, pool off), no journal' });
+  figures.add('journal.on.makespan', 'ms', makespan.on, {
+    baseline: 'journal.off.makespan',
+    goal: { op: '<=', value: 1.02, of: 'ratio' },
+    note: 'the same journaled (head with task and fingerprint, every event, successes with dependents synced)',
+  });
   await Promise.all([on.close(), off.close()]);
+
+  progress('resume of a 10,000-subtask run stopped halfway, to its first new subtask');
+  const resumes = [];
+  for (let r = 0; r < reps(3, 1); r++) resumes.push(await resumeToFirstStart(n >= 1000 ? 10_000 : 2_000, r));
+  figures.add('journal.resume.10k', 'ms', resumes, {
+    goal: { op: '<', value: 1000 },
+    note: 'coordinator.resume(runId) of a 10,000-subtask run (parallel, 2 agents) cancelled after half its subtasks ended, until the first new subtask starts on an agent (journal read, fingerprint, replay, agent start)',
+  });
+}
+
+/**
+ * Runs `total` independent echo subtasks journaled, cancels the run once half of them ended (a
+ * cancelled run resumes as a killed one), then times a fresh coordinator's resume until its first
+ * new subtask starts; that resumed run is cancelled too.
+ */
+async function resumeToFirstStart(total, rep) {
+  const dir = scratchDir('journal-resume-');
+  const first = await coordinatorWith({ dir });
+  const plan = ok(await first.distributeTask(independentTask(`jr-${rep}`, total, 'bench-echo', (i) => ({ value: i })), strategy('parallel', 2)), 'distributeTask');
+  const events = first.events();
+  const running = first.executeDistributedTask(plan);
+  let ended = 0;
+  for await (const ev of events) {
+    if (ev.type === 'subtask-end' && ev.coordinationId === plan.distributionId && ++ended >= total / 2) break;
+  }
+  await first.cancel('bench: stop halfway');
+  await running;
+  await first.close();
+
+  const second = await coordinatorWith({ dir });
+  const resumedEvents = second.events();
+  const t0 = performance.now();
+  const since = Date.now();
+  const resuming = second.resume(plan.distributionId);
+  let ms;
+  for await (const ev of resumedEvents) {
+    // Replayed starts carry their old times: the first start from now on is the first new one.
+    if (ev.type === 'subtask-start' && ev.coordinationId === plan.distributionId && ev.at >= since) {
+      ms = performance.now() - t0;
+      break;
+    }
+  }
+  await second.cancel('bench: measured');
+  ok(await resuming, 'resume');
+  await second.close();
+  return ms;
 }

@@ -37,18 +37,22 @@ export function strategy(type, maxConcurrentAgents, extra = {}) {
 }
 
 /**
- * Distributes (untimed) and executes (timed) a task. Returns the wall time of
+ * Distributes (untimed) and executes (timed) a task; `onFirstStart` runs when the first subtask
+ * starts (its agents are up). Returns the wall time of
  * executeDistributedTask, the run's own executionTime, and the receive times of its
  * subtask-start / subtask-end events.
  */
-export async function timedRun(coordinator, task, strat) {
+export async function timedRun(coordinator, task, strat, onFirstStart = () => undefined) {
   const plan = ok(await coordinator.distributeTask(task, strat), 'distributeTask');
   const starts = [];
   const ends = [];
   const events = coordinator.events();
   const listening = (async () => {
     for await (const ev of events) {
-      if (ev.type === 'subtask-start' && ev.coordinationId === plan.distributionId) starts.push(performance.now());
+      if (ev.type === 'subtask-start' && ev.coordinationId === plan.distributionId) {
+        if (starts.length === 0) onFirstStart();
+        starts.push(performance.now());
+      }
       else if (ev.type === 'subtask-end' && ev.coordinationId === plan.distributionId) ends.push(performance.now());
       else if (ev.type === 'run-end' && ev.coordinationId === plan.distributionId) break;
     }

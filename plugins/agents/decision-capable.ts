@@ -7,6 +7,12 @@ import { defineAgent, type AgentPluginContext } from 'qicoord/plugin';
  *   text, list, object) with its size; files are measured through the `read` tool.
  * - Expected output `execution-plan` (planning phase): from `analysis-result`, one step per file
  *   (`count-lines`), largest first, and a summary of the non-file inputs.
+ * - Expected output `plan-results` (planning, then carrying the plan out): the plan as above
+ *   (from input `analysis-result`, else from its own analysis of the inputs), then one `basic`
+ *   sub-agent per step (`ctx.delegate`, `count-lines` of the step's file, holding only the `read`
+ *   tool), at most input `parallel` (default 4) at once; returns each step's counts and the totals.
+ *   The plan is only known at run time (it depends on what the inputs name), so its steps become
+ *   subtasks of the running DAG instead of a fixed phase.
  * - Expected output `decision` (or any output, with inputs `options` and `criteria`): scores each
  *   option (an object) by the weighted sum of its numeric criteria (`criteria`: `{ field: weight }`),
  *   proposes the best at the synchronization point named by input `decisionPoint` when given, and
@@ -53,6 +59,37 @@ function plan(analysis: unknown): Record<string, unknown> {
   };
 }
 
+interface Counted {
+  path: string;
+  lines: number;
+  words: number;
+  bytes: number;
+}
+
+async function carryOut(ctx: AgentPluginContext): Promise<Record<string, unknown>> {
+  const analysis = ctx.inputs['analysis-result'] ?? (await analyse(ctx));
+  const steps = (plan(analysis)['steps'] ?? []) as { path: string }[];
+  const parallel = Math.max(1, Number(ctx.inputs['parallel'] ?? 4));
+  const results: Counted[] = [];
+  for (let i = 0; i < steps.length && !ctx.signal.aborted; i += parallel) {
+    const chunk = steps.slice(i, i + parallel);
+    const done = await ctx.delegate<{ result: Omit<Counted, 'path'> }>(
+      chunk.map((step) => ({
+        agent: 'basic',
+        description: `count-lines ${step.path}`,
+        inputs: { operation: 'count-lines', path: step.path },
+        expectedOutputs: ['result'],
+        executionConstraints: { allowedTools: ['read'] },
+        estimatedDuration: 100,
+      })),
+    );
+    done.forEach((d, k) => results.push({ path: chunk[k]!.path, ...d.result }));
+    ctx.progress((i + chunk.length) / steps.length, `${i + chunk.length}/${steps.length} steps`);
+  }
+  const total = (key: 'lines' | 'words' | 'bytes'): number => results.reduce((sum, r) => sum + r[key], 0);
+  return { steps: steps.length, results, totals: { lines: total('lines'), words: total('words'), bytes: total('bytes') } };
+}
+
 function score(option: unknown, criteria: Record<string, number>): number {
   if (typeof option !== 'object' || option === null) return 0;
   const record = option as Record<string, unknown>;
@@ -79,6 +116,7 @@ export default defineAgent({
     const names = subtask.expectedOutputs.map((o) => o.name);
     if (names.includes('analysis-result')) return { 'analysis-result': await analyse(ctx) };
     if (names.includes('execution-plan')) return { 'execution-plan': plan(ctx.inputs['analysis-result']) };
+    if (names.includes('plan-results')) return { 'plan-results': await carryOut(ctx) };
     const result = await decide(ctx);
     const outputs: Record<string, unknown> = {};
     for (const name of names) outputs[name] = name === 'decision' ? result['decision'] : result;

@@ -1,6 +1,7 @@
 import type { QiError, Result } from '@qi/base';
 import type { DestinationStream } from 'pino';
 import { ERROR_CATALOGUE } from '../errors/catalogue.js';
+import type { AgentExecutionResult, AggregatedResult, CoordinationResult } from '../execution/types.js';
 import { humanLogDestination } from '../logging/human.js';
 import { safeStringify } from '../util/safe-json.js';
 
@@ -36,6 +37,44 @@ export function exitCodeFor(error: QiError): number {
 /** Writes exactly one JSON document (the Result) to stdout; never throws (see safeStringify). */
 export function printJson(result: Result<unknown, QiError>): void {
   process.stdout.write(`${safeStringify(result, 2)}\n`);
+}
+
+/** A JSON Reference: an RFC 6901 pointer into the same printed document. */
+export interface JsonRef {
+  readonly $ref: string;
+}
+
+/** The reference to one subtask's outputs in a printed run result (`~` and `/` escaped as RFC 6901 says). */
+export function outputsRef(subtaskId: string): JsonRef {
+  return { $ref: `#/aggregatedResult/outputs/${subtaskId.replaceAll('~', '~0').replaceAll('/', '~1')}` };
+}
+
+/** A run result as `--json` prints it: each output value once (see {@link outputsOnce}). */
+export type PrintedCoordinationResult<R extends CoordinationResult> = Omit<R, 'results' | 'aggregatedResult'> & {
+  readonly results: readonly (Omit<AgentExecutionResult, 'result'> & { readonly result?: Readonly<Record<string, unknown>> })[];
+  readonly aggregatedResult: Omit<AggregatedResult, 'combinedResults'> & { readonly combinedResults: readonly unknown[] };
+};
+
+/**
+ * The run result with every output value printed once. A CoordinationResult holds each
+ * subtask's outputs in three places — `results[].result[subtaskId]`,
+ * `aggregatedResult.outputs[subtaskId]` and `aggregatedResult.combinedResults[i]` — as one
+ * object in memory but three copies in JSON (a 50 MB output would print 150 MB). The printed
+ * document keeps the values in `aggregatedResult.outputs`; the other two hold a JSON Reference,
+ * `{ "$ref": "#/aggregatedResult/outputs/<subtaskId>" }`, in the same places. By construction
+ * `results[].result[id]` is `outputs[id]` and `combinedResults` is `Object.values(outputs)`.
+ */
+export function outputsOnce<R extends CoordinationResult>(result: R): PrintedCoordinationResult<R> {
+  const { results, aggregatedResult, ...rest } = result;
+  const { outputs, combinedResults } = aggregatedResult;
+  const ids = Object.keys(outputs);
+  return {
+    ...rest,
+    results: results.map(({ result: byId, ...r }) =>
+      byId === undefined ? r : { ...r, result: Object.fromEntries(Object.entries(byId).map(([id, value]) => [id, Object.hasOwn(outputs, id) ? outputsRef(id) : value])) },
+    ),
+    aggregatedResult: { ...aggregatedResult, combinedResults: combinedResults.length === ids.length ? ids.map(outputsRef) : combinedResults },
+  };
 }
 
 /** The fix for an error: the one its message gives, else the catalogue's. */

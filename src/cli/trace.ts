@@ -27,6 +27,8 @@ export class TraceRecorder {
   private readonly events: TraceEvent[] = [];
   private readonly tracks = new Map<string, number>();
   private readonly open = new Map<string, { ts: number; tid: number; attempt: number }>();
+  /** Delegated subtasks: their parent subtask (for the nesting shown in the trace). */
+  private readonly parents = new Map<string, string>();
   private readonly origin = Date.now();
 
   private us(at: number): number {
@@ -43,8 +45,17 @@ export class TraceRecorder {
     return tid;
   }
 
+  /** The track of the agent running `subtaskId` now (the coordinator's track when none is). */
+  private parentTid(subtaskId: string): number {
+    return this.open.get(subtaskId)?.tid ?? 0;
+  }
+
   onEvent(event: CoordinatorEvent): void {
     switch (event.type) {
+      case 'subtasks-delegated':
+        for (const d of event.subtasks) this.parents.set(d.id, event.parentId);
+        this.events.push({ name: `delegate:${event.parentId}`, cat: 'delegation', ph: 'i', s: 't', ts: this.us(event.at), pid: 1, tid: this.parentTid(event.parentId), args: { children: event.subtasks.map((d) => d.id) } });
+        return;
       case 'subtask-start':
         this.open.set(event.subtaskId, { ts: this.us(event.at), tid: this.tid(event.agentId), attempt: event.attempt });
         return;
@@ -52,7 +63,22 @@ export class TraceRecorder {
         const started = this.open.get(event.subtaskId);
         if (started === undefined) return;
         this.open.delete(event.subtaskId);
-        this.events.push({ name: event.subtaskId, cat: 'subtask', ph: 'X', ts: started.ts, dur: Math.max(1, this.us(event.at) - started.ts), pid: 1, tid: started.tid, args: { status: event.status, attempt: started.attempt, ...(event.error === undefined ? {} : { error: event.error.code }) } });
+        const parent = this.parents.get(event.subtaskId);
+        this.events.push({
+          name: event.subtaskId,
+          cat: parent === undefined ? 'subtask' : 'delegated',
+          ph: 'X',
+          ts: started.ts,
+          dur: Math.max(1, this.us(event.at) - started.ts),
+          pid: 1,
+          tid: started.tid,
+          args: { status: event.status, attempt: started.attempt, ...(parent === undefined ? {} : { parent }), ...(event.error === undefined ? {} : { error: event.error.code }) },
+        });
+        // The child again on its parent's track, inside the parent's slice (the parent waits for it): the tree shows as nesting.
+        const host = parent === undefined ? undefined : this.open.get(parent);
+        if (host !== undefined && host.tid !== started.tid) {
+          this.events.push({ name: event.subtaskId, cat: 'delegated', ph: 'X', ts: started.ts, dur: Math.max(1, this.us(event.at) - started.ts), pid: 1, tid: host.tid, args: { status: event.status, ranOn: event.agentId ?? null } });
+        }
         return;
       }
       case 'agent':

@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
-import { cosmiconfig } from 'cosmiconfig';
 import { DEFAULT_CONFIG } from '../../config/defaults.js';
 import { qiError } from '../errors/catalogue.js';
 import { parseInput } from '../schemas/issues.js';
@@ -96,13 +95,42 @@ function readError(filepath: string, e: unknown): QiError {
   });
 }
 
+/** True when `dir`'s package.json could hold a config: it has a `qicoord` key, or it does not parse (cosmiconfig reports that). */
+function packageJsonMayConfigure(file: string): boolean {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === undefined;
+  }
+  return typeof parsed === 'object' && parsed !== null && Object.hasOwn(parsed, 'qicoord');
+}
+
+/**
+ * Whether the search from `cwd` could find a config at all: any of {@link SEARCH_PLACES} exists
+ * in a folder from `cwd` up to the first holding a package.json/package.yaml (cosmiconfig's
+ * `project` strategy). When none does, cosmiconfig (and the YAML parser it brings) is never
+ * loaded: most runs have no config file, and a coordinator should not carry its loaders for nothing.
+ */
+function mayFindConfig(cwd: string): boolean {
+  for (let dir = cwd; ; dir = path.dirname(dir)) {
+    for (const place of SEARCH_PLACES) {
+      const file = path.join(dir, place);
+      if (place === 'package.json' ? existsSync(file) && packageJsonMayConfigure(file) : existsSync(file)) return true;
+    }
+    if (existsSync(path.join(dir, 'package.json')) || existsSync(path.join(dir, 'package.yaml')) || path.dirname(dir) === dir) return false;
+  }
+}
+
 /**
  * Finds and loads the configuration (cosmiconfig, module name `qicoord`): an explicit
  * `configPath`, else the first of {@link SEARCH_PLACES} from `cwd` up to the project root,
- * else the built-in defaults.
+ * else the built-in defaults. cosmiconfig is imported only when there is a file to load.
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<Result<Config, QiError>> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
+  if (options.configPath === undefined && !mayFindConfig(cwd)) return resolveConfig({}, { filepath: null, dir: cwd });
+  const { cosmiconfig } = await import('cosmiconfig');
   const explorer = cosmiconfig('qicoord', { searchPlaces: [...SEARCH_PLACES], searchStrategy: 'project', cache: false });
   if (options.configPath !== undefined) {
     const filepath = path.resolve(cwd, options.configPath);

@@ -93,6 +93,11 @@ export const ConfigSchema = z.strictObject({
   }),
   /** Durable runs: where run journals go (`dir`, relative to the config file; null → `.qicoord/runs` where `qicoord run` is started), or false: no journal. */
   journal: z.union([z.literal(false), z.strictObject({ dir: z.string().min(1).nullable() })]),
+  /** `ctx.delegate`: how deep sub-agents may nest (a top-level subtask is depth 0) and how many a run may add in all (DELEGATION_LIMIT). */
+  delegation: z.strictObject({
+    maxDepth: z.int().min(0).max(32),
+    maxSubtasks: z.int().min(0).max(100_000),
+  }),
   /** Where agents run: this machine (local), or `qicoord worker` processes fed through BullMQ on Redis. */
   executor: Executor,
   pool: z.strictObject({

@@ -287,10 +287,22 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
     return this.use((p) => success(p.registry));
   }
 
-  /** Cancels every execution in progress: agents stopped, pending subtasks cancelled, partial results returned. */
-  async cancel(reason: string): Promise<void> {
+  /**
+   * `cancel(reason)`: cancels every execution in progress. `cancel(runId, { subtaskId?, reason })`:
+   * one run, or one subtask of it with its delegated subtree. Running plugins see `ctx.signal`
+   * abort, get `sandbox.killGraceMs` to return, then their agents are killed; every cancelled
+   * subtask ends `cancelled` with CANCELLED and the reason; partial results are kept.
+   */
+  async cancel(reason: string): Promise<void>;
+  async cancel(runId: string, options: { readonly subtaskId?: string; readonly reason: string }): Promise<Result<void, QiError>>;
+  async cancel(first: string, options?: { readonly subtaskId?: string; readonly reason: string }): Promise<Result<void, QiError> | void> {
     const parts = this.parts === undefined ? undefined : await this.parts;
-    if (parts?.tag === 'success') void parts.value.execution.cancelAll(reason);
+    if (options === undefined) {
+      if (parts?.tag === 'success') void parts.value.execution.cancelAll(first);
+      return;
+    }
+    if (parts?.tag !== 'success') return failure(qiError('NOT_FOUND', `coordination ${first} is unknown: this coordinator runs nothing`, { coordinationId: first }));
+    return parts.value.execution.cancel(first, options.subtaskId, options.reason);
   }
 
   /** The resolved configuration (after `init`). */

@@ -5,7 +5,7 @@ import type { TaskDistribution } from '../distribution/types.js';
 import { qiError } from '../errors/catalogue.js';
 import type { RunEvent } from '../execution/run-events.js';
 import type { ResumedJournal, RunJournal } from '../journal/run-journal.js';
-import { openRunJournal, runFingerprint, startRunJournal } from '../journal/run-journal.js';
+import { canonicalText, fingerprintOf, openRunJournal, startRunJournal, textFingerprint } from '../journal/run-journal.js';
 import { coversPath } from '../subagent/grants.js';
 import { packageVersion } from '../subagent/package-root.js';
 
@@ -19,10 +19,6 @@ function configForFingerprint(config: Config): unknown {
   return { plugins: config.plugins, defaults: config.defaults, resources: config.resources, sandbox: { ...config.sandbox, workspaceRoot: undefined, keepWorkspace: undefined } };
 }
 
-/** The task and strategy as given to distributeTask, plain JSON, for the journal's head. */
-function plainTask(distribution: TaskDistribution): { task: unknown; strategy: unknown } {
-  return { task: JSON.parse(JSON.stringify(distribution.originalTask)) as unknown, strategy: JSON.parse(JSON.stringify(distribution.strategy)) as unknown };
-}
 
 /**
  * A journal an agent could write to could be forged (a `subtask-succeeded` with made-up outputs
@@ -41,17 +37,25 @@ function writableByAgents(dir: string, config: Config): QiError | undefined {
 export async function journalNewRun(dir: string, distribution: TaskDistribution, config: Config): Promise<Result<RunJournal, QiError>> {
   const exposed = writableByAgents(dir, config);
   if (exposed !== undefined) return failure(exposed);
-  const { task, strategy } = plainTask(distribution);
-  return startRunJournal(dir, {
-    runId: distribution.distributionId,
-    taskId: distribution.originalTask.id,
-    subtaskCount: distribution.subtasks.length,
-    task,
-    strategy,
-    fingerprint: runFingerprint(task, strategy, configForFingerprint(config)),
-    qicoordVersion: packageVersion(),
-    startedAt: Date.now(),
-  });
+  // The task and strategy are serialized once (keys sorted): that text is both the head's copy
+  // and what the fingerprint hashes (a 10,000-subtask task is megabytes of JSON).
+  const texts = { task: canonicalText(distribution.originalTask), strategy: canonicalText(distribution.strategy) };
+  const configText = canonicalText(configForFingerprint(config));
+  return startRunJournal(
+    dir,
+    {
+      runId: distribution.distributionId,
+      taskId: distribution.originalTask.id,
+      subtaskCount: distribution.subtasks.length,
+      task: distribution.originalTask,
+      strategy: distribution.strategy,
+      fingerprint: fingerprintOf(texts.task, texts.strategy, configText),
+      configFingerprint: textFingerprint(configText),
+      qicoordVersion: packageVersion(),
+      startedAt: Date.now(),
+    },
+    texts,
+  );
 }
 
 /** A run reopened for a resume: its journal, its events, and the task and strategy it ran. */
@@ -69,7 +73,7 @@ export function reopenRun(dir: string, runId: string, config: Config): Result<Re
   const opened = openRunJournal(dir, runId);
   if (opened.tag === 'failure') return opened;
   const { head } = opened.value;
-  if (runFingerprint(head.task, head.strategy, configForFingerprint(config)) !== head.fingerprint) {
+  if (textFingerprint(canonicalText(configForFingerprint(config))) !== head.configFingerprint) {
     opened.value.journal.close();
     return failure(
       qiError('INVALID_JOURNAL', `run ${runId} was started with another config than the one in use now (fingerprint mismatch); resume with the config it started with (--config), or start a new run`, {

@@ -54,6 +54,9 @@ export function planSynchronization(strategy: CoordinationStrategy, subtaskIds: 
 /**
  * The fallback plan; the execution engine carries out each action with the parameters written
  * here, the one source of these figures (execution/failure-policy.ts reads them from the plan).
+ * `triggers` are the kinds of failure the actions answer (a failure of another kind fails its
+ * subtask at once); each action's `condition` is the one the policy evaluates for it: `timeout`
+ * for extend-deadline, `retryable-failure` (a retryable error category) for retry-on-fresh-agent.
  * There is no `reassign-tasks`: lanes are a preference, so the pending work of an agent that
  * died runs on the next idle or new agent of its profile without any action.
  */

@@ -178,6 +178,16 @@ export const ERROR_CATALOGUE = {
     when: "a subtask messaged along no channel the plan declares (the plan's communicationChannels connect lanes)",
     fix: 'add the dependency that makes the planner declare the channel, or pick a communicationProtocol whose channels connect the lanes (event-driven has a run-wide one)',
   },
+  DELEGATION_DENIED: {
+    category: 'AUTHORIZATION',
+    when: "ctx.delegate asked for a sub-agent holding more than its parent (tools, network, file access, memory, CPU, budgets, isolation, or a deadline past the parent's remaining time); context.asked names it",
+    fix: 'ask for at most what the parent holds (leave a constraint out to inherit it), or give the parent subtask more',
+  },
+  DELEGATION_LIMIT: {
+    category: 'RESOURCE',
+    when: 'ctx.delegate went past delegation.maxDepth (nesting) or delegation.maxSubtasks (delegated subtasks per run), or no agent can be admitted for a child while every running agent waits on children',
+    fix: 'raise delegation.maxDepth / maxSubtasks (config or task), raise resources.maxTotalMemory, or delegate less at once',
+  },
   SKIPPED: {
     category: 'BUSINESS',
     when: 'a subtask never ran: a subtask it depends on failed, was skipped or was cancelled (context.upstream names it)',

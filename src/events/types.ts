@@ -20,6 +20,14 @@ export type CoordinatorEvent =
       readonly error?: QiError | undefined;
       readonly at: number;
     }
+  /** Subtasks a running subtask delegated (ctx.delegate): they join the run under their parent. */
+  | {
+      readonly type: 'subtasks-delegated';
+      readonly coordinationId: string;
+      readonly parentId: string;
+      readonly subtasks: readonly { readonly id: string; readonly agent: string; readonly depth: number; readonly description: string }[];
+      readonly at: number;
+    }
   | { readonly type: 'subtask-retry'; readonly coordinationId: string; readonly subtaskId: string; readonly attempt: number; readonly delayMs: number; readonly reason: string; readonly at: number }
   | { readonly type: 'fallback'; readonly coordinationId: string; readonly action: string; readonly detail: Readonly<Record<string, unknown>>; readonly at: number }
   | {

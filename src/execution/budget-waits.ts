@@ -1,3 +1,4 @@
+import type { QiError } from '@qi/base';
 /**
  * Subtasks waiting for budget to start a new agent. An agent of the same profile that turns
  * idle meanwhile is handed to the first of them instead, so no subtask waits for room while an
@@ -12,6 +13,8 @@ export interface BudgetWait<A> {
   readonly lane: number;
   /** Ends this wait alone (its own signal: waits never pile listeners on one signal). */
   readonly controller: AbortController;
+  /** Why the wait was ended, when not by a cancel. */
+  error?: QiError | undefined;
   /** The idle agent it was given instead of a new one. */
   handedOver: A | undefined;
 }

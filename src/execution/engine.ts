@@ -130,6 +130,23 @@ export class CoordinationExecutionEngine {
     return run?.id;
   }
 
+  /** Cancels one executing run, or one subtask of it with its delegated subtree (`subtaskId`). */
+  cancel(coordinationId: string, subtaskId: string | undefined, reason: string): Result<void, QiError> {
+    const run = this.runs.get(coordinationId);
+    if (run === undefined || run.status !== 'executing') {
+      return failure(qiError('NOT_FOUND', `coordination ${coordinationId} is not executing here`, { coordinationId }));
+    }
+    const error = qiError('CANCELLED', reason, { coordinationId, ...(subtaskId === undefined ? {} : { subtaskId }) });
+    if (subtaskId === undefined) {
+      run.cancel(error);
+      return success(undefined);
+    }
+    const i = run.indexOf(subtaskId);
+    if (i < 0) return failure(qiError('NOT_FOUND', `run ${coordinationId} has no subtask '${subtaskId}'`, { coordinationId, subtaskId }));
+    run.cancelSubtask(i, error);
+    return success(undefined);
+  }
+
   /** Cancels every executing run (Ctrl-C, close()); resolves once each of them has ended. */
   async cancelAll(reason: string): Promise<void> {
     const executing = [...this.runs.values()].filter((run) => run.status === 'executing');

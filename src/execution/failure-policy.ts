@@ -12,12 +12,26 @@ import type { RunState, SubtaskState } from './run-events.js';
  * @module
  */
 
+/** What kind of failure an attempt had, as the plan's `triggers` name them. */
+export type FailureTrigger = 'agent-failure' | 'timeout' | 'resource-exhaustion';
+
 export interface FailurePolicy {
   readonly handling: CoordinationStrategy['failureHandling'];
-  /** From the plan's `retry-on-fresh-agent` action; none, no retries. */
+  /** The plan's `triggers`: kinds of failure its fallback actions answer; any other fails its subtask at once. */
+  readonly triggers: readonly string[];
+  /** From the plan's `retry-on-fresh-agent` action (condition `retryable-failure`); none, no retries. */
   readonly retry: { readonly maxAttempts: number; readonly baseDelayMs: number } | undefined;
-  /** From the plan's `extend-deadline` action; none, no extensions. */
+  /** From the plan's `extend-deadline` action (condition `timeout`); none, no extensions. */
   readonly extendDeadline: { readonly maxExtensions: number; readonly factor: number } | undefined;
+}
+
+/** Codes of an agent stopped at one of its limits. */
+const RESOURCE_CODES: ReadonlySet<string> = new Set(['MEMORY_LIMIT', 'CPU_LIMIT', 'DISK_LIMIT', 'TOOL_BUDGET', 'FILE_OP_BUDGET', 'INSUFFICIENT_RESOURCES']);
+
+/** The trigger an attempt's error is. */
+export function triggerOf(error: QiError): FailureTrigger {
+  if (error.code === 'TIME_LIMIT') return 'timeout';
+  return RESOURCE_CODES.has(error.code) ? 'resource-exhaustion' : 'agent-failure';
 }
 
 /** What the run loop is told to do. */
@@ -34,31 +48,39 @@ export type RunCommand =
   /** Cancel the run: running agents stopped, pending subtasks cancelled. */
   | { readonly type: 'fail-run'; readonly error: QiError };
 
-function parameters(plan: FallbackPlan, action: string): Readonly<Record<string, unknown>> | undefined {
-  return plan.actions.find((a) => a.action === action)?.parameters;
+/**
+ * The parameters of the plan's `action` when its `condition` is the one this policy evaluates for
+ * it (`timeout` for extend-deadline, `retryable-failure` for retry-on-fresh-agent); an action
+ * under any other condition is never carried out.
+ */
+function parameters(plan: FallbackPlan, action: string, condition: string): Readonly<Record<string, unknown>> | undefined {
+  return plan.actions.find((a) => a.action === action && a.condition === condition)?.parameters;
 }
 
 /** The policy a plan states (read once, when the run starts). */
 export function failurePolicyOf(plan: { readonly strategy: Pick<CoordinationStrategy, 'failureHandling'>; readonly fallbackPlan: FallbackPlan }): FailurePolicy {
-  const retry = parameters(plan.fallbackPlan, 'retry-on-fresh-agent');
-  const extend = parameters(plan.fallbackPlan, 'extend-deadline');
+  const retry = parameters(plan.fallbackPlan, 'retry-on-fresh-agent', 'retryable-failure');
+  const extend = parameters(plan.fallbackPlan, 'extend-deadline', 'timeout');
   return {
     handling: plan.strategy.failureHandling,
+    triggers: plan.fallbackPlan.triggers,
     retry: retry === undefined ? undefined : { maxAttempts: Number(retry['maxAttempts'] ?? 1), baseDelayMs: Number(retry['baseDelayMs'] ?? 0) },
     extendDeadline: extend === undefined ? undefined : { maxExtensions: Number(extend['maxExtensions'] ?? 0), factor: Number(extend['extensionFactor'] ?? 1) },
   };
 }
 
 /**
- * An attempt of `subtask` failed with `error`: extend its deadline (a TIME_LIMIT with extensions
- * left), retry it (retry-cascade, a retryable category, attempts left), or fail it and then cancel
+ * An attempt of `subtask` failed with `error`: when the plan's triggers name its kind of failure,
+ * extend its deadline (a TIME_LIMIT with extensions left) or retry it (retry-cascade, a retryable
+ * category, attempts left); otherwise fail it and then cancel
  * the run (fail-fast) or skip what depends on it. A failure while the run is being cancelled is
  * the cancellation's.
  */
 export function decideOnFailure(policy: FailurePolicy, index: number, subtask: SubtaskState, error: QiError, runCancelled: boolean): RunCommand[] {
   if (runCancelled) return [{ type: 'cancel-subtask', index, error }, { type: 'dispatch' }];
+  const triggered = policy.triggers.includes(triggerOf(error));
   const extend = policy.extendDeadline;
-  if (error.code === 'TIME_LIMIT' && extend !== undefined && subtask.extensions < extend.maxExtensions) {
+  if (triggered && error.code === 'TIME_LIMIT' && extend !== undefined && subtask.extensions < extend.maxExtensions) {
     return [
       { type: 'extend-deadline', index, factor: extend.factor },
       { type: 'retry', index, delayMs: 0, reason: 'deadline extended', error },
@@ -67,7 +89,7 @@ export function decideOnFailure(policy: FailurePolicy, index: number, subtask: S
   }
   const retry = policy.retry;
   const how = getRetryStrategy(error.category).strategy;
-  if (policy.handling === 'retry-cascade' && retry !== undefined && how !== 'never' && subtask.attempts < retry.maxAttempts) {
+  if (triggered && policy.handling === 'retry-cascade' && retry !== undefined && how !== 'never' && subtask.attempts < retry.maxAttempts) {
     const delayMs = how === 'exponential_backoff' ? retry.baseDelayMs * 2 ** (subtask.attempts - 1) : retry.baseDelayMs * subtask.attempts;
     return [{ type: 'retry', index, delayMs, reason: `${error.code} (${how})`, error }, { type: 'dispatch' }];
   }

@@ -8,15 +8,20 @@ import type { ReadySubtask } from '../plugin/strategy-types.js';
  */
 export class ReadyHeap implements Iterable<number> {
   private readonly items: ReadySubtask[] = [];
-  /** position[index] = place in `items`, or -1. */
-  private readonly position: Int32Array;
+  /** position[index] = place in `items`, or -1 (grown when a run adds subtasks). */
+  private position: Int32Array;
 
   constructor(
     capacity: number,
     private readonly view: (index: number) => ReadySubtask,
-    private readonly before: (a: ReadySubtask, b: ReadySubtask) => boolean,
+    private readonly order: (a: ReadySubtask, b: ReadySubtask) => boolean,
   ) {
     this.position = new Int32Array(capacity).fill(-1);
+  }
+
+  /** The scheduler's order; subtasks it does not tell apart go by index (delegated children in the order asked). */
+  private before(a: ReadySubtask, b: ReadySubtask): boolean {
+    return this.order(a, b) || (a.index < b.index && !this.order(b, a));
   }
 
   get size(): number {
@@ -33,6 +38,11 @@ export class ReadyHeap implements Iterable<number> {
   }
 
   add(index: number): void {
+    if (index >= this.position.length) {
+      const grown = new Int32Array(Math.max(index + 1, this.position.length * 2)).fill(-1);
+      grown.set(this.position);
+      this.position = grown;
+    }
     if (this.has(index)) return;
     this.items.push(this.view(index));
     this.up(this.items.length - 1);

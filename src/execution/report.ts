@@ -48,9 +48,16 @@ export function agentResults(agents: readonly AgentRecord[], records: ReadonlyMa
   });
 }
 
-export function aggregate(records: readonly SubtaskRecord[], results: readonly AgentExecutionResult[], fallbacks: AggregatedResult['fallbacks']): AggregatedResult {
+/** Where a subtask sits in the delegation tree: a delegated one names its parent. */
+export interface Placement {
+  readonly parentId?: string;
+  readonly depth: number;
+}
+
+export function aggregate(records: readonly SubtaskRecord[], results: readonly AgentExecutionResult[], fallbacks: AggregatedResult['fallbacks'], placement: (index: number) => Placement = () => ({ depth: 0 })): AggregatedResult {
   const outputs: Record<string, Readonly<Record<string, unknown>>> = {};
-  const subtasks: SubtaskReport[] = records.map((r) => {
+  const subtasks: SubtaskReport[] = records.map((r, i) => {
+    const { parentId, depth } = placement(i);
     if (r.outputs !== undefined) outputs[r.id] = r.outputs;
     const status = r.status === 'pending' || r.status === 'running' ? 'cancelled' : r.status;
     return {
@@ -62,6 +69,7 @@ export function aggregate(records: readonly SubtaskRecord[], results: readonly A
       startedAt: iso(r.startedAt),
       endedAt: iso(r.endedAt),
       resourceUsage: r.usage ?? null,
+      ...(parentId === undefined ? {} : { parentId, depth }),
     };
   });
   const successful = results.filter((r) => r.success);

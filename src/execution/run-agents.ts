@@ -110,7 +110,7 @@ export class RunAgents {
       if (allocation.tag === 'success') this.deps.resources.release(allocation.value.allocationId);
       return success(wait.handedOver);
     }
-    if (allocation.tag === 'failure') return allocation;
+    if (allocation.tag === 'failure') return wait.error === undefined ? allocation : failure(wait.error);
     const cancelled = this.deps.cancelled();
     if (cancelled !== undefined) {
       this.deps.resources.release(allocation.value.allocationId);
@@ -191,9 +191,21 @@ export class RunAgents {
     return live.agent.terminate(reason, outcome, force);
   }
 
-  /** Ends every budget wait at once (the run is cancelled). */
-  abortWaits(): void {
-    for (const wait of this.waits.values()) wait.controller.abort();
+  /** Ends every budget wait at once (the run is cancelled; or, with `error`, no agent can ever be admitted for them). */
+  abortWaits(error?: QiError): void {
+    for (const wait of this.waits.values()) {
+      wait.error = error;
+      wait.controller.abort();
+    }
+  }
+
+  /** Whether the subtask of lease key `key` waits for budget for a new agent. */
+  waitsForBudget(key: number): boolean {
+    return this.waits.has(key);
+  }
+
+  get budgetWaits(): number {
+    return this.waits.size;
   }
 
   /** Stops every agent and gives back every allocation; resolves when their processes are gone. */

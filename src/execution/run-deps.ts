@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { AgentContext } from '../context.js';
 import type { CoordinatorEvent } from '../events/types.js';
-import type { StrategyPluginEntry } from '../plugins/registry.js';
+import type { PluginRegistry, StrategyPluginEntry } from '../plugins/registry.js';
 import type { ResourceManager } from '../resources/index.js';
 import type { SubAgentFactory } from '../subagent/factory.js';
 
@@ -13,6 +13,8 @@ export interface RunDeps {
   readonly factory: SubAgentFactory;
   readonly resources: ResourceManager;
   readonly strategy: StrategyPluginEntry;
+  /** Agent plugins by name or capabilities (delegated subtasks are matched to them as planned ones are). */
+  readonly registry: Pick<PluginRegistry, 'agentFor'>;
   readonly config: Config;
   readonly logger: Logger;
   readonly context: AgentContext;

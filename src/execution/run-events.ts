@@ -1,6 +1,7 @@
 import type { QiError } from '@qi/base';
 import type { SubtaskStatus } from '../events/types.js';
 import type { ResourceUsage } from '../schemas/resources.js';
+import type { DelegatedSubtask } from './delegation.js';
 
 /**
  * What happens to a run, as plain JSON: the reducer (reducer.ts) is the only code that changes a
@@ -11,9 +12,9 @@ import type { ResourceUsage } from '../schemas/resources.js';
  */
 export type RunEvent =
   | { readonly type: 'run-started'; readonly at: number }
-  /** Subtasks appended to the run (the plan's at the start; delegated ones later). */
-  | { readonly type: 'subtasks-added'; readonly subtasks: readonly { readonly id: string }[]; readonly at: number }
-  /** An attempt begins: the subtask holds a concurrency slot and waits for an agent. */
+  /** Subtasks one running subtask delegated (ctx.delegate), appended to the run: all of one parent. */
+  | { readonly type: 'subtasks-added'; readonly subtasks: readonly DelegatedSubtask[]; readonly at: number }
+  /** An attempt begins: the subtask holds a concurrency slot and waits for an agent (not journaled: a resume takes it from the attempt's next record). */
   | { readonly type: 'subtask-dispatched'; readonly index: number; readonly subtaskId: string; readonly attempt: number; readonly at: number }
   /** The attempt's agent is bound and the subtask sent to it. */
   | { readonly type: 'subtask-started'; readonly index: number; readonly subtaskId: string; readonly attempt: number; readonly agentId: string; readonly at: number }

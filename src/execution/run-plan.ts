@@ -1,10 +1,11 @@
-import type { TaskGraph } from '../dag/graph.js';
+import type { InputSource, TaskGraph } from '../dag/graph.js';
 import { buildTaskGraph } from '../dag/graph.js';
 import { plannedGraph } from '../distribution/planned-graph.js';
-import { profileKeys } from '../distribution/specs.js';
+import { profileKey, profileKeys } from '../distribution/specs.js';
 import type { TaskDistribution } from '../distribution/types.js';
 import type { SubAgentSpecification } from '../schemas/spec.js';
 import type { SubTask } from '../schemas/task.js';
+import { grow } from './dag-progress.js';
 import { graphMetrics, type GraphMetrics } from './graph-metrics.js';
 import type { LeaseRequest } from './run-agents.js';
 
@@ -16,12 +17,18 @@ import type { LeaseRequest } from './run-agents.js';
 export class RunPlan {
   readonly id: string;
   readonly maxConcurrentAgents: number;
-  readonly subtasks: readonly SubTask[];
-  readonly graph: TaskGraph;
+  subtasks: readonly SubTask[];
+  graph: TaskGraph;
   readonly metrics: GraphMetrics;
-  readonly specs: readonly SubAgentSpecification[];
-  readonly profiles: readonly string[];
-  readonly laneOf: Int32Array;
+  specs: readonly SubAgentSpecification[];
+  profiles: readonly string[];
+  laneOf: Int32Array;
+  /** Subtasks in the distribution (delegated ones come after them). */
+  readonly planned: number;
+  /** Whether the arrays above are this plan's own copies (the distribution's are never changed). */
+  private owned = false;
+  /** Profile keys of delegated subtasks' specifications (children of one request shape share one object). */
+  private readonly keys = new Map<SubAgentSpecification, string>();
   private readonly laneMemoryMB: readonly (number | undefined)[];
   private readonly lanePriority: readonly number[];
 
@@ -38,6 +45,52 @@ export class RunPlan {
     this.laneMemoryMB = distribution.agentAllocations.map((a) => a.resourceAllocation.allocatedResources.find((r) => r.type === 'memory')?.amount);
     this.lanePriority = distribution.agentAllocations.map((a) => a.priority);
     this.metrics = graphMetrics(this.graph, this.subtasks.map((s) => s.estimatedDuration));
+    this.planned = this.subtasks.length;
+  }
+
+  /**
+   * Appends delegated subtasks, each placed like its parent (lane, level, order, critical path):
+   * they wait for nothing, and run while the parent waits for them.
+   */
+  add(children: readonly { readonly subtask: SubTask; readonly spec: SubAgentSpecification; readonly parent: number }[]): void {
+    this.own();
+    const subtasks = this.subtasks as SubTask[];
+    const g = this.graph as { ids: string[]; index: Map<string, number>; preds: number[][]; succs: number[][]; order: number[]; inputSources: Record<string, InputSource>[] };
+    const n = subtasks.length + children.length;
+    this.laneOf = grow(this.laneOf, n);
+    const m = this.metrics as { level: Int32Array; bottomLevel: Float64Array; rank: Int32Array };
+    m.level = grow(m.level, n);
+    m.bottomLevel = grow(m.bottomLevel, n);
+    m.rank = grow(m.rank, n);
+    for (const { subtask, spec, parent } of children) {
+      const i = subtasks.length;
+      subtasks.push(subtask);
+      (this.specs as SubAgentSpecification[]).push(spec);
+      let key = this.keys.get(spec);
+      if (key === undefined) this.keys.set(spec, (key = profileKey(spec)));
+      (this.profiles as string[]).push(key);
+      g.ids.push(subtask.id);
+      g.index.set(subtask.id, i);
+      g.preds.push([]);
+      g.succs.push([]);
+      g.order.push(i);
+      g.inputSources.push(Object.fromEntries(subtask.inputs.map((input) => [input.name, { kind: 'literal' } as const])));
+      this.laneOf[i] = this.laneOf[parent]!;
+      m.level[i] = m.level[parent]!;
+      m.bottomLevel[i] = m.bottomLevel[parent]!;
+      m.rank[i] = m.rank[parent]!;
+    }
+  }
+
+  /** Copies what `add` changes, once (the distribution and its graph belong to the caller). */
+  private own(): void {
+    if (this.owned) return;
+    this.owned = true;
+    const g = this.graph;
+    this.graph = { ids: [...g.ids], index: new Map(g.index), preds: [...g.preds], succs: [...g.succs], order: [...g.order], inputSources: [...g.inputSources] };
+    this.subtasks = [...this.subtasks];
+    this.specs = [...this.specs];
+    this.profiles = [...this.profiles];
   }
 
   idOf(i: number): string {

@@ -1,16 +1,25 @@
 import type { QiError } from '@qi/base';
-import { aggregate, agentResults, metrics, type AgentRecord } from './report.js';
+import { aggregate, agentResults, metrics, type AgentRecord, type Placement } from './report.js';
 import type { RunState } from './run-events.js';
 import type { CoordinationResult, ExecutionStatus } from './types.js';
 
 /** The CoordinationResult of an ended run, from its state and the agents it used. */
-export function buildResult(id: string, state: RunState, agents: readonly AgentRecord[], executionTime: number, communicationMs: number, error: QiError | undefined): CoordinationResult {
+export function buildResult(
+  id: string,
+  state: RunState,
+  agents: readonly AgentRecord[],
+  executionTime: number,
+  communicationMs: number,
+  error: QiError | undefined,
+  placement: (index: number) => Placement = () => ({ depth: 0 }),
+): CoordinationResult {
   const results = agentResults(agents, new Map(state.subtasks.map((s) => [s.id, s])));
   return {
     coordinationId: id,
-    success: error === undefined && state.counts.succeeded === state.subtasks.length,
+    // Delegated subtasks (depth > 0) answer to their parents, which succeeded or not with them.
+    success: error === undefined && state.subtasks.every((s, i) => s.status === 'succeeded' || placement(i).depth > 0),
     results,
-    aggregatedResult: aggregate(state.subtasks, results, state.fallbacks),
+    aggregatedResult: aggregate(state.subtasks, results, state.fallbacks, placement),
     metrics: metrics(results, executionTime, communicationMs),
     executionTime,
     ...(error === undefined ? {} : { error }),

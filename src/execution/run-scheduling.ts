@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { SubtaskStatus } from '../events/types.js';
 import type { ReadySubtask, Scheduler, SchedulerState } from '../plugin/strategy-types.js';
 import { effectiveConcurrency } from './concurrency.js';
-import { DagProgress } from './dag-progress.js';
+import { DagProgress, grow } from './dag-progress.js';
 import { ReadyQueue } from './ready-queue.js';
 import type { RunDeps } from './run-deps.js';
 import type { RunEvent, RunState } from './run-events.js';
@@ -27,7 +27,7 @@ export class RunScheduling {
   readonly scheduler: Scheduler;
   readonly ready: ReadyQueue;
   readonly dag: DagProgress;
-  private readonly progress: Float64Array;
+  private progress: Float64Array;
   /** The last five durations relative to their estimate (a ring). */
   private readonly latencies: number[] = [];
   private latencyAt = 0;
@@ -39,7 +39,6 @@ export class RunScheduling {
     private readonly load: () => RunLoad,
   ) {
     const n = plan.subtasks.length;
-    const { rank, bottomLevel, level } = plan.metrics;
     this.scheduler = deps.strategy.plugin.createScheduler({
       subtasks: plan.subtasks.map((s, i) => ({ id: s.id, estimatedDuration: s.estimatedDuration, profile: plan.profiles[i]! })),
       preds: plan.graph.preds,
@@ -47,10 +46,17 @@ export class RunScheduling {
       order: plan.graph.order,
       maxConcurrentAgents: plan.maxConcurrentAgents,
     });
-    const view = (i: number): ReadySubtask => ({ index: i, id: plan.idOf(i), rank: rank[i]!, bottomLevel: bottomLevel[i]!, level: level[i]!, estimatedDuration: plan.subtasks[i]!.estimatedDuration });
+    const m = plan.metrics;
+    const view = (i: number): ReadySubtask => ({ index: i, id: plan.idOf(i), rank: m.rank[i]!, bottomLevel: m.bottomLevel[i]!, level: m.level[i]!, estimatedDuration: plan.subtasks[i]!.estimatedDuration });
     this.ready = new ReadyQueue(this.scheduler, n, view, (i) => plan.memoryOf(i));
-    this.dag = new DagProgress(plan.graph, level);
+    this.dag = new DagProgress(plan);
     this.progress = new Float64Array(n);
+  }
+
+  /** Delegated subtasks were appended to the plan (after `plan.add`): room for them, at their parent's level. */
+  added(count: number, parent: number): void {
+    this.dag.add(count, this.plan.metrics.level[parent]!);
+    this.progress = grow(this.progress, this.plan.subtasks.length);
   }
 
   /**

@@ -12,6 +12,10 @@ export function streamEventOf(coordinationId: string, event: RunEvent, state: Ru
       return { type: 'subtask-start', coordinationId, subtaskId: event.subtaskId, agentId: event.agentId, attempt: event.attempt, at };
     case 'subtask-requeued':
       return { type: 'subtask-retry', coordinationId, subtaskId: event.subtaskId, attempt: event.attempt + 1, delayMs: event.delayMs, reason: event.reason, at };
+    case 'subtasks-added': {
+      const parentId = event.subtasks[0]?.parentId ?? '';
+      return { type: 'subtasks-delegated', coordinationId, parentId, subtasks: event.subtasks.map((d) => ({ id: d.id, agent: d.subtask.agent ?? '', depth: d.depth, description: d.subtask.description })), at };
+    }
     case 'fallback-applied':
       return { type: 'fallback', coordinationId, action: event.action, detail: event.detail, at };
     case 'subtask-succeeded':

@@ -1,4 +1,5 @@
-import type { QiError } from '@qi/base';
+import type { QiError, Result } from '@qi/base';
+import { failure } from '@qi/base';
 import type { TaskDistribution } from '../distribution/types.js';
 import { qiError } from '../errors/catalogue.js';
 import { cancelledError, decideOnFailure, failurePolicyOf, pendingSubtree, skippedError, stalledError, unreachableError, type FailurePolicy, type RunCommand } from './failure-policy.js';
@@ -6,6 +7,11 @@ import { resolveInputs } from './inputs.js';
 import { attemptOn, withDeadline } from './run-attempt.js';
 import { applyEvent, initialRunState } from './reducer.js';
 import { RunAgents, type LiveAgent } from './run-agents.js';
+import { RunDelegation } from './run-delegation.js';
+import { admissionStuck } from './admission.js';
+import { GracefulStops } from './graceful-stops.js';
+import { RunJournalSink } from './run-journal-sink.js';
+import { delegationLimits } from './delegation.js';
 import type { RunDeps } from './run-deps.js';
 import { TERMINAL_STATUSES, type RunEvent, type RunState } from './run-events.js';
 import { RunPlan } from './run-plan.js';
@@ -14,7 +20,7 @@ import { RunScheduling } from './run-scheduling.js';
 import { RunServices } from './run-services.js';
 import { streamEventOf } from './run-stream.js';
 import type { CoordinationResult, ExecutionStatus } from './types.js';
-import type { JournalRecord } from '../journal/record.js';
+import type { SubAgent } from '../subagent/agent.js';
 
 export type { RunDeps } from './run-deps.js';
 
@@ -35,8 +41,14 @@ export class CoordinationRun {
   private readonly scheduling: RunScheduling;
   private readonly agents: RunAgents;
   private readonly services: RunServices;
+  private readonly delegation: RunDelegation;
   /** Subtasks holding a concurrency slot (dispatched, not ended): their agent once bound. */
   private readonly running = new Map<number, LiveAgent | null>();
+  /** Parents waiting for their delegated children (they hold no concurrency slot meanwhile). */
+  private readonly waitingParents = new Set<number>();
+  private admissionCheck: NodeJS.Immediate | undefined;
+  /** Agents of cancelled subtasks given killGraceMs to return after their ctx.signal aborted. */
+  private readonly stops: GracefulStops;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** Outputs of succeeded subtasks by id (their dependents' inputs), read from the state. */
   private readonly outputs: Pick<ReadonlyMap<string, Readonly<Record<string, unknown>>>, 'get'>;
@@ -44,8 +56,7 @@ export class CoordinationRun {
   private firstFailure: QiError | undefined;
   /** Applying a journal's events (resume): they are on disk already. */
   private replaying = false;
-  /** The journal could not be written: the run goes on, once warned. */
-  private journalBroken = false;
+  private readonly journal: RunJournalSink;
   private timeLimit: NodeJS.Timeout | undefined;
   private resolveDone: ((r: CoordinationResult) => void) | undefined;
   private readonly done: Promise<CoordinationResult>;
@@ -64,13 +75,26 @@ export class CoordinationRun {
       onReleased: (pointId, outcome) => pointId in this.state.syncOutcomes || this.record({ type: 'sync-released', pointId, outcome, at: Date.now() }),
       laneOf: (target) => this.plan.laneOfTarget(target, (agentId) => this.agents.laneOf(agentId)),
     });
-    this.scheduling = new RunScheduling(this.plan, deps, () => ({ running: this.running.size - this.services.waitingSync.size, agents: this.agents.values(), counts: this.state.counts }));
+    this.scheduling = new RunScheduling(this.plan, deps, () => ({ running: this.running.size - this.services.waitingSync.size - this.waitingParents.size, agents: this.agents.values(), counts: this.state.counts }));
+    this.delegation = new RunDelegation({
+      plan: this.plan,
+      state: this.state,
+      limits: delegationLimits(deps.config.delegation, distribution.originalTask.delegation),
+      agentFor: (name, capabilities) => deps.registry.agentFor(name, capabilities),
+      remainingMs: (i) => this.remainingMs(i),
+      record: (event) => this.record(event),
+      waiting: (i, waits) => {
+        if (!waits) return void this.waitingParents.delete(i);
+        this.waitingParents.add(i);
+        this.pump();
+      },
+    });
     const { hub, router } = this.services;
     this.agents = new RunAgents({
       factory: deps.factory,
       resources: deps.resources,
       context: deps.context,
-      services: this.services.forAgents(),
+      services: { ...this.services.forAgents(), delegate: (agent, subtaskId, requests) => this.delegate(agent, subtaskId, requests) },
       maxConcurrentAgents: distribution.strategy.maxConcurrentAgents,
       cancelled: () => this.cancelled,
       onStarted: (live) => {
@@ -83,6 +107,8 @@ export class CoordinationRun {
         router.unregister(live.agent.id);
       },
     });
+    this.journal = new RunJournalSink(deps.journal, deps.logger);
+    this.stops = new GracefulStops(deps.config.sandbox.killGraceMs, (live, reason, force) => void this.agents.retire(live, reason, 'terminated', force));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -113,9 +139,16 @@ export class CoordinationRun {
     const cancelledRun = events.some((e) => e.type === 'run-ended' && e.status === 'cancelled');
     this.replaying = true;
     for (const event of events) {
-      if (event.type === 'run-ended' || event.type === 'subtasks-added' || (cancelledRun && event.type === 'subtask-cancelled')) continue;
+      if (event.type === 'run-ended' || (cancelledRun && event.type === 'subtask-cancelled')) continue;
+      // Delegated subtasks are checked again (shape, parent, never wider than it): a journal is read back from disk.
+      if (event.type === 'subtasks-added' && !this.delegation.accepts(event)) continue;
       // A journal is read back from disk: an event naming a subtask by an index that is not that subtask's is dropped.
       if ('index' in event && this.plan.subtasks[event.index]?.id !== event.subtaskId) continue;
+      // `subtask-dispatched` is not journaled (see journal()): an attempt's first record on disk
+      // stands for its dispatch too.
+      if ('attempt' in event && event.type !== 'subtask-dispatched' && this.state.subtasks[event.index]!.status === 'pending') {
+        this.record({ type: 'subtask-dispatched', index: event.index, subtaskId: event.subtaskId, attempt: event.attempt, at: event.at });
+      }
       this.record(event);
     }
     this.replaying = false;
@@ -146,14 +179,49 @@ export class CoordinationRun {
     this.agents.abortWaits();
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
-    for (const [i, live] of this.running) {
-      this.record({ type: 'subtask-cancelled', index: i, subtaskId: this.plan.idOf(i), error: cancelledError(this.plan.idOf(i), reason), at: Date.now() });
-      if (live !== null) void this.agents.retire(live, `run cancelled: ${reason.code}`, 'terminated', true);
-    }
+    for (const i of [...this.running.keys()]) this.cancelSubtask(i, reason);
     this.state.subtasks.forEach((s, i) => s.status === 'pending' && this.record({ type: 'subtask-cancelled', index: i, subtaskId: s.id, error: cancelledError(s.id, reason), at: Date.now() }));
     this.scheduling.ready.clear();
     this.services.close();
     this.maybeFinish();
+  }
+
+  /**
+   * Cancels one subtask and its delegated subtree (a host's `coordinator.cancel(runId, { subtaskId })`,
+   * a parent's end, the run's cancel). A running one is told first (its ctx.signal aborts) and
+   * gets killGraceMs to return before its agent is killed.
+   */
+  cancelSubtask(i: number, reason: QiError): boolean {
+    const s = this.state.subtasks[i];
+    if (s === undefined || TERMINAL_STATUSES.has(s.status)) return false;
+    this.scheduling.ready.delete(i);
+    // A planned subtask cancelled on its own (a host's cancel) is the run's failure; a delegated one is its parent's.
+    if (this.delegation.parent(i) === undefined) this.firstFailure ??= reason;
+    this.record({ type: 'subtask-cancelled', index: i, subtaskId: s.id, error: cancelledError(s.id, reason), at: Date.now() });
+    const live = this.running.get(i);
+    if (live !== undefined && live !== null) this.stops.stop(live, reason.message);
+    return true;
+  }
+
+  /** The subtask index of an id, or -1. */
+  indexOf(subtaskId: string): number {
+    return this.plan.indexOf(subtaskId);
+  }
+
+  /** `ctx.delegate` from the agent running `subtaskId` (the coordinator's binding, never the child's word). */
+  private async delegate(agent: SubAgent, subtaskId: string, requests: readonly Record<string, unknown>[]): Promise<Result<unknown, QiError>> {
+    const i = this.plan.indexOf(subtaskId);
+    if (i < 0 || this.state.subtasks[i]!.status !== 'running' || this.cancelled !== undefined) {
+      return failure(qiError('CANCELLED', `subtask '${subtaskId}' can no longer delegate: it or its run has ended`, { subtaskId, agentId: agent.id }));
+    }
+    return this.delegation.delegate(i, requests);
+  }
+
+  /** Milliseconds left before subtask `i`'s deadline (as its agent enforces it). */
+  private remainingMs(i: number): number {
+    const subtask = withDeadline(this.plan.subtasks[i]!, this.state.subtasks[i]!.deadlineFactor);
+    const limit = Math.min(subtask.executionConstraints.maxDuration ?? Infinity, this.plan.specs[i]!.resourceLimits.maxExecutionTimeMs);
+    return limit - (Date.now() - (this.state.subtasks[i]!.startedAt ?? Date.now()));
   }
 
   /** Live progress (spec: ExecutionStatus). */
@@ -180,30 +248,9 @@ export class CoordinationRun {
   /** The one way the run's state changes: the reducer applies the event, then its effects follow. */
   private record(event: RunEvent): boolean {
     if (!applyEvent(this.state, event)) return false;
-    if (!this.replaying) this.journal(event);
+    if (!this.replaying) this.journal.record(event);
     this.observe(event);
     return true;
-  }
-
-  /** Appends an applied event to the run's journal (a failed write is warned about once; the run goes on). */
-  private journal(event: RunEvent): void {
-    const journal = this.deps.journal;
-    if (journal === undefined || this.journalBroken) return;
-    const wrote = journal.record(event as unknown as JournalRecord);
-    if (wrote.tag === 'failure') {
-      this.journalBroken = true;
-      this.deps.logger.warn({ code: wrote.error.code }, `the run's journal could not be written; it cannot be resumed past this point: ${wrote.error.message}`);
-    }
-  }
-
-  /** A success is on disk before the work that depends on it starts (journaled runs only). */
-  private async durable(): Promise<void> {
-    if (this.deps.journal === undefined || this.journalBroken) return;
-    const synced = await this.deps.journal.durable();
-    if (synced.tag === 'failure') {
-      this.journalBroken = true;
-      this.deps.logger.warn({ code: synced.error.code }, `the run's journal could not be synced: ${synced.error.message}`);
-    }
   }
 
   /**
@@ -211,10 +258,38 @@ export class CoordinationRun {
    * A subtask leaves the sync points it has not reached only at its end: a retried attempt still arrives.
    */
   private observe(event: RunEvent): void {
-    if (this.scheduling.observe(event, this.state) && 'subtaskId' in event) this.services.hub.depart(event.subtaskId);
+    if (event.type === 'subtasks-added') return this.added(event);
+    if (this.scheduling.observe(event, this.state) && 'subtaskId' in event) {
+      this.services.hub.depart(event.subtaskId);
+      this.delegation.onEnded(event.index);
+    }
+    // A parent's attempt ended: the children it did not wait for go with it. (Not on a resume's
+    // requeue of what was in flight: the parent runs again and finds its children where they are.)
+    const resumed = event.type === 'subtask-requeued' && event.reason === 'resumed';
+    if ('index' in event && event.type !== 'subtask-dispatched' && event.type !== 'subtask-started' && !this.replaying && !resumed) {
+      const descendants = this.delegation.openDescendants(event.index);
+      if (descendants.length > 0) {
+        const reason = qiError('CANCELLED', `its parent subtask '${event.subtaskId}' ended (${event.type.replace('subtask-', '')})`, { parentId: event.subtaskId });
+        for (const d of descendants) this.cancelSubtask(d, reason);
+      }
+    }
     if (event.type === 'fallback-applied') this.deps.logger.warn({ action: event.action, ...event.detail }, `fallback: ${event.action}`);
+    // A resume's replayed history is not news: only what happens from now on is streamed.
+    if (this.replaying) return;
     const streamed = streamEventOf(this.id, event, this.state);
     if (streamed !== undefined) this.deps.emit(streamed);
+  }
+
+  /** Delegated subtasks joined the run: placed in the plan under their parent, and ready (their inputs are literal). */
+  private added(event: Extract<RunEvent, { type: 'subtasks-added' }>): void {
+    const indices = this.delegation.add(event);
+    this.scheduling.added(indices.length, this.plan.indexOf(event.subtasks[0]!.parentId));
+    this.services.router.declareSubtasks(event.subtasks.map((d) => d.id));
+    if (this.replaying) return;
+    const streamed = streamEventOf(this.id, event, this.state);
+    if (streamed !== undefined) this.deps.emit(streamed);
+    for (const i of indices) this.scheduling.ready.add(i);
+    this.pump();
   }
 
   /** Starts as many ready subtasks as the scheduler allows. */
@@ -224,8 +299,34 @@ export class CoordinationRun {
       void this.runSubtask(i);
     }
     this.agents.makeRoomForWaits();
+    if (this.waitingParents.size > 0 && this.agents.budgetWaits > 0) this.admissionCheck ??= setImmediate(() => this.checkAdmission());
     if (this.cancelled === undefined && this.scheduling.ready.size > 0 && this.running.size === 0 && this.retryTimers.size === 0) this.stalled();
     this.maybeFinish();
+  }
+
+  /**
+   * Children wait for budget for an agent while every agent the run holds is a parent waiting for
+   * children (or at a sync point): nothing will ever give budget back, so the waiting children fail
+   * DELEGATION_LIMIT instead of hanging the run. Checked after the turn (a wait that budget can
+   * meet is gone by then).
+   */
+  private checkAdmission(): void {
+    this.admissionCheck = undefined;
+    if (this.waitingParents.size === 0) return;
+    const stuck = admissionStuck({
+      agents: this.agents.values(),
+      running: this.running,
+      waiting: (i) => this.waitingParents.has(i) || this.services.waitingSync.has(this.plan.idOf(i)),
+      waitsForBudget: (i) => this.agents.waitsForBudget(i),
+    });
+    if (!stuck) return;
+    const budget = this.deps.resources.usage().budget;
+    this.agents.abortWaits(
+      qiError('DELEGATION_LIMIT', `no agent can start for a delegated subtask: every running agent waits for its children, and the memory budget (resources.maxTotalMemory ${budget.maxTotalMemory} MB, ${budget.maxConcurrentAllocations} allocations) holds no more`, {
+        waitingParents: [...this.waitingParents].map((i) => this.plan.idOf(i)),
+        maxTotalMemory: budget.maxTotalMemory,
+      }),
+    );
   }
 
   /**
@@ -263,12 +364,16 @@ export class CoordinationRun {
     const inputs = resolveInputs(subtask, this.plan.graph.inputSources[i]!, this.outputs, this.distribution.originalTask.inputs ?? {});
     const end = await attemptOn(live, this.agents.record(live.agent.id), this.services.router, withDeadline(subtask, this.state.subtasks[i]!.deadlineFactor), inputs, attempt, startedAt);
     this.running.delete(i);
+    if ((this.state.subtasks[i]!.status as string) === 'cancelled') {
+      this.stops.returned(live);
+      return this.pump();
+    }
     if (end.outcome.tag === 'success') {
       this.record({ type: 'subtask-succeeded', index: i, subtaskId: subtask.id, attempt, outputs: end.outcome.value.outputs, usage: end.usage, at: end.at });
       this.scheduling.subtaskEnded(i, true, end.durationMs);
       this.agents.release(live);
       // A success is on disk before its dependents start (journaled runs with dependents only).
-      if (this.deps.journal !== undefined && this.plan.graph.succs[i]!.length > 0) await this.durable();
+      if (this.journal.on && this.plan.graph.succs[i]!.length > 0) await this.journal.durable();
       this.pump();
       return;
     }
@@ -280,10 +385,15 @@ export class CoordinationRun {
   private onFailure(i: number, error: QiError, usage?: RunState['subtasks'][number]['usage']): void {
     const s = this.state.subtasks[i]!;
     if (this.cancelled === undefined) this.scheduling.subtaskEnded(i, false, Date.now() - (s.startedAt ?? Date.now()));
-    for (const command of decideOnFailure(this.policy, i, s, error, this.cancelled !== undefined)) this.carryOut(command, usage);
+    const delegated = this.delegation.parent(i) !== undefined;
+    for (const command of decideOnFailure(this.policy, i, s, error, this.cancelled !== undefined)) {
+      // A delegated subtask's failure goes to its parent (ctx.delegate rejects), which decides: not to the run.
+      if (delegated && command.type === 'fail-run') continue;
+      this.carryOut(command, usage, delegated);
+    }
   }
 
-  private carryOut(c: RunCommand, usage: RunState['subtasks'][number]['usage']): void {
+  private carryOut(c: RunCommand, usage: RunState['subtasks'][number]['usage'], delegated = false): void {
     const at = Date.now();
     const s = 'index' in c ? this.state.subtasks[c.index]! : undefined;
     switch (c.type) {
@@ -296,7 +406,7 @@ export class CoordinationRun {
         this.record({ type: 'subtask-requeued', index: c.index, subtaskId: s!.id, attempt: s!.attempts, error: c.error, delayMs: c.delayMs, reason: c.reason, usage, at });
         return this.retryAfter(c.index, c.delayMs);
       case 'fail-subtask':
-        this.firstFailure ??= c.error;
+        if (!delegated) this.firstFailure ??= c.error;
         this.record({ type: 'subtask-failed', index: c.index, subtaskId: s!.id, attempt: s!.attempts, error: c.error, usage, at });
         return;
       case 'cancel-subtask':
@@ -330,19 +440,28 @@ export class CoordinationRun {
     void this.finish();
   }
 
+  /** Where a subtask sits in the delegation tree (top-level subtasks: depth 0, no parent). */
+  private delegationOf(i: number): { parentId?: string; depth: number } {
+    const parent = this.delegation.parent(i);
+    return parent === undefined ? { depth: 0 } : { parentId: this.plan.idOf(parent), depth: this.delegation.depth(i) };
+  }
+
   private async finish(): Promise<void> {
     // The run's time ends with its last subtask; stopping the agents afterwards is cleanup (still
     // awaited before the result is returned, so no agent outlives it).
     const executionTime = Date.now() - this.state.startedAt!;
-    const ok = this.state.counts.succeeded === this.state.subtasks.length;
+    // Delegated subtasks answer to their parents: the run succeeds when every planned subtask did.
+    const ok = this.state.subtasks.every((s, i) => i >= this.plan.planned || s.status === 'succeeded');
     this.status = ok ? 'completed' : this.cancelled?.code === 'CANCELLED' && this.firstFailure === this.cancelled ? 'cancelled' : 'failed';
     this.record({ type: 'run-ended', status: this.status, error: ok ? undefined : this.firstFailure, at: Date.now() });
     clearTimeout(this.timeLimit);
+    clearImmediate(this.admissionCheck);
+    this.stops.clear();
     this.services.close();
     // The warm pool is not refilled here: a run's end is no sign that agents of its profiles will
     // be wanted again (the CLI closes right after), and pool agents nobody takes are pure cost.
     await this.agents.stopAll('run finished');
-    const result = buildResult(this.id, this.state, this.agents.agentRecords(), executionTime, this.services.communicationMs, ok ? undefined : this.firstFailure);
+    const result = buildResult(this.id, this.state, this.agents.agentRecords(), executionTime, this.services.communicationMs, ok ? undefined : this.firstFailure, (i) => this.delegationOf(i));
     this.deps.emit({ type: 'run-end', coordinationId: this.id, success: ok, status: this.status, executionTime, at: Date.now() });
     this.resolveDone?.(result);
   }

@@ -38,6 +38,9 @@ export interface SubtaskReport {
   readonly startedAt: string | null;
   readonly endedAt: string | null;
   readonly resourceUsage: ResourceUsage | null;
+  /** A delegated subtask (ctx.delegate): the subtask that delegated it, and its depth (1 under a planned subtask). */
+  readonly parentId?: string;
+  readonly depth?: number;
 }
 
 /** What a run returns as `aggregatedResult`: DESIGN A8's outputs and subtasks, and the spec's totals. */

@@ -1,68 +1,103 @@
-import { closeSync, fdatasyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
 import { qiError } from '../errors/catalogue.js';
+import type { CrashSwitch } from './crash-switch.js';
 import type { JournalRecord } from './record.js';
 import { encodeRecord } from './record.js';
 
 /**
- * Appends records to one journal file. The records of one turn of the event loop go out in one
- * write at its end (a torn last line is dropped by the reader); `durable()` makes everything
- * appended so far reach the disk (write, then fdatasync) before the promise resolves, and
- * batches: the records of one turn share one fdatasync (group commit). Records that later work
+ * Least time between two writes of the journal, in ms. Under a flood of events (thousands of
+ * subtasks a second) a write per event-loop turn made the write calls the journal's first cost in
+ * a profile of the throughput case; at most one write per this interval bounds them, while an
+ * idle run still writes at the end of the turn. What a crash can lose grows by at most this
+ * window of records — never one that later work depended on: `durable()` writes at once.
+ */
+export const MIN_WRITE_GAP_MS = 2;
+
+/**
+ * Appends records to one journal file. Records go out in batches, one write call each: at the
+ * end of the turn of the event loop they were appended in, or — when the last write was less than
+ * MIN_WRITE_GAP_MS ago — when that gap has passed. `durable()` resolves once everything appended
+ * so far is written and fdatasync-ed, one sync per batch (group commit); the fdatasync runs on
+ * libuv's thread pool, so the run's event loop does not wait for the disk. Records that later work
  * depends on — a subtask's success and outputs — are followed by `await durable()` before that
- * work starts.
+ * work starts. A torn last line is dropped by the reader.
  */
 export class JournalWriter {
   private fd: number | undefined;
+  /** Lines appended and not yet written. */
+  private buffered: string[] = [];
+  private flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private lastWrite = -Infinity;
+  /** fdatasyncs on the thread pool (the fd stays open until they are done). */
+  private syncing = 0;
   private unsynced = false;
   private pending: Promise<Result<void, QiError>> | undefined;
-  /** Lines appended in this turn of the event loop, written together at its end (one write call). */
-  private buffered: string[] = [];
-  private flushScheduled = false;
+  /** The latest fdatasync in flight: it covers every record written before it started. */
+  private syncInFlight: Promise<Result<void, QiError>> | undefined;
+  /** close() was called while a sync was in flight: the fd closes when it is done. */
+  private closing: (() => void) | undefined;
   /** The first write error, reported by the next append, durable() or close(). */
   private writeFailure: QiError | undefined;
+  /** Records this writer has written (the crash switch counts these). */
+  private written = 0;
 
   private constructor(
     readonly file: string,
     fd: number,
+    private readonly crash: CrashSwitch | undefined,
   ) {
     this.fd = fd;
   }
 
-  /** Opens (creating) the file for appending; `truncateTo` cuts a dropped torn tail first. */
-  static open(file: string, truncateTo?: number): Result<JournalWriter, QiError> {
+  /**
+   * Opens (creating) the file for appending; `truncateTo` cuts a dropped torn tail first; `crash`
+   * arms the testing crash switch (crash-switch.ts).
+   */
+  static open(file: string, truncateTo?: number, crash?: CrashSwitch): Result<JournalWriter, QiError> {
     try {
       const fd = openSync(file, 'a', 0o600);
       if (truncateTo !== undefined) ftruncateSync(fd, truncateTo);
-      return success(new JournalWriter(file, fd));
+      return success(new JournalWriter(file, fd, crash));
     } catch (e) {
       return failure(writeError(file, e));
     }
   }
 
   /**
-   * Appends one record. Records appended in one turn of the event loop are written together at
-   * its end (a coordinator that dies loses at most that turn's records, which the run had not
-   * acted on yet); a failed write (disk full) is reported by the next call, never thrown.
+   * Appends one record, written with its batch (see the class); a failed write (disk full) is
+   * reported by the next call, never thrown.
    */
   append(record: JournalRecord): Result<void, QiError> {
-    if (this.fd === undefined) return failure(qiError('INVALID_JOURNAL', `journal ${this.file} is closed`, { file: this.file }));
+    return this.appendLine(encodeRecord(record));
+  }
+
+  /** Appends one line already encoded (record.ts), as `append` does. */
+  appendLine(line: string): Result<void, QiError> {
+    if (this.fd === undefined || this.closing !== undefined) return failure(qiError('INVALID_JOURNAL', `journal ${this.file} is closed`, { file: this.file }));
     if (this.writeFailure !== undefined) return failure(this.writeFailure);
-    this.buffered.push(encodeRecord(record));
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
+    this.buffered.push(line);
+    if (this.flushTimer === undefined) {
+      const wait = this.lastWrite + MIN_WRITE_GAP_MS - performance.now();
+      this.flushTimer = wait > 0 ? setTimeout(() => this.flush(), wait) : setImmediate(() => this.flush());
     }
     return success(undefined);
   }
 
-  /** Writes the buffered lines now. */
+  /** Writes the buffered lines now, in one call. */
   private flush(): Result<void, QiError> {
-    this.flushScheduled = false;
-    if (this.buffered.length === 0 || this.fd === undefined) return this.writeFailure === undefined ? success(undefined) : failure(this.writeFailure);
-    const text = this.buffered.join('');
+    if (this.flushTimer !== undefined) {
+      clearTimeout(this.flushTimer as NodeJS.Timeout);
+      clearImmediate(this.flushTimer as NodeJS.Immediate);
+      this.flushTimer = undefined;
+    }
+    if (this.buffered.length === 0 || this.fd === undefined || this.writeFailure !== undefined) return this.status();
+    if (this.crash !== undefined && this.written + this.buffered.length >= this.crash.atRecord) this.crashNow(this.fd, this.crash);
+    const text = this.buffered.length === 1 ? this.buffered[0]! : this.buffered.join('');
+    this.written += this.buffered.length;
     this.buffered = [];
+    this.lastWrite = performance.now();
     try {
       writeSync(this.fd, text);
       this.unsynced = true;
@@ -73,43 +108,96 @@ export class JournalWriter {
     }
   }
 
+  /**
+   * The crash switch fired: writes the records before record N, then all of N or half of its
+   * bytes, and SIGKILLs this process (nothing else is flushed, as in a real kill).
+   */
+  private crashNow(fd: number, crash: CrashSwitch): never {
+    const upTo = crash.atRecord - this.written;
+    const last = Buffer.from(this.buffered[upTo - 1]!);
+    const head = Buffer.from(this.buffered.slice(0, upTo - 1).join(''));
+    writeSync(fd, Buffer.concat([head, crash.torn ? last.subarray(0, Math.floor(last.length / 2)) : last]));
+    process.kill(process.pid, 'SIGKILL');
+    // SIGKILL of oneself is delivered before kill() returns; this only satisfies the type.
+    throw new Error('unreachable: SIGKILL did not end the process');
+  }
+
   /** Resolves once every record appended so far is on disk (one fdatasync per batch). */
   durable(): Promise<Result<void, QiError>> {
-    if (!this.unsynced && this.buffered.length === 0) return Promise.resolve(this.writeFailure === undefined ? success(undefined) : failure(this.writeFailure));
+    // Nothing unwritten or unsynced: done, or done once the sync in flight (which covers it) is.
+    if (!this.unsynced && this.buffered.length === 0) return this.syncInFlight ?? Promise.resolve(this.status());
     this.pending ??= new Promise((resolve) => {
       setImmediate(() => {
         this.pending = undefined;
-        resolve(this.sync());
+        void this.sync().then(resolve);
       });
     });
     return this.pending;
   }
 
-  private sync(): Result<void, QiError> {
+  private sync(): Promise<Result<void, QiError>> {
     const flushed = this.flush();
-    if (flushed.tag === 'failure') return flushed;
-    if (this.fd === undefined || !this.unsynced) return success(undefined);
-    try {
-      fdatasyncSync(this.fd);
-      this.unsynced = false;
-      return success(undefined);
-    } catch (e) {
-      return failure(writeError(this.file, e));
-    }
+    const fd = this.fd;
+    if (flushed.tag === 'failure' || fd === undefined || !this.unsynced) return Promise.resolve(flushed);
+    // Writes from here on set it again; this sync covers the ones before.
+    this.unsynced = false;
+    this.syncing++;
+    const synced = new Promise<Result<void, QiError>>((resolve) => {
+      fdatasync(fd, (e) => {
+        this.syncing--;
+        if (this.syncInFlight === synced) this.syncInFlight = undefined;
+        if (e !== null) {
+          this.unsynced = true;
+          resolve(failure(writeError(this.file, e)));
+        } else resolve(this.status());
+        this.maybeClose();
+      });
+    });
+    this.syncInFlight = synced;
+    return synced;
   }
 
-  /** Syncs and closes; later appends fail. */
-  close(): Result<void, QiError> {
-    const synced = this.sync();
-    if (this.fd !== undefined) {
-      try {
-        closeSync(this.fd);
-      } catch {
-        // Already closed.
-      }
-      this.fd = undefined;
+  private status(): Result<void, QiError> {
+    return this.writeFailure === undefined ? success(undefined) : failure(this.writeFailure);
+  }
+
+  /**
+   * Writes what is buffered, syncs and closes; later appends fail. With no sync in flight (the
+   * usual case: a run closes its journal after its agents stopped) this is done on return;
+   * otherwise the fd closes once the sync is done, and `onClosed` tells when.
+   */
+  close(onClosed?: () => void): Result<void, QiError> {
+    const flushed = this.flush();
+    if (this.fd !== undefined && this.syncing > 0) {
+      this.closing = onClosed ?? (() => undefined);
+      return flushed;
     }
-    return synced;
+    const closed = this.fd === undefined ? flushed : this.closeNow(this.fd, flushed);
+    onClosed?.();
+    return closed;
+  }
+
+  private maybeClose(): void {
+    if (this.closing === undefined || this.syncing > 0 || this.fd === undefined) return;
+    const done = this.closing;
+    this.closeNow(this.fd, this.status());
+    done();
+  }
+
+  private closeNow(fd: number, flushed: Result<void, QiError>): Result<void, QiError> {
+    let result = flushed;
+    try {
+      if (result.tag === 'success' && this.unsynced) fdatasyncSync(fd);
+    } catch (e) {
+      result = failure(writeError(this.file, e));
+    }
+    try {
+      closeSync(fd);
+    } catch {
+      // Already closed.
+    }
+    this.fd = undefined;
+    return result;
   }
 }
 

@@ -1,4 +1,5 @@
-import pino, { type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import { createRequire } from 'node:module';
+import type { DestinationStream, Logger, LevelWithSilent } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -38,8 +39,35 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
 }
 
+/**
+ * A logger that writes nothing, at level `silent`, without loading pino: an embedding host or a
+ * bench that silences logging does not carry pino's module graph. Every child is itself.
+ */
+function silentLogger(): Logger {
+  const noop = (): void => undefined;
+  const logger = {
+    level: 'silent',
+    levelVal: Infinity,
+    fatal: noop,
+    error: noop,
+    warn: noop,
+    info: noop,
+    debug: noop,
+    trace: noop,
+    silent: noop,
+    flush: noop,
+    child: () => logger,
+    bindings: () => ({}),
+    isLevelEnabled: () => false,
+  };
+  return logger as unknown as Logger;
+}
+
 /** The root logger: JSON lines on stderr, secrets redacted. Components take child loggers from it. */
 export function createRootLogger(options: LoggerOptions = {}): Logger {
+  if (options.level === 'silent') return silentLogger();
+  // pino is loaded by the first logger that can write (synchronously: this stays a plain call).
+  const pino = createRequire(import.meta.url)('pino') as typeof import('pino');
   const extra = options.redact ?? [];
   return pino(
     {

@@ -44,6 +44,45 @@ export interface QueueHandle<T = unknown> {
   pull(timeoutMs?: number): Promise<QueuedMessage<T> | undefined>;
 }
 
+/**
+ * Limits a delegated sub-agent asks for. Whatever is left out is the parent's; anything wider
+ * than the parent's fails the delegation with DELEGATION_DENIED (a child never holds more).
+ */
+export interface DelegationConstraints {
+  /** Deadline of the child, ms (at most the parent's remaining time; default: that time). */
+  readonly maxDuration?: number;
+  /** Memory limit of the child's agent, MB. */
+  readonly maxMemory?: number;
+  readonly allowedTools?: readonly string[];
+  /** false → network 'none'; true keeps the parent's level (never more). */
+  readonly requiresNetwork?: boolean;
+  readonly networkAccessLevel?: 'none' | 'restricted' | 'full';
+  readonly allowedNetworkHosts?: readonly string[];
+  readonly fileSystemAccess?: 'read-only' | 'restricted' | 'full';
+  readonly maxToolCalls?: number;
+  readonly maxFileOperations?: number;
+  readonly maxCpuPercent?: number;
+  readonly maxDiskMB?: number;
+  readonly isolationLevel?: 'monitored' | 'restricted' | 'sandbox';
+}
+
+/** One sub-agent to run (`ctx.delegate`). */
+export interface DelegationRequest {
+  /** Unique among this subtask's children (default: its position among them); the child's id is `<parent id>/<id>`. */
+  readonly id?: string;
+  /** The agent plugin to run on; else the one whose capabilities cover `capabilities`; else the parent's. */
+  readonly agent?: string;
+  readonly capabilities?: readonly string[];
+  readonly description?: string;
+  /** The child's ctx.inputs. */
+  readonly inputs?: Readonly<Record<string, unknown>>;
+  /** The outputs the child must return (names, or the spec's output objects). */
+  readonly expectedOutputs?: readonly (string | { readonly name: string; readonly type?: string; readonly description?: string })[];
+  readonly executionConstraints?: DelegationConstraints;
+  /** Expected run time, ms (scheduling estimate; default 1000). */
+  readonly estimatedDuration?: number;
+}
+
 /** The context an agent plugin's `execute` receives. */
 export interface AgentPluginContext {
   /** Resolved inputs: literal values and upstream outputs. */
@@ -71,6 +110,14 @@ export interface AgentPluginContext {
   queue<T = unknown>(name: string): QueueHandle<T>;
   /** The last state checkpointed for this subtask (on a retry), or undefined. */
   restore<T = unknown>(): Promise<T | undefined>;
+  /**
+   * Runs sub-agents as new subtasks of this run and resolves with their outputs (one object, or
+   * an array for an array of requests); rejects with a failed child's error (DELEGATION_DENIED,
+   * DELEGATION_LIMIT, or what the child failed with). This subtask holds no concurrency slot
+   * while it waits; its children are cancelled when it ends.
+   */
+  delegate<T = Record<string, unknown>>(request: DelegationRequest): Promise<T>;
+  delegate<T = Record<string, unknown>>(requests: readonly DelegationRequest[]): Promise<T[]>;
 }
 
 /** An agent plugin: loaded inside the SubAgent's child process. */

@@ -10,7 +10,15 @@
 const NEWLINE = 0x0a;
 
 /** Result of feeding bytes to a {@link LineDecoder}. */
-export type DecodeOutcome = { readonly ok: true; readonly lines: string[] } | { readonly ok: false; readonly bytes: number };
+export type DecodeOutcome =
+  | { readonly ok: true; readonly lines: string[] }
+  | {
+      readonly ok: false;
+      /** The line's size when it crossed the cap. */
+      readonly bytes: number;
+      /** The line's first `maxLineBytes` bytes, for a diagnosis (copied only when asked for). */
+      readonly prefix: () => Buffer;
+    };
 
 /** Splits a byte stream into lines, refusing any line longer than `maxLineBytes`. */
 export class LineDecoder {
@@ -25,7 +33,7 @@ export class LineDecoder {
     let start = 0;
     for (let nl = chunk.indexOf(NEWLINE, start); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
       const part = chunk.subarray(start, nl);
-      if (this.pending + part.length > this.maxLineBytes) return this.overflow(this.pending + part.length);
+      if (this.pending + part.length > this.maxLineBytes) return this.overflow(part);
       lines.push(this.pending === 0 ? part.toString('utf8') : Buffer.concat([...this.pieces, part]).toString('utf8'));
       this.pieces = [];
       this.pending = 0;
@@ -33,17 +41,20 @@ export class LineDecoder {
     }
     const rest = chunk.subarray(start);
     if (rest.length > 0) {
-      if (this.pending + rest.length > this.maxLineBytes) return this.overflow(this.pending + rest.length);
+      if (this.pending + rest.length > this.maxLineBytes) return this.overflow(rest);
       this.pieces.push(rest);
       this.pending += rest.length;
     }
     return { ok: true, lines };
   }
 
-  private overflow(bytes: number): DecodeOutcome {
+  private overflow(last: Buffer): DecodeOutcome {
+    const pieces = [...this.pieces, last];
+    const bytes = this.pending + last.length;
+    const cap = this.maxLineBytes;
     this.pieces = [];
     this.pending = 0;
-    return { ok: false, bytes };
+    return { ok: false, bytes, prefix: () => Buffer.concat(pieces).subarray(0, cap) };
   }
 }
 

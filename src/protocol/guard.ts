@@ -40,6 +40,7 @@ const checks: Record<ParentMessage['type'], Check> = {
   'tool-result': (m) => int(m['callId']) && isResult(m['result']),
   'sync-release': (m) => int(m['callId']) && isResult(m['result']),
   'channel-reply': (m) => int(m['callId']) && isResult(m['result']),
+  'delegate-result': (m) => int(m['callId']) && isResult(m['result']),
   deliver: (m) => (m['stream'] === 'direct' || m['stream'] === 'topic') && str(m['from']) && 'body' in m,
   shutdown: (m) => str(m['reason']),
 };

@@ -88,6 +88,14 @@ const Channel = z.strictObject({
   body: Json.optional(),
   timeoutMs: z.int().nonnegative().optional(),
 });
+/** `ctx.delegate`: sub-agent requests, checked in full by the run (execution/delegation.ts). */
+const Delegate = z.strictObject({
+  ...brand,
+  type: z.literal('delegate'),
+  callId: z.int().nonnegative(),
+  subtaskId: Id,
+  requests: z.array(z.record(z.string(), Json)).min(1).max(1000),
+});
 const SubtaskResult = z.strictObject({
   ...brand,
   type: z.literal('result'),
@@ -107,6 +115,7 @@ export const ChildMessage = z.discriminatedUnion('type', [
   ToolCall,
   SyncArrive,
   Channel,
+  Delegate,
   SubtaskResult,
   SubtaskError,
 ]);
@@ -151,7 +160,7 @@ const Execute = z.strictObject({
 const Cancel = z.strictObject({ ...brand, type: z.literal('cancel'), subtaskId: Id, reason: z.string() });
 const Reply = z.strictObject({
   ...brand,
-  type: z.enum(['tool-result', 'sync-release', 'channel-reply']),
+  type: z.enum(['tool-result', 'sync-release', 'channel-reply', 'delegate-result']),
   callId: z.int().nonnegative(),
   result: ResultShape,
 });
@@ -179,7 +188,7 @@ export type Unbranded<M> = DistributiveOmit<M, typeof BRAND>;
 /** Child messages that name a subtask; each must name the one its agent is running. */
 export type SubtaskMessage = Extract<ChildMessage, { subtaskId: string }>;
 
-const NAMES_SUBTASK: ReadonlySet<ChildMessage['type']> = new Set(['progress', 'log', 'tool-call', 'sync-arrive', 'channel', 'result', 'error']);
+const NAMES_SUBTASK: ReadonlySet<ChildMessage['type']> = new Set(['progress', 'log', 'tool-call', 'sync-arrive', 'channel', 'delegate', 'result', 'error']);
 
 /** The subtask a child message names, or undefined when it names none (a log record may name one or not). */
 export function namedSubtask(m: ChildMessage): string | undefined {

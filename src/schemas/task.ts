@@ -105,6 +105,8 @@ export const DistributedTask = z.strictObject({
   priority: z.enum(['low', 'medium', 'high', 'critical']).default('medium'),
   /** Extension: values every subtask sees in ctx.inputs unless it declares its own (e.g. a directory). */
   inputs: z.record(z.string(), z.unknown()).optional(),
+  /** Extension: this task's delegation limits (ctx.delegate), over the config's `delegation`. */
+  delegation: z.strictObject({ maxDepth: z.int().min(0).max(32).optional(), maxSubtasks: z.int().min(0).max(100_000).optional() }).optional(),
 });
 export type DistributedTask = z.output<typeof DistributedTask>;
 export type DistributedTaskInput = z.input<typeof DistributedTask>;

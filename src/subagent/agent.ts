@@ -23,6 +23,8 @@ export interface AgentServices {
   tool(agent: SubAgent, subtaskId: string, name: string, args: unknown, signal: AbortSignal): Promise<Result<unknown, QiError>>;
   sync?: ((agent: SubAgent, subtaskId: string, pointId: string, value: unknown) => Promise<Result<unknown, QiError>>) | undefined;
   channel?: ((agent: SubAgent, subtaskId: string, request: ChannelRequest) => Promise<Result<unknown, QiError>>) | undefined;
+  /** `ctx.delegate`: the requests as the child sent them (the run validates them); resolves with the children's outputs. */
+  delegate?: ((agent: SubAgent, subtaskId: string, requests: readonly Record<string, unknown>[]) => Promise<Result<unknown, QiError>>) | undefined;
   toolUsage(): { toolCalls: number; fileOperations: number; networkRequests: number };
 }
 
@@ -175,9 +177,10 @@ export class SubAgent {
   }
 
   /** Replaces the coordination services (coordinateAgents attaches sync points to running agents). */
-  setCoordination(services: Pick<AgentServices, 'sync' | 'channel'>): void {
+  setCoordination(services: Pick<AgentServices, 'sync' | 'channel' | 'delegate'>): void {
     this.o.services.sync = services.sync;
     this.o.services.channel = services.channel;
+    this.o.services.delegate = services.delegate;
   }
 
   /** SIGKILLs the process group synchronously (the coordinator's process-exit hook). */
@@ -386,6 +389,9 @@ export class SubAgent {
         void this.reply('channel-reply', m.callId, this.o.services.channel?.(this, subtaskId, request) ?? this.unavailable('channels'));
         return;
       }
+      case 'delegate':
+        void this.reply('delegate-result', m.callId, this.o.services.delegate?.(this, subtaskId, m.requests) ?? this.unavailable('sub-agents (ctx.delegate)'));
+        return;
     }
   }
 
@@ -430,7 +436,7 @@ export class SubAgent {
     return Promise.resolve(failure(qiError('NOT_FOUND', `${what} are only available to agents run by the execution engine`, { agentId: this.id })));
   }
 
-  private async reply(type: 'tool-result' | 'sync-release' | 'channel-reply', callId: number, pending: Promise<Result<unknown, QiError>>): Promise<void> {
+  private async reply(type: 'tool-result' | 'sync-release' | 'channel-reply' | 'delegate-result', callId: number, pending: Promise<Result<unknown, QiError>>): Promise<void> {
     const result = await pending;
     this.o.connection.send({ type, callId, result: result.tag === 'success' ? { tag: 'success', value: result.value ?? null } : result });
   }

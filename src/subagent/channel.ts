@@ -3,11 +3,17 @@ import type { QiError } from '@qi/base';
 import { qiError } from '../errors/catalogue.js';
 import { BRAND, PROTOCOL_VERSION } from '../protocol/constants.js';
 import { MAX_MESSAGE_DEPTH, exceedsDepth } from '../protocol/depth.js';
+import { FrameWriter } from '../protocol/frame-writer.js';
 import { LineDecoder, parseLine } from '../protocol/framing.js';
+import { inspectOversizedResult } from '../protocol/oversize.js';
+import { isPlainResult } from '../protocol/result-shape.js';
 import type { ChildMessage, ParentMessage, Unbranded } from '../protocol/messages.js';
 import { ChildMessage as ChildMessageSchema } from '../protocol/messages.js';
 import { toInputIssues } from '../schemas/issues.js';
 import { safeStringify } from '../util/safe-json.js';
+
+/** The start of every message to a child: its brand, before the message's own keys. */
+const BRANDED_OPEN = `{${JSON.stringify(BRAND)}:${PROTOCOL_VERSION},`;
 
 export interface ChannelLimits {
   readonly maxMessageBytes: number;
@@ -27,13 +33,15 @@ export interface ChannelHandlers {
  * else reads it) and match the protocol schema; the first violation stops reading and is
  * reported once. So every value a child sends — results, errors and their context, sync values,
  * log data, message bodies — is bounded in size and depth before the coordinator stores,
- * relays or stringifies it.
+ * relays or stringifies it. Messages to the child sent in one event-loop turn share writes
+ * ({@link FrameWriter}); the child's are checked one by one however many a write carries.
  */
 export class ParentChannel {
   private readonly decoder: LineDecoder;
   private tokens: number;
   private lastRefill = performance.now();
   private violated = false;
+  private readonly writer: FrameWriter;
 
   constructor(
     private readonly socket: Duplex,
@@ -43,6 +51,9 @@ export class ParentChannel {
   ) {
     this.decoder = new LineDecoder(limits.maxMessageBytes);
     this.tokens = limits.maxMessagesPerSecond * 2;
+    this.writer = new FrameWriter((text) => {
+      if (!socket.destroyed && socket.writable) socket.write(text);
+    }, setImmediate);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', () => undefined);
   }
@@ -51,11 +62,15 @@ export class ParentChannel {
   send(message: Unbranded<ParentMessage>): boolean {
     if (this.socket.destroyed || !this.socket.writable) return false;
     // Never throws: a value that slipped past the bounds costs a marker, not the coordinator.
-    this.socket.write(`${safeStringify({ [BRAND]: PROTOCOL_VERSION, ...message })}\n`);
+    // The brand is spliced in as text, ahead of the message's own keys (as `{ brand, ...message }`
+    // would put it) without copying the message: this runs for every message to every agent.
+    const text = safeStringify(message);
+    this.writer.push(text.startsWith('{') ? `${BRANDED_OPEN}${text.slice(1)}\n` : `${safeStringify({ [BRAND]: PROTOCOL_VERSION, ...message })}\n`);
     return true;
   }
 
   close(): void {
+    this.writer.flush();
     this.socket.destroy();
   }
 
@@ -69,19 +84,21 @@ export class ParentChannel {
     return true;
   }
 
-  private violation(message: string, context: Record<string, unknown>): void {
+  /** Stops reading and reports the first violation; `fix` (a line of its own) replaces the catalogue's generic one. */
+  private violation(message: string, context: Record<string, unknown>, fix?: string): void {
     if (this.violated) return;
     this.violated = true;
     this.socket.pause();
     this.socket.removeAllListeners('data');
-    this.handlers.onViolation(qiError('INVALID_MESSAGE', `agent ${this.agentId} ${message}; it was stopped`, { agentId: this.agentId, ...context }));
+    const text = `agent ${this.agentId} ${message}; it was stopped${fix === undefined ? '' : `\nfix: ${fix}`}`;
+    this.handlers.onViolation(qiError('INVALID_MESSAGE', text, { agentId: this.agentId, ...context }));
   }
 
   private receive(chunk: Buffer): void {
     if (this.violated) return;
     const decoded = this.decoder.push(chunk);
     if (!decoded.ok) {
-      this.violation(`sent a message over ${this.limits.maxMessageBytes} bytes (sandbox.maxMessageBytes)`, { bytes: decoded.bytes });
+      this.oversized(decoded.bytes, decoded.prefix());
       return;
     }
     for (const line of decoded.lines) {
@@ -94,6 +111,35 @@ export class ParentChannel {
     }
   }
 
+  /**
+   * A message over the cap. A result's buffered prefix names its subtask and its largest output,
+   * so the error says which value to shrink, or which setting to raise.
+   */
+  private oversized(bytes: number, prefix: Buffer): void {
+    const cap = this.limits.maxMessageBytes;
+    const result = inspectOversizedResult(prefix);
+    if (result === undefined) {
+      this.violation(`sent a message over ${cap} bytes (sandbox.maxMessageBytes)`, { bytes, configKey: 'sandbox.maxMessageBytes', maxMessageBytes: cap });
+      return;
+    }
+    const output = result.output;
+    const what =
+      output === undefined
+        ? ''
+        : `; its output '${output.name}' alone is ${output.atLeast ? 'at least ' : ''}${output.bytes} bytes of JSON`;
+    this.violation(
+      `sent the result of subtask '${result.subtaskId}' over the ${cap}-byte message cap (sandbox.maxMessageBytes)${what}`,
+      {
+        bytes,
+        subtaskId: result.subtaskId,
+        ...(output === undefined ? {} : { output: output.name, outputBytes: output.bytes }),
+        configKey: 'sandbox.maxMessageBytes',
+        maxMessageBytes: cap,
+      },
+      `return smaller outputs (write large data to a file in the workspace), or raise sandbox.maxMessageBytes above ${cap}`,
+    );
+  }
+
   private handleLine(line: string): void {
     let raw: unknown;
     try {
@@ -104,6 +150,10 @@ export class ParentChannel {
     }
     if (exceedsDepth(raw, MAX_MESSAGE_DEPTH)) {
       this.violation(`sent a message nested deeper than ${MAX_MESSAGE_DEPTH} levels of objects and arrays`, { maxDepth: MAX_MESSAGE_DEPTH, bytes: Buffer.byteLength(line, 'utf8') });
+      return;
+    }
+    if (isPlainResult(raw)) {
+      this.handlers.onMessage(raw);
       return;
     }
     const parsed = ChildMessageSchema.safeParse(raw);

@@ -6,11 +6,7 @@ interface ParentPerformance {
   maxConcurrentOperations?: unknown;
   operationTimeoutMs?: unknown;
   memoryLimitMB?: unknown;
-  maxRetryAttempts?: unknown;
 }
-
-/** A SubAgent never gets more retries than this (spec). */
-const MAX_RETRY_ATTEMPTS = 2;
 
 function num(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : Infinity;
@@ -34,7 +30,10 @@ export function effectiveSpecification(spec: SubAgentSpecification, context: Age
 /**
  * The spec's createSubAgentConfiguration: capabilities from the type and capability list,
  * every limit the `min()` of the parent's (from `context.configuration.performance`, when the
- * host passes one) and the specification's, and no ability to spawn SubAgents.
+ * host passes one) and the specification's, and no ability to spawn SubAgents. The spec's
+ * `learning` / `advancedReasoning` flags and `maxRetryAttempts` are not derived: nothing in an
+ * agent acts on the first two, and retries belong to the run — its plan's `retry-on-fresh-agent`
+ * action is their one source (execution/failure-policy.ts).
  */
 export function deriveConfiguration(agentId: string, spec: SubAgentSpecification, context: AgentContext): SubAgentConfiguration {
   const parent = ((context.configuration ?? {})['performance'] ?? {}) as ParentPerformance;
@@ -46,14 +45,11 @@ export function deriveConfiguration(agentId: string, spec: SubAgentSpecification
       decisionMaking: spec.agentType === 'decision-capable',
       multiAgent: false,
       goalManagement: spec.capabilities.includes('goal-management'),
-      learning: spec.capabilities.includes('learning'),
-      advancedReasoning: spec.capabilities.includes('advanced-reasoning'),
     },
     performance: {
       maxConcurrentOperations: Math.min(num(parent.maxConcurrentOperations), limits.maxConcurrentOperations),
       operationTimeoutMs: Math.min(num(parent.operationTimeoutMs), limits.maxExecutionTimeMs),
       memoryLimitMB: Math.min(num(parent.memoryLimitMB), limits.maxMemoryMB),
-      maxRetryAttempts: Math.min(num(parent.maxRetryAttempts), MAX_RETRY_ATTEMPTS),
     },
     security: {
       enableSandboxing: spec.securityConstraints.sandboxEnabled,

@@ -25,7 +25,7 @@ import { WarmPool, type PooledAgent } from './pool.js';
 import type { AgentConnection, AgentTransport } from './transport.js';
 
 /** Coordination services the execution engine lends an agent (sync points, channels). */
-export type CoordinationServices = Pick<AgentServices, 'sync' | 'channel'>;
+export type CoordinationServices = Pick<AgentServices, 'sync' | 'channel' | 'delegate'>;
 
 export interface FactoryOptions {
   readonly parentAgentId: string;

@@ -1,6 +1,6 @@
 import { accessSync, constants, lstatSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+import { execFile } from 'node:child_process';
 import { seccompArchFor } from './seccomp.js';
 import type { HostCapabilities } from './types.js';
 
@@ -63,15 +63,26 @@ export function findExecutable(name: string, pathValue: string = process.env['PA
   return null;
 }
 
+/**
+ * Runs a probe program with an environment of PATH only and no input; its exit code (null when
+ * it could not start or was killed) and stdout. Node's `execFile`, not execa: every agent start
+ * probes the host once, and execa's module graph would stay in the coordinator for good.
+ */
+function runProbe(file: string, args: readonly string[], pathValue: string, timeoutMs: number): Promise<{ exitCode: number | null; stdout: string; timedOut: boolean }> {
+  return new Promise((resolve) => {
+    const child = execFile(file, [...args], { env: { PATH: pathValue }, timeout: timeoutMs, maxBuffer: 1024 * 1024, encoding: 'utf8' }, (error, stdout) => {
+      const exitCode = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+      resolve({ exitCode, stdout, timedOut: error?.killed === true });
+    });
+    // No input: stdin is closed at once (a program that is gone may refuse even that).
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end();
+  });
+}
+
 /** Runs a probe command with an environment of PATH only; true when it exits 0 within the timeout. */
 async function probe(file: string, args: readonly string[], pathValue: string): Promise<boolean> {
-  const result = await execa(file, args, {
-    reject: false,
-    extendEnv: false,
-    env: { PATH: pathValue },
-    stdin: 'ignore',
-    timeout: PROBE_TIMEOUT_MS,
-  });
+  const result = await runProbe(file, args, pathValue, PROBE_TIMEOUT_MS);
   return result.exitCode === 0 && !result.timedOut;
 }
 
@@ -91,14 +102,8 @@ const NODE_PROBE = "const m=/VmData:\\s*(\\d+)/.exec(require('fs').readFileSync(
  * Node 24, ~48 MB on Node 20), which RLIMIT_DATA counts, so the kernel data cap is set above it.
  */
 async function nodeFacts(nodePath: string, pathValue: string): Promise<{ nodeVersion: string; dataBaselineMB: number }> {
-  const result = await execa(nodePath, ['-e', NODE_PROBE], {
-    reject: false,
-    extendEnv: false,
-    env: { PATH: pathValue },
-    stdin: 'ignore',
-    timeout: 10_000,
-  });
-  const [version, dataKb] = (typeof result.stdout === 'string' ? result.stdout.trim() : '').split(' ');
+  const result = await runProbe(nodePath, ['-e', NODE_PROBE], pathValue, 10_000);
+  const [version, dataKb] = result.stdout.trim().split(' ');
   if (result.exitCode !== 0 || version === undefined || version === '') return { nodeVersion: 'unknown', dataBaselineMB: 0 };
   return { nodeVersion: version.replace(/^v/, ''), dataBaselineMB: Math.ceil(Number(dataKb ?? 0) / 1024) };
 }
@@ -113,8 +118,7 @@ const BWRAP_PROBE = ['--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unsha
 async function sharedLibraries(program: string, pathValue: string): Promise<string[]> {
   const ldd = findExecutable('ldd', pathValue);
   if (ldd === null) return [];
-  const result = await execa(ldd, [program], { reject: false, extendEnv: false, env: { PATH: pathValue }, stdin: 'ignore', timeout: PROBE_TIMEOUT_MS });
-  const out = typeof result.stdout === 'string' ? result.stdout : '';
+  const out = (await runProbe(ldd, [program], pathValue, PROBE_TIMEOUT_MS)).stdout;
   return [...out.matchAll(/(\/[^\s)]+)/g)].map((m) => m[1]!).filter((p) => p !== program);
 }
 

@@ -57,14 +57,11 @@ export interface SubAgentConfiguration {
     /** Always false: SubAgents cannot spawn SubAgents (they have no handle on the coordinator). */
     readonly multiAgent: false;
     readonly goalManagement: boolean;
-    readonly learning: boolean;
-    readonly advancedReasoning: boolean;
   };
   readonly performance: {
     readonly maxConcurrentOperations: number;
     readonly operationTimeoutMs: number;
     readonly memoryLimitMB: number;
-    readonly maxRetryAttempts: number;
   };
   readonly security: {
     readonly enableSandboxing: boolean;

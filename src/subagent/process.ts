@@ -1,6 +1,6 @@
+import { spawn as spawnChild } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Duplex, Readable } from 'node:stream';
-import { execa } from 'execa';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ChannelHandlers, ChannelLimits } from './channel.js';
 import { ParentChannel } from './channel.js';
@@ -43,7 +43,7 @@ export function findNodePid(rootPid: number, depth = 4): number {
 }
 
 /**
- * One SubAgent OS process: spawned with execa in its own process group from a {@link LaunchPlan},
+ * One SubAgent OS process: spawned in its own process group from a {@link LaunchPlan},
  * talking over the capped channel on fd 3, its stdout/stderr captured into the log.
  */
 export class AgentProcess {
@@ -63,36 +63,46 @@ export class AgentProcess {
     this.exited = done.then((info) => (this.exitInfo = info));
   }
 
-  /** Starts the process; an Error result when it cannot start. */
+  /**
+   * Starts the process; an {@link ExitInfo} with `spawnError` when it cannot start. Node's own
+   * `child_process.spawn`, not execa: a coordinator spawns on every agent start, and execa's
+   * module graph alone weighs ~15 MB of resident memory it would carry for its whole life.
+   */
   static spawn(plan: LaunchPlan, options: SpawnOptions): AgentProcess | ExitInfo {
-    const subprocess = execa(plan.command, [...plan.args], {
+    const subprocess = spawnChild(plan.command, [...plan.args], {
       cwd: plan.cwd,
       env: { ...plan.env },
-      extendEnv: false,
       // fd 3: the channel; fd 4: the seccomp program bubblewrap reads (`--seccomp 4`) and closes.
       stdio: plan.seccompFilter === null ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       detached: true,
-      cleanup: false,
-      buffer: false,
-      reject: false,
-      forceKillAfterDelay: false,
     });
-    const done: Promise<ExitInfo> = subprocess.then(
-      (r) => ({ exitCode: r.exitCode ?? null, signal: r.signal ?? null, ...(r.failed && r.exitCode === undefined && r.signal === undefined ? { spawnError: r.shortMessage } : {}) }),
-      (e: unknown) => ({ exitCode: null, signal: null, spawnError: e instanceof Error ? e.message : String(e) }),
-    );
-    const socket = subprocess.stdio[3] as Duplex | undefined;
+    // Out of descriptors (EMFILE, ENFILE) Node returns before it makes the stdio pipes and
+    // reports the errno a tick later; the caller maps this to INSUFFICIENT_RESOURCES.
+    const pipes = subprocess.stdio as unknown as readonly unknown[] | null;
+    if (pipes == null || pipes.length === 0) {
+      subprocess.on('error', () => undefined);
+      throw Object.assign(new Error(`spawn ${plan.command} EMFILE`), { code: 'EMFILE' });
+    }
+    const done = new Promise<ExitInfo>((resolve) => {
+      // 'close' comes after the exit and the end of every stdio stream (the stderr tail is whole).
+      subprocess.once('close', (code, signal) => resolve({ exitCode: code, signal }));
+      subprocess.once('error', (e) => {
+        if (subprocess.pid === undefined) resolve({ exitCode: null, signal: null, spawnError: e.message });
+      });
+    });
+    const socket = subprocess.stdio[3] as Duplex | null | undefined;
     if (plan.seccompFilter !== null) {
-      const filterPipe = subprocess.stdio[4] as Duplex | undefined;
+      const filterPipe = subprocess.stdio[4] as Duplex | null | undefined;
       filterPipe?.on('error', () => undefined);
       filterPipe?.end(Buffer.from(plan.seccompFilter));
     }
-    if (subprocess.pid === undefined || socket === undefined) {
+    if (subprocess.pid === undefined || socket == null) {
+      for (const stream of subprocess.stdio) (stream as Duplex | null)?.destroy();
       return { exitCode: null, signal: null, spawnError: `could not start ${plan.command}` };
     }
     const agentProcess = new AgentProcess(subprocess.pid, socket, done, options);
-    captureOutput(subprocess.stdout as Readable, 'stdout', options.maxOutputBytes, options.logger);
-    captureOutput(subprocess.stderr as Readable, 'stderr', options.maxOutputBytes, options.logger, (chunk) => {
+    captureOutput(subprocess.stdout!, 'stdout', options.maxOutputBytes, options.logger);
+    captureOutput(subprocess.stderr!, 'stderr', options.maxOutputBytes, options.logger, (chunk) => {
       agentProcess.stderrTail = (agentProcess.stderrTail + chunk.toString('utf8')).slice(-4096);
     });
     return agentProcess;

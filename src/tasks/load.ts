@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
-import yaml from 'js-yaml';
 import { buildTaskGraph, type TaskGraph } from '../dag/graph.js';
 import { deepFreeze } from '../util/objects.js';
 import { qiError } from '../errors/catalogue.js';
@@ -49,6 +49,14 @@ export interface LoadedTaskFile {
   readonly path: string;
 }
 
+/**
+ * js-yaml, loaded on the first YAML text (synchronously, so parsing stays synchronous): JSON
+ * task files and tasks passed as objects never load it.
+ */
+function yamlParser(): typeof import('js-yaml') {
+  return createRequire(import.meta.url)('js-yaml') as typeof import('js-yaml');
+}
+
 /** Parses JSON or YAML text; the format comes from the extension (`.json`, `.yaml`, `.yml`), else JSON is tried first. */
 export function parseTaskText(text: string, filename: string): Result<unknown, QiError> {
   const ext = path.extname(filename).toLowerCase();
@@ -61,6 +69,7 @@ export function parseTaskText(text: string, filename: string): Result<unknown, Q
   };
   const asYaml = (): Result<unknown, QiError> => {
     try {
+      const yaml = yamlParser();
       return success(yaml.load(text, { filename, schema: yaml.CORE_SCHEMA }));
     } catch (e) {
       return failure(syntaxError(filename, e));

@@ -41,6 +41,12 @@ export interface PluginTestOptions {
   readonly signal?: AbortSignal;
   /** Answers `ctx.sync(pointId, value)`; without it, `ctx.sync` rejects ("not available in unit tests"). */
   readonly sync?: (pointId: string, value: unknown) => unknown;
+  /**
+   * Answers `ctx.delegate`: called once per request (as the plugin wrote it), returns the child's
+   * outputs or throws to fail it (the plugin's call rejects as it would in a run); without it,
+   * `ctx.delegate` rejects ("not available in unit tests"). The requests are recorded in `delegated`.
+   */
+  readonly delegate?: (request: Readonly<Record<string, unknown>>) => unknown;
   /** What `ctx.restore()` returns (a checkpointed state), default undefined. */
   readonly restore?: unknown;
   /** Direct messages `ctx.messages()` yields, delivered when the subtask starts. */
@@ -71,6 +77,8 @@ export interface PluginTestOutcome {
   /** Direct messages and publications, recorded instead of delivered. */
   readonly sent: readonly { readonly to: string; readonly message: unknown }[];
   readonly published: readonly { readonly topic: string; readonly message: unknown }[];
+  /** Every `ctx.delegate` request, in order (answered by `options.delegate`). */
+  readonly delegated: readonly Readonly<Record<string, unknown>>[];
   /** Tool calls, file operations and refusals counted by the real tool broker. */
   readonly usage: ToolUsage;
   readonly workspace: string;
@@ -124,6 +132,7 @@ export async function runPluginForTest(plugin: AgentPlugin, options: PluginTestO
   const logs: CapturedLog[] = [];
   const sent: { to: string; message: unknown }[] = [];
   const published: { topic: string; message: unknown }[] = [];
+  const delegated: Readonly<Record<string, unknown>>[] = [];
   const logger = logCapture(logs);
   const fsAccess = options.fileSystemAccess ?? 'restricted';
   const allowedTools = [...(options.allowedTools ?? ['read', 'write', 'list'])];
@@ -140,7 +149,7 @@ export async function runPluginForTest(plugin: AgentPlugin, options: PluginTestO
   const none = { toolCalls: 0, fileOperations: 0, networkRequests: 0, deniedCalls: 0 };
   if (parsedSpec.tag === 'failure' || parsedSubtask.tag === 'failure') {
     rmSync(root, { recursive: true, force: true });
-    return { result: parsedSpec.tag === 'failure' ? parsedSpec : (parsedSubtask as Extract<typeof parsedSubtask, { tag: 'failure' }>), progress, logs, sent, published, usage: none, workspace: root };
+    return { result: parsedSpec.tag === 'failure' ? parsedSpec : (parsedSubtask as Extract<typeof parsedSubtask, { tag: 'failure' }>), progress, logs, sent, published, delegated, usage: none, workspace: root };
   }
   const spec = parsedSpec.value;
   const subtask = parsedSubtask.value;
@@ -156,7 +165,7 @@ export async function runPluginForTest(plugin: AgentPlugin, options: PluginTestO
   });
   if (started.tag === 'failure') {
     rmSync(root, { recursive: true, force: true });
-    return { result: started, progress, logs, sent, published, usage: none, workspace: root };
+    return { result: started, progress, logs, sent, published, delegated, usage: none, workspace: root };
   }
   const connection = started.value;
   const workspace = connection.boundary.workspace;
@@ -248,6 +257,19 @@ export async function runPluginForTest(plugin: AgentPlugin, options: PluginTestO
       sync: async (_agent, _subtaskId, pointId, value) =>
         options.sync === undefined ? failure(unavailable(`sync('${pointId}')`, ' unless options.sync answers it')) : success((await options.sync(pointId, value)) ?? null),
       channel,
+      delegate: async (_agent, _subtaskId, requests) => {
+        delegated.push(...requests);
+        if (options.delegate === undefined) return failure(unavailable('delegate()', ' unless options.delegate answers it'));
+        const outputs: unknown[] = [];
+        for (const request of requests) {
+          try {
+            outputs.push((await options.delegate(request)) ?? {});
+          } catch (e) {
+            return failure(qiError('AGENT_ERROR', `sub-agent failed: ${e instanceof Error ? e.message : String(e)}`, { request }));
+          }
+        }
+        return success(outputs);
+      },
     },
     onEvent: (event) => {
       if (event.type === 'progress') progress.push({ fraction: event.fraction, note: event.note });
@@ -267,5 +289,5 @@ export async function runPluginForTest(plugin: AgentPlugin, options: PluginTestO
   const result: Result<Readonly<Record<string, unknown>>, QiError> =
     missing !== undefined ? failure(missing) : outcome.tag === 'success' ? success(outcome.value.outputs) : outcome;
   if (options.keepWorkspace !== true) rmSync(root, { recursive: true, force: true });
-  return { result, progress, logs, sent, published, usage: broker.usage(), workspace };
+  return { result, progress, logs, sent, published, delegated, usage: broker.usage(), workspace };
 }

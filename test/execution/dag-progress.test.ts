@@ -16,7 +16,7 @@ describe('DagProgress', () => {
     );
     if (built.tag === 'failure') throw new Error(built.error.message);
     const graph = built.value;
-    const dag = new DagProgress(graph, graphMetrics(graph, [1, 1, 1, 1]).level);
+    const dag = new DagProgress({ graph, metrics: graphMetrics(graph, [1, 1, 1, 1]) });
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((id) => graph.index.get(id)!);
     expect(dag.roots().sort()).toEqual([a, b].sort());
     expect(dag.lowestOpenLevel).toBe(0);

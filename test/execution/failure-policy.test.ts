@@ -22,15 +22,36 @@ const denied = qiError('TOOL_DENIED', 'no', {});
 
 describe('failurePolicyOf', () => {
   it('reads every figure from the plan: no retry action, no retries; fail-fast plans no fallback at all', () => {
-    expect(policyFor('retry-cascade')).toEqual({ handling: 'retry-cascade', retry: { maxAttempts: 3, baseDelayMs: 100 }, extendDeadline: { maxExtensions: 1, factor: 1.5 } });
+    expect(policyFor('retry-cascade')).toEqual({ handling: 'retry-cascade', triggers: ['agent-failure', 'timeout', 'resource-exhaustion'], retry: { maxAttempts: 3, baseDelayMs: 100 }, extendDeadline: { maxExtensions: 1, factor: 1.5 } });
     expect(policyFor('graceful-degradation').retry).toBeUndefined();
-    expect(policyFor('fail-fast')).toEqual({ handling: 'fail-fast', retry: undefined, extendDeadline: undefined });
+    expect(policyFor('fail-fast')).toEqual({ handling: 'fail-fast', triggers: ['agent-failure', 'timeout', 'resource-exhaustion'], retry: undefined, extendDeadline: undefined });
   });
 
   it('an edited plan changes the figures', () => {
     const strategy = CoordinationStrategy.parse({ type: 'hybrid', maxConcurrentAgents: 2, failureHandling: 'retry-cascade', communicationProtocol: 'direct', synchronizationPoints: [] });
     const fallbackPlan = { ...planFallback(strategy), actions: [{ condition: 'retryable-failure', action: 'retry-on-fresh-agent', parameters: { maxAttempts: 5, baseDelayMs: 7 } }] };
     expect(failurePolicyOf({ strategy, fallbackPlan })).toMatchObject({ retry: { maxAttempts: 5, baseDelayMs: 7 }, extendDeadline: undefined });
+  });
+});
+
+describe('the plan\'s triggers and conditions', () => {
+  const strategy = CoordinationStrategy.parse({ type: 'hybrid', maxConcurrentAgents: 2, failureHandling: 'retry-cascade', communicationProtocol: 'direct', synchronizationPoints: [] });
+  const plan = planFallback(strategy);
+
+  it('a failure whose kind the triggers do not name fails its subtask at once', () => {
+    const noTimeouts = failurePolicyOf({ strategy, fallbackPlan: { ...plan, triggers: ['agent-failure', 'resource-exhaustion'] } });
+    expect(decideOnFailure(noTimeouts, 0, subtask(), timeout, false).map((c) => c.type)).toEqual(['fail-subtask', 'skip-subtree', 'dispatch']);
+    expect(decideOnFailure(noTimeouts, 0, subtask(), crash, false)[0]).toMatchObject({ type: 'retry' });
+    const onlyTimeouts = failurePolicyOf({ strategy, fallbackPlan: { ...plan, triggers: ['timeout'] } });
+    expect(decideOnFailure(onlyTimeouts, 0, subtask(), crash, false)[0]).toMatchObject({ type: 'fail-subtask' });
+    expect(decideOnFailure(onlyTimeouts, 0, subtask(), qiError('MEMORY_LIMIT', 'big', {}), false)[0]).toMatchObject({ type: 'fail-subtask' });
+    expect(decideOnFailure(onlyTimeouts, 0, subtask(), timeout, false)[0]).toMatchObject({ type: 'extend-deadline' });
+  });
+
+  it('an action under a condition the policy does not evaluate for it is never carried out', () => {
+    const odd = failurePolicyOf({ strategy, fallbackPlan: { ...plan, actions: plan.actions.map((a) => ({ ...a, condition: 'always' })) } });
+    expect(odd).toMatchObject({ retry: undefined, extendDeadline: undefined });
+    expect(decideOnFailure(odd, 0, subtask(), crash, false)[0]).toMatchObject({ type: 'fail-subtask' });
   });
 });
 

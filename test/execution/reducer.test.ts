@@ -2,6 +2,7 @@
  * The run's reducer: the one writer of a run's state. Every transition, the refusal of stale
  * events, counts kept in step, and a replay of the JSON-serialized events rebuilding the same state.
  */
+import type { DelegatedSubtask } from '../../src/execution/delegation.js';
 import { describe, expect, it } from 'vitest';
 import { qiError } from '../../src/errors/catalogue.js';
 import { applyEvent, initialRunState } from '../../src/execution/reducer.js';
@@ -81,7 +82,8 @@ describe('applyEvent', () => {
       { type: 'subtask-failed', index: 0, subtaskId: 'a', attempt: 1, error: err, at: at + 3 },
       { type: 'subtask-skipped', index: 1, subtaskId: 'b', error: qiError('SKIPPED', 'b skipped', { upstream: 'a' }), at: at + 3 },
       { type: 'sync-released', pointId: 'p', outcome: { sum: 3 }, at },
-      { type: 'subtasks-added', subtasks: [{ id: 'c' }], at },
+      // The reducer reads only the ids of delegated subtasks (the plan holds the rest).
+      { type: 'subtasks-added', subtasks: [{ id: 'c' } as DelegatedSubtask], at },
       { type: 'run-ended', status: 'failed', error: err, at: at + 4 },
     ]);
     expect(s.subtasks.map((t) => t.status)).toEqual(['failed', 'skipped', 'pending']);

@@ -3,14 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openRunJournal, runFingerprint, startRunJournal, type JournalHead } from '../../src/journal/run-journal.js';
+import { canonicalText, fingerprintOf, openRunJournal, runFingerprint, startRunJournal, type JournalHead } from '../../src/journal/run-journal.js';
 import { JOURNAL_FILE } from '../../src/journal/runs.js';
 import { err, ok, tempProject } from '../helpers.js';
 
 const CLI = path.join(import.meta.dirname, '../../dist/src/cli/main.js');
 
 function head(runId: string, fingerprint = runFingerprint({ id: 't' }, { type: 'hybrid' }, { a: 1 })): JournalHead {
-  return { runId, taskId: 't', subtaskCount: 2, task: { id: 't' }, strategy: { type: 'hybrid' }, fingerprint, qicoordVersion: '0.1.0', startedAt: 1000 };
+  return { runId, taskId: 't', subtaskCount: 2, task: { id: 't' }, strategy: { type: 'hybrid' }, fingerprint, configFingerprint: 'c', qicoordVersion: '0.1.0', startedAt: 1000 };
 }
 
 describe('run journals', () => {
@@ -31,6 +31,8 @@ describe('run journals', () => {
 
   it('the fingerprint is canonical (key order does not matter) and a changed task is refused', async () => {
     expect(runFingerprint({ a: 1, b: 2 }, {}, {})).toBe(runFingerprint({ b: 2, a: 1 }, {}, {}));
+    // From texts serialized once (a new run's head) it is the same fingerprint.
+    expect(fingerprintOf(canonicalText({ b: 2, a: [1, { d: 1, c: 2 }] }), canonicalText({ t: 1 }), canonicalText({ z: 0, y: null }))).toBe(runFingerprint({ a: [1, { c: 2, d: 1 }], b: 2 }, { t: 1 }, { y: null, z: 0 }));
     const dir = tempProject();
     ok(await startRunJournal(dir, head('run-2'))).close();
     const e = err(openRunJournal(dir, 'run-2', runFingerprint({ id: 'changed' }, {}, {})));

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { success } from '@qi/base';
 import { createCoordinator } from '../../coordinator/coordinator.js';
 import { asInterrupted, SIGNAL_EXIT } from '../interrupt.js';
-import { EXIT, logDestination, printJson, reportFailure, type CommandResult, type OutputMode } from '../output.js';
+import { EXIT, logDestination, outputsOnce, printJson, reportFailure, type CommandResult, type OutputMode } from '../output.js';
 import { LineRenderer, TtyRenderer } from '../progress/renderers.js';
 import { formatSummary } from '../summary.js';
 import { resumeHint, watchRun } from './run.js';
@@ -52,7 +52,7 @@ export async function resumeCommand(o: ResumeOptions): CommandResult {
     return stopped === undefined ? code : SIGNAL_EXIT[stopped.signal];
   }
   const result = stopped === undefined ? ran.value : asInterrupted(ran.value, stopped.signal, stopped.at);
-  if (mode.json) printJson(success(result));
+  if (mode.json) printJson(success(outputsOnce(result)));
   else process.stdout.write(formatSummary(result, result.aggregatedResult.subtasks.map((s) => s.id), { columns: process.stdout.isTTY ? process.stdout.columns : undefined, verbose: mode.verbose }));
   if (stopped !== undefined) return SIGNAL_EXIT[stopped.signal];
   return result.success ? EXIT.ok : EXIT.failed;

@@ -9,7 +9,7 @@ import { asInterrupted, SIGNAL_EXIT, type StopSignal } from '../interrupt.js';
 import { plannedDowngrades, type Downgrade } from '../isolation.js';
 import type { StrategyFlags } from '../options.js';
 import { distributeOpened, openTask } from './open.js';
-import { EXIT, exitCodeFor, formatError, printJson, reportFailure, type CommandResult, type OutputMode } from '../output.js';
+import { EXIT, exitCodeFor, formatError, outputsOnce, printJson, reportFailure, type CommandResult, type OutputMode, type PrintedCoordinationResult } from '../output.js';
 import { LineRenderer, TtyRenderer, type ProgressRenderer } from '../progress/renderers.js';
 import { formatSummary } from '../summary.js';
 import { checkTraceTarget, TraceRecorder } from '../trace.js';
@@ -70,9 +70,13 @@ function warnDowngrades(downgrades: readonly Downgrade[], progress: ProgressRend
   }
 }
 
-/** The run's Result for --json: the CoordinationResult, plus the lanes that ran below their requested level. */
-function jsonValue(result: CoordinationResult, downgrades: readonly Downgrade[]): CoordinationResult & { downgrades?: readonly Downgrade[] } {
-  return downgrades.length === 0 ? result : { ...result, downgrades };
+/**
+ * The run's Result for --json: the CoordinationResult with each output value once (the other
+ * places refer to it), plus the lanes that ran below their requested level.
+ */
+function jsonValue(result: CoordinationResult, downgrades: readonly Downgrade[]): PrintedCoordinationResult<CoordinationResult> & { downgrades?: readonly Downgrade[] } {
+  const printed = outputsOnce(result);
+  return downgrades.length === 0 ? printed : { ...printed, downgrades };
 }
 
 export async function runCommand(o: RunOptions): CommandResult {
@@ -149,12 +153,12 @@ export async function watchRun(
   let stopped: { signal: StopSignal; at: number } | undefined;
   const onSignal = (signal: StopSignal): void => {
     if (stopped !== undefined) {
-      progress.notice(`${signal} again: stopping now`);
-      void coordinator.close().then(() => process.exit(SIGNAL_EXIT[stopped!.signal]));
-      return;
+      // At once: the exit hook SIGKILLs every agent synchronously (their workspaces may stay behind).
+      progress.notice(`${signal} again: killing every agent now`);
+      process.exit(SIGNAL_EXIT[stopped.signal]);
     }
     stopped = { signal, at: Date.now() };
-    progress.notice(`interrupted (${signal}): stopping agents, keeping the partial result (Ctrl-C again to quit at once)`);
+    progress.notice(`interrupted (${signal}): cancelling — plugins see ctx.signal, agents stop within sandbox.killGraceMs; the partial result is kept (Ctrl-C again to kill at once)`);
     void coordinator.cancel(`interrupted (${signal})`);
   };
   const onSigint = (): void => onSignal('SIGINT');

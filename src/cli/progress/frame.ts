@@ -23,12 +23,18 @@ function shortId(agentId: string): string {
   return dot < 0 ? agentId : agentId.slice(dot + 1);
 }
 
-function cells(r: AgentRow, now: number): string[] {
+/** A subtask as the table shows it: a delegated one indented by its depth under its parent. */
+function subtaskCell(m: ProgressModel, subtask: string): string {
+  const depth = m.depthOf(subtask);
+  return depth === 0 ? subtask : `${'  '.repeat(depth - 1)}└ ${subtask}`;
+}
+
+function cells(m: ProgressModel, r: AgentRow, now: number): string[] {
   return [
     shortId(r.agentId),
     r.plugin === '' ? r.type : `${r.type}/${r.plugin}`,
     r.status,
-    r.subtask,
+    subtaskCell(m, r.subtask),
     `${bar(r.progress, 8)} ${Math.round(r.progress * 100)}%`,
     r.cpuPercent === undefined ? '' : Math.round(r.cpuPercent).toString(),
     r.rssMB === undefined ? '' : Math.round(r.rssMB).toString(),
@@ -57,11 +63,11 @@ export function renderFrame(m: ProgressModel, now: number, columns: number, rows
   const overall = overallLine(m, now, width);
   const agents = [...m.agents.values()];
   if (agents.length === 0 || height < 3) return [overall];
-  const ordered = [...agents.filter((r) => ACTIVE.has(r.status)), ...agents.filter((r) => !ACTIVE.has(r.status))];
+  const ordered = [...m.nested(agents.filter((r) => ACTIVE.has(r.status))), ...agents.filter((r) => !ACTIVE.has(r.status))];
   // header + agent rows + overall; one row gives way to the "more" line when they do not all fit.
   const room = height - 2;
   const shown = ordered.length <= room ? ordered : ordered.slice(0, Math.max(0, room - 1));
-  const lines = fittedTable(COLUMNS, shown.map((r) => cells(r, now)), width);
+  const lines = fittedTable(COLUMNS, shown.map((r) => cells(m, r, now)), width);
   if (shown.length < ordered.length) lines.push(clip(`… and ${ordered.length - shown.length} more agents`, width));
   return [...lines, overall];
 }

@@ -25,6 +25,8 @@ export class ProgressModel {
   cancelled = 0;
   skipped = 0;
   startedAt = Date.now();
+  /** Delegated subtasks: their parent subtask and depth (planned subtasks are absent: depth 0). */
+  readonly delegated = new Map<string, { readonly parentId: string; readonly depth: number }>();
 
   private row(agentId: string, at: number): AgentRow {
     let row = this.agents.get(agentId);
@@ -59,6 +61,10 @@ export class ProgressModel {
           row.progress = event.status === 'succeeded' ? 1 : row.progress;
         }
         return;
+      case 'subtasks-delegated':
+        this.total += event.subtasks.length;
+        for (const d of event.subtasks) this.delegated.set(d.id, { parentId: event.parentId, depth: d.depth });
+        return;
       case 'agent':
         this.applyAgent(event.event, event.at);
         return;
@@ -89,6 +95,38 @@ export class ProgressModel {
       default:
         return;
     }
+  }
+
+  depthOf(subtaskId: string): number {
+    return this.delegated.get(subtaskId)?.depth ?? 0;
+  }
+
+  /**
+   * Rows with each agent running a delegated subtask right under the agent running its parent
+   * (depth first); the others keep their order.
+   */
+  nested(rows: readonly AgentRow[]): AgentRow[] {
+    const byRunning = new Map<string, AgentRow>();
+    for (const r of rows) if (r.subtask !== '') byRunning.set(r.subtask, r);
+    const under = new Map<AgentRow, AgentRow[]>();
+    const top: AgentRow[] = [];
+    for (const r of rows) {
+      const parent = this.delegated.get(r.subtask)?.parentId;
+      const host = parent === undefined ? undefined : byRunning.get(parent);
+      if (host === undefined || host === r) top.push(r);
+      else under.set(host, [...(under.get(host) ?? []), r]);
+    }
+    const out: AgentRow[] = [];
+    const seen = new Set<AgentRow>();
+    const visit = (r: AgentRow): void => {
+      if (seen.has(r)) return;
+      seen.add(r);
+      out.push(r);
+      for (const c of under.get(r) ?? []) visit(c);
+    };
+    for (const r of top) visit(r);
+    for (const r of rows) visit(r);
+    return out;
   }
 
   /** Overall fraction done. */

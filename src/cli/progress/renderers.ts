@@ -85,6 +85,9 @@ export class LineRenderer implements ProgressRenderer {
       case 'subtask-end':
         this.say(`subtask ${event.subtaskId} ${event.status}${event.error === undefined ? '' : `: [${event.error.code}] ${event.error.message.split('\n')[0]}`}`);
         return;
+      case 'subtasks-delegated':
+        this.say(`subtask ${event.parentId} delegated ${event.subtasks.length}: ${event.subtasks.map((d) => d.id).join(', ')}`);
+        return;
       case 'subtask-retry':
         this.say(`subtask ${event.subtaskId} retried (attempt ${event.attempt}) in ${event.delayMs} ms: ${event.reason}`);
         return;

@@ -1,6 +1,5 @@
 import type { QiError } from '@qi/base';
 import { failure, success } from '@qi/base';
-import { execa } from 'execa';
 import { z } from 'zod';
 import { qiError } from '../../errors/catalogue.js';
 import { errnoCode } from '../fs-errors.js';
@@ -55,6 +54,8 @@ export const executeTool = defineTool({
     // fd 4 carries the seccomp program to bubblewrap, as for the agent itself (fd 3 stays closed).
     const stdio = filter === null ? {} : { stdio: [args.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', 'ignore', 'pipe'] as const };
     const input = args.input === undefined ? (filter === null ? { stdin: 'ignore' as const } : {}) : { input: args.input };
+    // Loaded on the first call: a coordinator whose agents never run commands does not carry execa.
+    const { execa } = await import('execa');
     const subprocess = execa(line.command, line.args, {
       ...stdio,
       ...input,

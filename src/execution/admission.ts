@@ -1,0 +1,30 @@
+import type { LiveAgent } from './run-agents.js';
+
+/** What the admission check reads of a run. */
+export interface AdmissionView {
+  /** The agents the run holds. */
+  readonly agents: Iterable<LiveAgent>;
+  /** Subtasks holding a slot: their agent, or null while they wait for one. */
+  readonly running: ReadonlyMap<number, LiveAgent | null>;
+  /** Whether subtask `i` waits: for its delegated children, or at a sync point. */
+  waiting(i: number): boolean;
+  /** Whether subtask `i` waits for budget for a new agent. */
+  waitsForBudget(i: number): boolean;
+}
+
+/**
+ * True when subtasks wait for budget that nothing will ever give back: every agent the run holds
+ * is busy, not retiring, and running a subtask that itself waits (for children or at a sync
+ * point), and every subtask without an agent waits for budget (none is being started).
+ */
+export function admissionStuck(view: AdmissionView): boolean {
+  let waitingForBudget = 0;
+  for (const a of view.agents) if (!a.busy || a.retiring) return false;
+  for (const [i, live] of view.running) {
+    if (live === null) {
+      if (!view.waitsForBudget(i)) return false;
+      waitingForBudget++;
+    } else if (!view.waiting(i)) return false;
+  }
+  return waitingForBudget > 0;
+}

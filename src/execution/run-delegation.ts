@@ -1,0 +1,196 @@
+import type { QiError, Result } from '@qi/base';
+import { failure, success } from '@qi/base';
+import { qiError } from '../errors/catalogue.js';
+import type { AgentPluginEntry } from '../plugins/registry.js';
+import type { SubAgentSpecification } from '../schemas/spec.js';
+import { childId, delegatedSubtask, parseRequests, pluginFor, replayedSubtask, type DelegatedSubtask, type DelegationLimits, type Widening } from './delegation.js';
+import { TERMINAL_STATUSES, type RunEvent, type RunState } from './run-events.js';
+import type { RunPlan } from './run-plan.js';
+
+/** What delegation needs of its run. */
+export interface DelegationHost {
+  readonly plan: RunPlan;
+  readonly state: RunState;
+  readonly limits: DelegationLimits;
+  agentFor(name: string | undefined, capabilities: readonly string[]): AgentPluginEntry | undefined;
+  /** Milliseconds left before subtask `i`'s deadline. */
+  remainingMs(i: number): number;
+  /** Applies an event to the run (and journals it). */
+  record(event: RunEvent): boolean;
+  /** Parent `i` began (true) or stopped (false) waiting for its children: it holds no concurrency slot meanwhile. */
+  waiting(i: number, waits: boolean): void;
+}
+
+/**
+ * The delegation tree of one run: which subtask delegated which, how deep, how many in all, and
+ * the parents waiting for their children. Children are ordinary subtasks of the run (appended by
+ * a `subtasks-added` event), scheduled by the run's strategy; a child's id is its parent's id, a
+ * `~` and the request's id (or position), so a parent's retry — or a resumed run — asking for
+ * the same children finds those that already succeeded and gets their outputs without running
+ * them again.
+ */
+export class RunDelegation {
+  private readonly parentOf = new Map<number, number>();
+  private readonly depthOf = new Map<number, number>();
+  private readonly childrenOf = new Map<number, number[]>();
+  private readonly waiters = new Map<number, (() => void)[]>();
+  /** Children a parent's current attempt has asked for so far (a request without an id is numbered by it). */
+  private readonly asked = new Map<number, { attempt: number; count: number }>();
+  /** Child specifications already made, per parent (equal requests share one). */
+  private readonly specs = new Map<number, Map<string, { readonly spec: SubAgentSpecification; readonly widenings: readonly Widening[] }>>();
+
+  constructor(private readonly host: DelegationHost) {}
+
+  /** Delegated subtasks in the run. */
+  get count(): number {
+    return this.parentOf.size;
+  }
+
+  depth(i: number): number {
+    return this.depthOf.get(i) ?? 0;
+  }
+
+  parent(i: number): number | undefined {
+    return this.parentOf.get(i);
+  }
+
+  /** Subtask `i`'s delegated descendants that have not ended, deepest last. */
+  openDescendants(i: number): number[] {
+    const out: number[] = [];
+    const walk = (p: number): void => {
+      for (const c of this.childrenOf.get(p) ?? []) {
+        if (!TERMINAL_STATUSES.has(this.host.state.subtasks[c]!.status)) out.push(c);
+        walk(c);
+      }
+    };
+    walk(i);
+    return out;
+  }
+
+  /**
+   * `ctx.delegate` from running subtask `parent`: the requests checked (shape, plugin, limits,
+   * no escalation), the new children added to the run, and the outputs of all of them once they
+   * have ended (in request order), or the first failed child's error.
+   */
+  async delegate(parent: number, raw: readonly unknown[]): Promise<Result<unknown[], QiError>> {
+    const { plan, state, limits } = this.host;
+    const parentId = plan.idOf(parent);
+    const depth = this.depth(parent) + 1;
+    if (depth > limits.maxDepth) {
+      return failure(qiError('DELEGATION_LIMIT', `subtask '${parentId}' is at delegation depth ${depth - 1}; delegation.maxDepth ${limits.maxDepth} allows no deeper sub-agents`, { subtaskId: parentId, depth, maxDepth: limits.maxDepth }));
+    }
+    const requests = parseRequests(raw, parentId);
+    if (requests.tag === 'failure') return requests;
+    const indices: number[] = [];
+    const added: DelegatedSubtask[] = [];
+    // Numbered per attempt, so that a retry (or a resumed run) asking the same again finds the same children.
+    const attempt = state.subtasks[parent]!.attempts;
+    const asked = this.asked.get(parent)?.attempt === attempt ? this.asked.get(parent)! : { attempt, count: 0 };
+    this.asked.set(parent, asked);
+    const first = asked.count;
+    asked.count += requests.value.length;
+    for (const [k, request] of requests.value.entries()) {
+      const base = childId(parentId, request.id ?? String(first + k));
+      const existing = this.reusable(parent, base);
+      if (existing !== undefined) {
+        indices.push(existing);
+        continue;
+      }
+      const plugin = pluginFor(request, plan.specs[parent]!.plugin, (n, c) => this.host.agentFor(n, c));
+      if (plugin.tag === 'failure') return plugin;
+      let specs = this.specs.get(parent);
+      if (specs === undefined) this.specs.set(parent, (specs = new Map()));
+      const child = delegatedSubtask({ subtask: plan.subtasks[parent]!, spec: plan.specs[parent]!, depth: this.depth(parent), remainingMs: this.host.remainingMs(parent) }, request, this.freeId(base), plugin.value, specs);
+      if (child.tag === 'failure') return child;
+      added.push(child.value);
+      indices.push(plan.subtasks.length + added.length - 1);
+    }
+    if (this.count + added.length > limits.maxSubtasks) {
+      return failure(
+        qiError('DELEGATION_LIMIT', `subtask '${parentId}' asked for ${added.length} sub-agent(s); the run has ${this.count} of its delegation.maxSubtasks ${limits.maxSubtasks}`, {
+          subtaskId: parentId,
+          asked: added.length,
+          delegated: this.count,
+          maxSubtasks: limits.maxSubtasks,
+        }),
+      );
+    }
+    if (added.length > 0) this.host.record({ type: 'subtasks-added', subtasks: added, at: Date.now() });
+    this.host.waiting(parent, true);
+    await Promise.all(indices.map((c) => this.ended(c)));
+    this.host.waiting(parent, false);
+    const children = indices.map((c) => state.subtasks[c]!);
+    const failed = children.find((c) => c.status !== 'succeeded');
+    if (failed !== undefined) {
+      const error = failed.error ?? qiError('CANCELLED', `sub-agent '${failed.id}' did not run`, { subtaskId: failed.id });
+      return failure({ ...error, context: { ...error.context, subtaskId: error.context['subtaskId'] ?? failed.id, delegatedBy: parentId } });
+    }
+    return success(children.map((c) => c.outputs ?? {}));
+  }
+
+  /**
+   * Applies a `subtasks-added` event to the plan (the live run's, or a journal's). A journal's
+   * children are checked again (shape, parent, never wider than the parent); false: the event
+   * does not fit and nothing was changed.
+   */
+  accepts(event: Extract<RunEvent, { type: 'subtasks-added' }>): boolean {
+    const { plan } = this.host;
+    const parentIndex = plan.indexOf(event.subtasks[0]?.parentId ?? '');
+    if (parentIndex < 0) return false;
+    return event.subtasks.every((d) => {
+      const checked = replayedSubtask(d, (id) => (id === d.parentId ? plan.specs[parentIndex] : undefined));
+      return checked !== undefined && checked.parentId === plan.idOf(parentIndex) && checked.depth === this.depth(parentIndex) + 1 && plan.indexOf(checked.id) < 0;
+    });
+  }
+
+  /** The plan side of an applied `subtasks-added`: the children appended, under their parent. Returns their indices. */
+  add(event: Extract<RunEvent, { type: 'subtasks-added' }>): number[] {
+    const { plan } = this.host;
+    const parent = plan.indexOf(event.subtasks[0]!.parentId);
+    const first = plan.subtasks.length;
+    plan.add(event.subtasks.map((d) => ({ subtask: d.subtask, spec: d.spec, parent })));
+    const indices = event.subtasks.map((_, k) => first + k);
+    const siblings = this.childrenOf.get(parent) ?? [];
+    for (const [k, i] of indices.entries()) {
+      this.parentOf.set(i, parent);
+      this.depthOf.set(i, event.subtasks[k]!.depth);
+      siblings.push(i);
+    }
+    this.childrenOf.set(parent, siblings);
+    return indices;
+  }
+
+  /** Subtask `i` reached a terminal status: whoever waits for it goes on. */
+  onEnded(i: number): void {
+    const waiting = this.waiters.get(i);
+    if (waiting === undefined) return;
+    this.waiters.delete(i);
+    for (const go of waiting) go();
+  }
+
+  private ended(i: number): Promise<void> {
+    if (TERMINAL_STATUSES.has(this.host.state.subtasks[i]!.status)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.waiters.get(i) ?? [];
+      list.push(resolve);
+      this.waiters.set(i, list);
+    });
+  }
+
+  /** A child of `parent` with this id that a new request may reuse: succeeded (its outputs stand) or still open. */
+  private reusable(parent: number, id: string): number | undefined {
+    let found: number | undefined;
+    for (let k = 1, candidate = id; ; candidate = `${id}#${++k}`) {
+      const i = this.host.plan.indexOf(candidate);
+      if (i < 0 || this.parentOf.get(i) !== parent) return found;
+      if (this.host.state.subtasks[i]!.status !== 'failed' && this.host.state.subtasks[i]!.status !== 'cancelled' && this.host.state.subtasks[i]!.status !== 'skipped') found = i;
+    }
+  }
+
+  /** The id for a new child: `id`, or `id#2`, `id#3`… past earlier children of that id that did not succeed. */
+  private freeId(id: string): string {
+    let candidate = id;
+    for (let k = 2; this.host.plan.indexOf(candidate) >= 0; k++) candidate = `${id}#${k}`;
+    return candidate;
+  }
+}

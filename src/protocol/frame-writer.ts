@@ -1,0 +1,63 @@
+/**
+ * Coalesces the frames one end of the channel sends in one event-loop turn into fewer writes.
+ *
+ * The first frame of a turn is written at once (a lone message — the common case — waits for
+ * nothing, and a log line written just before a plugin blocks the event loop still leaves); the
+ * frames after it in the same turn are joined and written together when the turn ends (`defer`,
+ * i.e. setImmediate), or as soon as they reach {@link MAX_BATCH_CHARS}. Order is kept: every
+ * write goes through this one writer. Frames stay whole newline-terminated lines, so the reader
+ * checks each message as before (size, rate, depth, schema): batching changes how many writes
+ * carry them, never what is checked per message.
+ *
+ * Shared by both ends; imports nothing.
+ */
+
+/** Queued text that is written at once instead of at the end of the turn (bounds memory and delay). */
+export const MAX_BATCH_CHARS = 256 * 1024;
+
+export class FrameWriter {
+  private queued: string[] = [];
+  private queuedChars = 0;
+  /** A frame went out in this turn: the next ones wait for the turn's end. */
+  private turnOpen = false;
+  private readonly endTurn = (): void => {
+    this.flush();
+    this.turnOpen = false;
+  };
+
+  /**
+   * @param write writes text to the channel (called with one or more whole frames)
+   * @param defer runs a function once the current turn of the event loop is over
+   */
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly defer: (fn: () => void) => void,
+  ) {}
+
+  /** Sends one frame (a whole line, newline included). */
+  push(frame: string): void {
+    if (!this.turnOpen) {
+      this.turnOpen = true;
+      this.write(frame);
+      this.defer(this.endTurn);
+      return;
+    }
+    this.queued.push(frame);
+    this.queuedChars += frame.length;
+    if (this.queuedChars >= MAX_BATCH_CHARS) this.flush();
+  }
+
+  /** Writes the queued frames now (before an exit, or a close). */
+  flush(): void {
+    if (this.queued.length === 0) return;
+    const text = this.queued.length === 1 ? this.queued[0]! : this.queued.join('');
+    this.queued = [];
+    this.queuedChars = 0;
+    this.write(text);
+  }
+
+  /** Frames waiting for the end of the turn. */
+  get pending(): number {
+    return this.queued.length;
+  }
+}

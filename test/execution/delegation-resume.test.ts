@@ -1,0 +1,91 @@
+/**
+ * Delegated subtasks in a journaled run (in this process, on the in-memory transport): they are
+ * journaled with their parent; after a crash, the parent runs again and asks for the same
+ * children, and those that had succeeded are not executed again. A journal whose delegated
+ * subtask was widened is not believed.
+ */
+import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCoordinator, type CoordinationResult, type MultiAgentCoordinator } from '../../src/index.js';
+import { encodeRecord } from '../../src/journal/record.js';
+import { JOURNAL_FILE } from '../../src/journal/runs.js';
+import { inMemoryTransport } from 'qicoord/testing';
+import type { AgentPlugin, AgentPluginContext, SubtaskView } from 'qicoord/plugin';
+import { ok } from '../helpers.js';
+import { report, strategy, task } from '../live-helpers.js';
+
+const DELEGATOR = path.join(import.meta.dirname, '../fixtures/plugins/delegator.mjs');
+const open: MultiAgentCoordinator[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+
+async function journaled(journal: string, runs: Map<string, number>): Promise<MultiAgentCoordinator> {
+  const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-dresume-')));
+  const transport = inMemoryTransport({
+    loadPlugin: async (file) => {
+      const plugin = ((await import(file)) as { default: AgentPlugin }).default;
+      return {
+        ...plugin,
+        execute(subtask: SubtaskView, ctx: AgentPluginContext) {
+          runs.set(subtask.id, (runs.get(subtask.id) ?? 0) + 1);
+          return plugin.execute(subtask, ctx);
+        },
+      };
+    },
+  });
+  const coordinator = ok(await createCoordinator({ cwd: root, transport, journal: { dir: journal }, config: { plugins: [DELEGATOR], logging: { level: 'silent' }, pool: { enabled: false }, sandbox: { workspaceRoot: root } } }));
+  open.push(coordinator);
+  return coordinator;
+}
+
+const fan = task('fan', [{ id: 'p', agent: 'delegator', inputs: [{ name: 'mode', value: 'fanout' }, { name: 'values', value: [1, 2, 3] }], expectedOutputs: [{ name: 'sum' }, { name: 'outs' }] }]);
+
+function records(journal: string, runId: string): { lines: string[]; parsed: Record<string, unknown>[] } {
+  const lines = readFileSync(path.join(journal, runId, JOURNAL_FILE), 'utf8').split('\n').filter((l) => l !== '');
+  return { lines, parsed: lines.map((l) => JSON.parse(l.slice(9)) as Record<string, unknown>) };
+}
+
+async function firstRun(journal: string): Promise<CoordinationResult> {
+  const c = await journaled(journal, new Map());
+  const done = ok(await c.executeDistributedTask(ok(await c.distributeTask(fan, strategy('sequential', { maxConcurrentAgents: 1 })))));
+  expect(done.success).toBe(true);
+  return done;
+}
+
+describe('delegation in durable runs', () => {
+  it('after a crash while the third child ran: the parent runs again, the two children that had succeeded are not executed again', async () => {
+    const journal = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-djournal-')));
+    const done = await firstRun(journal);
+    const { lines, parsed } = records(journal, done.coordinationId);
+    const cut = parsed.findIndex((r) => r['type'] === 'subtask-started' && r['subtaskId'] === 'p~2');
+    expect(parsed.some((r) => r['type'] === 'subtasks-added')).toBe(true);
+    writeFileSync(path.join(journal, done.coordinationId, JOURNAL_FILE), `${lines.slice(0, cut + 1).join('\n')}\n`);
+    const again = new Map<string, number>();
+    const resumed = ok(await (await journaled(journal, again)).resume(done.coordinationId));
+    expect(resumed.success).toBe(true);
+    expect(Object.fromEntries(again)).toEqual({ p: 1, 'p~2': 1 });
+    expect(resumed.aggregatedResult.outputs['p']).toEqual({ sum: 12, outs: [2, 4, 6] });
+    expect(report(resumed, 'p').attempts).toBe(2);
+    expect(report(resumed, 'p~0')).toMatchObject({ status: 'succeeded', attempts: 1, parentId: 'p', depth: 1 });
+  });
+
+  it('a journal whose delegated subtask was widened (more memory than its parent) is not believed: the children run again', async () => {
+    const journal = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-djournal-')));
+    const done = await firstRun(journal);
+    const { lines, parsed } = records(journal, done.coordinationId);
+    const cut = parsed.findIndex((r) => r['type'] === 'subtask-started' && r['subtaskId'] === 'p~2');
+    const at = parsed.findIndex((r) => r['type'] === 'subtasks-added');
+    const added = parsed[at] as { subtasks: { spec: { resourceLimits: { maxMemoryMB: number } } }[] };
+    added.subtasks[0]!.spec.resourceLimits.maxMemoryMB = 100_000;
+    lines[at] = encodeRecord(added as unknown as { type: string }).trimEnd();
+    writeFileSync(path.join(journal, done.coordinationId, JOURNAL_FILE), `${lines.slice(0, cut + 1).join('\n')}\n`);
+    const again = new Map<string, number>();
+    const resumed = ok(await (await journaled(journal, again)).resume(done.coordinationId));
+    expect(resumed.success).toBe(true);
+    expect(Object.fromEntries(again)).toEqual({ p: 1, 'p~0': 1, 'p~1': 1, 'p~2': 1 });
+    expect(resumed.aggregatedResult.outputs['p']).toEqual({ sum: 12, outs: [2, 4, 6] });
+  });
+});
