@@ -20,7 +20,7 @@ import { replyAddress, verifyJob, type JobPayload } from './job.js';
 import { beatKey, inboxKey } from './keys.js';
 import { Heartbeat, PeerWatch } from './liveness.js';
 import { PluginHashes } from './plugin-hash.js';
-import { connectRedis, describeConnection, loadRemoteModules, redisOptions, within } from './redis.js';
+import { connectRedis, describeConnection, loadRemoteModules, redisOptions, within, type RemoteModules } from './redis.js';
 import { RemoteSession } from './session.js';
 import { StreamReader, StreamWriter } from './streams.js';
 import type { Entry, Started, UpKind } from './wire.js';
@@ -78,6 +78,7 @@ export class RemoteWorker {
   private readonly transport: AgentTransport = localTransport();
   private readonly tools = builtinTools();
   private draining = false;
+  private modules: RemoteModules | undefined;
 
   constructor(private readonly o: WorkerOptions) {
     this.monitor = new ResourceMonitor(o.config.monitor.pollIntervalMs, o.config.monitor.cpuWindowMs, o.logger);
@@ -97,6 +98,7 @@ export class RemoteWorker {
     const { executor } = this.o;
     const modules = await loadRemoteModules();
     if (modules.tag === 'failure') return modules;
+    this.modules = modules.value;
     const commands = await connectRedis(modules.value, executor.connection);
     if (commands.tag === 'failure') return commands;
     const blocking = await connectRedis(modules.value, executor.connection, { maxRetriesPerRequest: null });
@@ -109,7 +111,7 @@ export class RemoteWorker {
     const reader = new StreamReader(blocking.value, commands.value, inboxKey(executor.queue, this.id), (entry) => this.onEntry(entry), report);
     const heartbeat = new Heartbeat(commands.value, beatKey(executor.queue, this.id), executor.lockDurationMs);
     const watch = new PeerWatch(commands.value, executor.lockDurationMs, (coordinator, why) => this.onCoordinatorLost(coordinator, why));
-    const worker = new modules.value.bullmq.Worker(executor.queue, (job: Job) => this.process(job), {
+    const worker = new modules.value.bullmq.Worker(executor.queue, (job: Job, token?: string) => this.process(job, token), {
       connection: { ...redisOptions(executor.connection), maxRetriesPerRequest: null },
       concurrency: this.o.slots,
       lockDuration: executor.lockDurationMs,
@@ -166,7 +168,12 @@ export class RemoteWorker {
   }
 
   /** One job: verified, its agent started here, relayed until the agent ends. */
-  private async process(job: Job): Promise<void> {
+  private async process(job: Job, token: string | undefined): Promise<void> {
+    if (this.draining && this.modules !== undefined) {
+      // Taken just as the drain began: handed back to the queue at once, for another worker.
+      await job.moveToDelayed(Date.now(), token);
+      throw new this.modules.bullmq.DelayedError();
+    }
     const started = Date.now();
     const record = (outcome: JobRecord['outcome'], payload: Partial<JobPayload>, subtasks: number, error?: QiError): void =>
       this.o.onJob?.({ session: String(job.id), agentId: payload.agentId ?? '?', plugin: payload.plugin?.name ?? '?', outcome, subtasks, ms: Date.now() - started, ...(error === undefined ? {} : { error }) });

@@ -3,7 +3,9 @@
  * the built code, nothing imports them statically, and the one dynamic import is the remote
  * executor's loader.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -24,5 +26,22 @@ describe('lazy loading of the remote executor', () => {
     }
     expect(staticImports).toEqual([]);
     expect(dynamicImports).toEqual(['remote/redis.js']);
+  });
+});
+
+describe('lazy loading, measured in a fresh process over the built package', () => {
+  it('a local run loads neither; a bullmq coordinator loads them at its first agent start, not before', () => {
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'qicoord-lazy-'));
+    try {
+      const hook = path.join(import.meta.dirname, '../fixtures/loaded-packages-hook.mjs');
+      const fixture = path.join(import.meta.dirname, 'fixtures/loaded-remote.mjs');
+      const out = execFileSync(process.execPath, ['--import', hook, fixture, path.join(DIST, '..'), scratch], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env['PATH'] ?? '' } });
+      const steps = JSON.parse(out) as Record<string, { loaded: string[]; success?: boolean; code?: string }>;
+      expect(steps['localRun']).toEqual({ loaded: [], success: true });
+      expect(steps['remoteCreated']).toEqual({ loaded: [] });
+      expect(steps['remoteStart']).toEqual({ loaded: ['bullmq', 'ioredis'], code: 'WORKER_LOST' });
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 });
