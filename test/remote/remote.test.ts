@@ -23,6 +23,7 @@ import { startRedis, type TestRedis } from './redis-server.js';
 import { qicoordEnv, startWorker, type WorkerProcess } from './worker-process.js';
 
 const MR_PLUGIN = path.join(import.meta.dirname, 'fixtures/mr.mjs');
+const DELEGATOR_PLUGIN = path.join(import.meta.dirname, '../fixtures/plugins/delegator.mjs');
 const COORDINATOR_RUN = path.join(import.meta.dirname, 'fixtures/coordinator-run.mjs');
 const SECRET = 'remote-test-secret-0123456789';
 const LOCK_MS = 1000;
@@ -39,7 +40,7 @@ function launchWorker(name: string, slots = 1): { name: string; ws: string; proc
   writeFileSync(
     config,
     JSON.stringify({
-      plugins: [MR_PLUGIN, STEPS_PLUGIN],
+      plugins: [MR_PLUGIN, STEPS_PLUGIN, DELEGATOR_PLUGIN],
       logging: { level: 'error' },
       monitor: { pollIntervalMs: 50 },
       sandbox: { workspaceRoot: ws, writePaths: [markers], keepWorkspace: true },
@@ -162,6 +163,22 @@ describe('a run on two workers', () => {
   });
 });
 
+describe('delegation', () => {
+  it('ctx.delegate from an agent on a worker: its children run on workers too, their outputs come back', async () => {
+    // Room for the parent (waiting) and its two children at once.
+    const roomy = launchWorker('e', 3);
+    await roomy.proc.ready;
+    const c = await coordinator([DELEGATOR_PLUGIN]);
+    const t = task('delegate', [{ id: 'parent', agent: 'delegator', inputs: [{ name: 'mode', value: 'fanout' }, { name: 'values', value: [1, 2] }], expectedOutputs: [{ name: 'sum' }, { name: 'outs' }], executionConstraints: { maxMemory: 128 } }]);
+    const result = await run(c, t, strategy('hybrid', { maxConcurrentAgents: 3 }));
+    expect(result.aggregatedResult.subtasks.filter((s) => s.status !== 'succeeded').map((s) => s.error)).toEqual([]);
+    expect(result.aggregatedResult.outputs['parent']).toEqual({ sum: 6, outs: [2, 4] });
+    const children = result.aggregatedResult.subtasks.filter((s) => s.id !== 'parent');
+    expect(children).toHaveLength(2);
+    for (const s of result.aggregatedResult.subtasks) expect(workerOf(s.agentId)).toBeDefined();
+  });
+});
+
 describe('failures', () => {
   it('a worker SIGKILLed mid-run: its subtask is rerun elsewhere, nothing lost, nothing run twice after success', async () => {
     const spare = launchWorker('c');
@@ -190,7 +207,7 @@ describe('failures', () => {
     expect(await victim.proc.exited).toEqual({ code: null, signal: 'SIGKILL' });
   });
 
-  it("a coordinator SIGKILLed mid-run: the worker stops its agent (no process left) and takes new jobs", async () => {
+  it("a coordinator SIGKILLed mid-run: the worker stops its agent (no process left)", async () => {
     const live = workers.filter((w) => w.proc.child.exitCode === null && w.proc.child.signalCode === null);
     const child = spawn(process.execPath, [COORDINATOR_RUN, redis.socket, markers, path.join(root, 'ws-orphaned'), MR_PLUGIN], { env: { PATH: process.env['PATH'] ?? '', QICOORD_JOB_SECRET: SECRET }, stdio: 'ignore' });
     const gone = new Promise((resolve) => child.once('exit', resolve));
