@@ -7,13 +7,15 @@ import path from 'node:path';
 export interface TestRedis {
   readonly socket: string;
   readonly dir: string;
-  stop(): Promise<void>;
+  /** Stops the server; its folder is removed unless `keepDir` (to start it again there) or it was handed in. */
+  stop(keepDir?: boolean): Promise<void>;
 }
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 
-export async function startRedis(): Promise<TestRedis> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'qicoord-redis-'));
+/** Starts redis-server; `dir` given: on the socket in that folder again (a restart), and that server removes the folder when stopped. */
+export async function startRedis(dir?: string): Promise<TestRedis> {
+  dir ??= mkdtempSync(path.join(os.tmpdir(), 'qicoord-redis-'));
   const socket = path.join(dir, 'r.sock');
   const child: ChildProcess = spawn(REDIS_SERVER, ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -24,11 +26,11 @@ export async function startRedis(): Promise<TestRedis> {
   }
   return {
     socket,
-    dir,
-    async stop() {
+    dir: dir!,
+    async stop(keepDir = false) {
       child.kill('SIGTERM');
       await exited;
-      rmSync(dir, { recursive: true, force: true });
+      if (!keepDir) rmSync(dir!, { recursive: true, force: true });
     },
   };
 }
