@@ -114,10 +114,11 @@ class BullmqTransport implements AgentTransport {
     if (runtime?.tag !== 'success') return;
     const { commands, queue, writer, reader, heartbeat, watch } = runtime.value;
     watch.stop();
-    await writer.drain();
+    // Every step is bounded: with Redis gone, closing must not wait for it.
+    await within(writer.drain(), 2000, 'flushing the streams');
     await heartbeat.stop();
     reader.close();
-    await reader.done;
+    await within(reader.done, 2000, 'stopping the reader');
     await within(commands.del(inboxKey(this.o.queue, this.id)), 2000, 'DEL inbox');
     await within(queue.close(), 2000, 'closing the queue');
     commands.disconnect();

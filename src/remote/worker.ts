@@ -137,12 +137,18 @@ export class RemoteWorker {
     if (runtime === undefined) return;
     const closing = runtime.worker.close();
     for (const { session } of this.sessions.values()) session.drain();
-    await closing;
+    // The sessions end on their own time (a running subtask finishes); a job taken meanwhile is
+    // drained as it starts.
+    while (this.sessions.size > 0) await Promise.all([...this.sessions.values()].map(({ session }) => session.ended));
+    // BullMQ's own close then only has to settle its bookkeeping; with Redis gone it is forced.
+    const closed = await within(closing, 5000, 'closing the BullMQ worker');
+    if (closed.tag === 'failure') await within(runtime.worker.close(true), 2000, 'forcing the BullMQ worker closed');
     runtime.watch.stop();
-    await runtime.writer.drain();
+    // Every step is bounded: with Redis gone, draining must not wait for it.
+    await within(runtime.writer.drain(), 2000, 'flushing the streams');
     await runtime.heartbeat.stop();
     runtime.reader.close();
-    await runtime.reader.done;
+    await within(runtime.reader.done, 2000, 'stopping the reader');
     await within(runtime.commands.del(inboxKey(this.o.executor.queue, this.id)), 2000, 'DEL inbox');
     runtime.commands.disconnect();
     await this.monitor.stop();

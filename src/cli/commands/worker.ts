@@ -101,5 +101,8 @@ export async function workerCommand(o: WorkerCommandOptions): CommandResult {
     process.on('SIGTERM', onSignal);
   });
   process.stderr.write('drained\n');
+  // Every agent is gone; a Redis client still retrying a connection (Redis away) must not keep
+  // the process alive.
+  setTimeout(() => process.exit(EXIT.ok), 1000).unref();
   return EXIT.ok;
 }
