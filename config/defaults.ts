@@ -75,6 +75,9 @@ export const DEFAULT_CONFIG = {
     maxDepth: 3,
     maxSubtasks: 200,
   },
+  executor: {
+    type: 'local',
+  },
   pool: {
     enabled: true,
     size: 2,

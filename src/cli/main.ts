@@ -8,6 +8,7 @@ import { runCommand, runHelp } from './commands/run.js';
 import { resumeCommand, resumeHelp } from './commands/resume.js';
 import { runsCommand, runsHelp } from './commands/runs.js';
 import { validateCommand, validateHelp } from './commands/validate.js';
+import { workerCommand, workerHelp } from './commands/worker.js';
 import { EXIT, type OutputMode } from './output.js';
 import { packageVersion } from './version.js';
 
@@ -24,6 +25,7 @@ Commands:
   init [DIR]       a starter .qicoordrc, plugin and task
   resume RUN_ID    continue an interrupted run from its journal
   runs             journaled runs and their status (--prune DAYS removes old ones)
+  worker           run subtasks for coordinators on other machines (BullMQ on Redis)
 
 Options:
   -V, --version    print the version
@@ -69,7 +71,7 @@ function modeOf(v: Values): OutputMode {
 const commands: Record<string, Command> = {
   run: {
     help: runHelp,
-    options: { ...strategyOptions, trace: { type: 'string' }, journal: { type: 'string' }, 'no-journal': { type: 'boolean' } },
+    options: { ...strategyOptions, trace: { type: 'string' }, journal: { type: 'string' }, 'no-journal': { type: 'boolean' }, executor: { type: 'string' }, connection: { type: 'string' } },
     needsFile: true,
     run: (p, v) =>
       runCommand({
@@ -81,6 +83,8 @@ const commands: Record<string, Command> = {
         trace: str(v['trace']),
         journal: str(v['journal']),
         noJournal: v['no-journal'] === true,
+        executor: str(v['executor']),
+        connection: str(v['connection']),
         mode: modeOf(v),
       }),
   },
@@ -110,6 +114,12 @@ const commands: Record<string, Command> = {
     options: { ...outputOptions, journal: { type: 'string' }, prune: { type: 'string' } },
     needsFile: false,
     run: (_p, v) => runsCommand({ journal: str(v['journal']), prune: str(v['prune']), mode: modeOf(v) }),
+  },
+  worker: {
+    help: workerHelp,
+    options: { ...outputOptions, connection: { type: 'string' }, slots: { type: 'string' }, config: { type: 'string' } },
+    needsFile: false,
+    run: (_p, v) => workerCommand({ connection: str(v['connection']), slots: str(v['slots']), config: str(v['config']), mode: modeOf(v) }),
   },
 };
 

@@ -5,6 +5,25 @@ import { CommunicationProtocol, FailureHandling, StrategyType } from '../schemas
 
 const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
+/** Redis connection: a `redis://` / `rediss://` URL or the absolute path of a Unix socket. */
+const RedisConnection = z.string().regex(/^(rediss?:\/\/|\/)/, { error: "expected a redis:// or rediss:// URL, or an absolute Unix socket path" });
+
+/** The executor: local sandboxed children (default), or BullMQ + Redis workers (DESIGN A13). */
+export const Executor = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('local') }),
+  z.strictObject({
+    type: z.literal('bullmq'),
+    connection: RedisConnection,
+    /** The BullMQ queue coordinator and workers share. */
+    queue: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1-64 letters, digits, _ or -' }).default('qicoord'),
+    /** Name of the environment variable holding the shared HMAC secret. */
+    secretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' }).default('QICOORD_JOB_SECRET'),
+    /** How long a worker may be silent before its sessions are lost (WORKER_LOST). */
+    lockDurationMs: z.int().min(500).max(600_000).default(5000),
+  }),
+]);
+export type ExecutorConfig = z.output<typeof Executor>;
+
 /**
  * The whole configuration, after the user's file is merged over `config/defaults`. Every object is
  * strict: an unknown key is an INVALID_CONFIG error naming its path.
@@ -79,6 +98,8 @@ export const ConfigSchema = z.strictObject({
     maxDepth: z.int().min(0).max(32),
     maxSubtasks: z.int().min(0).max(100_000),
   }),
+  /** Where agents run: this machine (local), or `qicoord worker` processes fed through BullMQ on Redis. */
+  executor: Executor,
   pool: z.strictObject({
     enabled: z.boolean(),
     /** Ready agents kept per security profile. */

@@ -24,6 +24,7 @@ import { SynchronizationPoint as PointSchema } from '../schemas/strategy.js';
 import { SubAgentFactory } from '../subagent/factory.js';
 import type { SubAgentInstance } from '../subagent/instance.js';
 import type { AgentTransport } from '../subagent/transport.js';
+import { resolveExecutor, transportForExecutor, type ExecutorOverride } from '../remote/executor.js';
 import type { ToolDefinition } from '../tools/types.js';
 import { SyncHub } from '../sync/index.js';
 import { asResumed, journalNewRun, noJournalError, reopenRun } from './durable.js';
@@ -47,6 +48,8 @@ export interface CoordinatorOptions {
   readonly probeCache?: PluginProbeCache;
   /** What carries the agents: default the local sandboxed child; `inMemoryTransport()` from qicoord/testing runs plugins in-process (tests). */
   readonly transport?: AgentTransport;
+  /** The executor over the config's (`qicoord run --executor/--connection`); ignored with `transport`. */
+  readonly executor?: ExecutorOverride;
   /** Extra tools (tool plugins) agents may call, next to the built-ins, by name. */
   readonly tools?: ReadonlyMap<string, ToolDefinition>;
   /**
@@ -101,20 +104,26 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
     if (config.tag === 'failure') return config;
     const logger = this.options.logger ?? createRootLogger({ level: config.value.logging.level, redact: config.value.logging.redact, ...(this.options.logDestination === undefined ? {} : { destination: this.options.logDestination }) });
     let execution: CoordinationExecutionEngine | undefined;
+    const transport = this.options.transport === undefined ? this.transportFromExecutor(config.value) : success(this.options.transport);
+    if (transport.tag === 'failure') return transport;
     const factory = new SubAgentFactory({
       parentAgentId: this.agentId,
       config: config.value,
       logger,
-      ...(this.options.transport === undefined ? {} : { transport: this.options.transport }),
+      ...(transport.value === undefined ? {} : { transport: transport.value }),
       ...(this.options.tools === undefined ? {} : { tools: this.options.tools }),
       onEvent: (event) => {
         const coordinationId = execution?.onAgentEvent(event);
         this.bus.emit({ type: 'agent', coordinationId, event, at: Date.now() });
       },
     });
+    // Plugins are probed on this host even when the executor runs agents on workers: a remote
+    // probe would be answered by the worker's copy (a host's own transport probes as it runs).
+    const remote = this.options.transport === undefined && transport.value !== undefined;
+    const prober = remote ? new SubAgentFactory({ parentAgentId: this.agentId, config: config.value, logger }) : factory;
     const registry = await loadPlugins({
       config: config.value,
-      probe: (file) => factory.probePlugin(file),
+      probe: (file) => prober.probePlugin(file),
       ...(this.options.probeCache === undefined ? {} : { cache: this.options.probeCache }),
     });
     // One record per distinct cause (a missing sandbox fails every plugin the same way).
@@ -127,12 +136,19 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
       const { error } = problems[0]!;
       logger.error({ code: error.code, plugins: problems.map((p) => p.path), origins: [...new Set(problems.map((p) => p.origin))] }, `${problems.length === 1 ? 'a plugin' : `${problems.length} plugins`} could not be registered: ${error.message}`);
     }
+    if (prober !== factory) await prober.close();
     factory.usePluginResolver(registry.resolver());
     const resources = new ResourceManager(config.value.resources);
     const emit = (event: CoordinatorEvent): void => this.bus.emit(event);
     execution = new CoordinationExecutionEngine({ config: config.value, factory, resources, registry, logger, emit });
     const distribution = new TaskDistributionEngine({ config: config.value, registry, logger, coordinatorId: this.agentId });
     return success({ config: config.value, logger, factory, registry, resources, distribution, execution });
+  }
+
+  /** The transport the executor asks for (config `executor`, then the command line's override); undefined: the local default. */
+  private transportFromExecutor(config: Config): Result<AgentTransport | undefined, QiError> {
+    const executor = resolveExecutor(config.executor, this.options.executor);
+    return executor.tag === 'failure' ? executor : transportForExecutor(executor.value);
   }
 
   private async use<T>(fn: (p: Parts) => Promise<Result<T, QiError>> | Result<T, QiError>): Promise<Result<T, QiError>> {

@@ -118,6 +118,16 @@ export const ERROR_CATALOGUE = {
     when: 'the transport lost an agent mid-subtask (a remote worker or its connection went away)',
     fix: 'the failure strategy reruns the subtask (retryable); check the worker host',
   },
+  PLUGIN_MISMATCH: {
+    category: 'CONFIGURATION',
+    when: 'a worker was sent a job for an agent plugin it does not have, or has in another version (content hash)',
+    fix: "install the same plugin file on the worker and list it in the worker's config, then restart the worker",
+  },
+  JOB_REJECTED: {
+    category: 'AUTHORIZATION',
+    when: 'a worker refused a job whose HMAC signature is missing, wrong or expired, or whose data is malformed',
+    fix: 'give coordinator and workers the same secret in the variable named by executor.secretEnv (default QICOORD_JOB_SECRET)',
+  },
   SANDBOX_UNAVAILABLE: {
     category: 'SYSTEM',
     when: 'an isolation feature the isolation level needs is missing on this host',

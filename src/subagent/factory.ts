@@ -64,6 +64,26 @@ function agentIdFor(parent: string, n: number): string {
   return `${parent.replace(/[^A-Za-z0-9._:-]/g, '_')}.sa${n}-${randomUUID().slice(0, 8)}`;
 }
 
+/** What an agent's tool broker allows, from its specification and boundary (shared with remote workers, whose broker runs on their host). */
+export function toolPolicyFor(spec: SubAgentSpecification, agentId: string, boundary: AgentConnection['boundary'], sandbox: Config['sandbox']): ToolPolicy {
+  const fs = spec.securityConstraints.fileSystemAccess;
+  const { workspace } = boundary;
+  return {
+    agentId,
+    allowedTools: spec.securityConstraints.allowedTools,
+    prohibitedOperations: spec.securityConstraints.prohibitedOperations,
+    fileSystemAccess: fs,
+    workspace,
+    readRoots: [workspace, ...sandbox.readPaths],
+    writeRoots: fs === 'read-only' ? [] : [workspace, ...sandbox.writePaths],
+    network: { level: spec.securityConstraints.networkAccessLevel, allowedHosts: spec.resourceLimits.allowedNetworkHosts },
+    maxToolCalls: spec.resourceLimits.maxToolCalls,
+    maxFileOperations: spec.resourceLimits.maxFileOperations,
+    maxConcurrentOperations: spec.resourceLimits.maxConcurrentOperations,
+    execute: { ...boundary.execute, defaultTimeoutMs: spec.resourceLimits.maxExecutionTimeMs },
+  };
+}
+
 /**
  * The spec's SubAgentFactory, made real: validates a specification, checks the memory budget,
  * derives the agent's configuration, and starts the agent through its transport — by default a
@@ -265,28 +285,9 @@ export class SubAgentFactory {
     });
   }
 
-  private toolPolicy(spec: SubAgentSpecification, entry: PoolEntry): ToolPolicy {
-    const { sandbox } = this.o.config;
-    const fs = spec.securityConstraints.fileSystemAccess;
-    return {
-      agentId: entry.agentId,
-      allowedTools: spec.securityConstraints.allowedTools,
-      prohibitedOperations: spec.securityConstraints.prohibitedOperations,
-      fileSystemAccess: fs,
-      workspace: entry.workspace,
-      readRoots: [entry.workspace, ...sandbox.readPaths],
-      writeRoots: fs === 'read-only' ? [] : [entry.workspace, ...sandbox.writePaths],
-      network: { level: spec.securityConstraints.networkAccessLevel, allowedHosts: spec.resourceLimits.allowedNetworkHosts },
-      maxToolCalls: spec.resourceLimits.maxToolCalls,
-      maxFileOperations: spec.resourceLimits.maxFileOperations,
-      maxConcurrentOperations: spec.resourceLimits.maxConcurrentOperations,
-      execute: { ...entry.connection.boundary.execute, defaultTimeoutMs: spec.resourceLimits.maxExecutionTimeMs },
-    };
-  }
-
   private adopt(entry: PoolEntry, spec: SubAgentSpecification, context: AgentContext, services: CoordinationServices = {}, warm = false): SubAgent {
     const logger = agentLogger(this.o.logger, entry.agentId, spec.agentType);
-    const broker = new ToolBroker(this.toolPolicy(spec, entry), this.tools, logger);
+    const broker = new ToolBroker(toolPolicyFor(spec, entry.agentId, entry.connection.boundary, this.o.config.sandbox), this.tools, logger);
     const now = new Date();
     const { connection } = entry;
     const { boundary } = connection;

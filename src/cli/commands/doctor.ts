@@ -21,13 +21,15 @@ export const doctorHelp = `Usage: qicoord doctor [--config C] [--json]
 Reports what this host can enforce: the agents' Node version and permission-model flag, the
 bubblewrap (the OS namespaces), setpriv and prlimit, whether pidusage works,
 cgroups, and the config file in use. Then it plans and starts one real agent at the configured
-default isolation level.
+default isolation level. With executor 'bullmq' it also checks the job secret and Redis: that it
+answers, its version, and that its maxmemory-policy is noeviction.
 
 Then it lists, for every isolation level, the enforcement layers the launch planner would use
 on this host and those it lacks.
 
 Exit codes: 0 the configured isolation level can be met, 2 invalid config, 3 it cannot (also
-with --json, whose Result is then a SANDBOX_UNAVAILABLE failure).`;
+with --json, whose Result is then a SANDBOX_UNAVAILABLE failure) or the configured Redis is not
+usable (a WORKER_LOST failure).`;
 
 interface Check {
   readonly name: string;
@@ -132,22 +134,30 @@ export async function doctorCommand(o: { readonly config?: string | undefined; r
     { name: 'config', ok: true, detail: config.value.source.filepath ?? 'none found: built-in defaults' },
     await defaultLevelCheck(config.value, host, levels),
   ];
+  const executor = config.value.executor;
+  // Loaded only with a bullmq executor: BullMQ stays out of a local doctor.
+  const redis = executor.type === 'bullmq' ? await (await import('../../remote/doctor-check.js')).checkRedis(executor) : [];
   const configured = config.value.defaults.isolationLevel;
   const honoured = checks[checks.length - 1]!.ok;
+  const redisOk = redis.every((c) => c.ok);
   const report = {
     node: host.nodeVersion,
     permissionFlag: host.permissionFlag,
     networkIsolation: { bwrap: host.bwrap !== null },
-    checks,
+    checks: [...checks, ...redis],
     levels: Object.fromEntries(levels.map((l) => [l.level, { ok: l.ok, layers: l.layers, missingLayers: l.missingLayers, ...(l.error === undefined ? {} : { error: l.error }) }])),
     defaultIsolationHonoured: honoured,
   };
-  if (o.mode.json) printJson(honoured ? success(report) : failure(qiError('SANDBOX_UNAVAILABLE', `the configured isolation level '${configured}' cannot be met on this host: ${checks[checks.length - 1]!.detail}`, report)));
-  else {
-    const lines = checks.map((c) => `${c.ok ? '✓' : '✗'} ${c.name.padEnd(28)} ${c.detail}`);
+  const redisFailed = redis.find((c) => !c.ok);
+  if (o.mode.json) {
+    if (!honoured) printJson(failure(qiError('SANDBOX_UNAVAILABLE', `the configured isolation level '${configured}' cannot be met on this host: ${checks[checks.length - 1]!.detail}`, report)));
+    else if (redisFailed !== undefined) printJson(failure(qiError('WORKER_LOST', `the bullmq executor cannot reach its workers: ${redisFailed.name}: ${redisFailed.detail}`, report)));
+    else printJson(success(report));
+  } else {
+    const lines = [...checks, ...redis].map((c) => `${c.ok ? '✓' : '✗'} ${c.name.padEnd(28)} ${c.detail}`);
     lines.push(...formatLevels(levels, configured));
     lines.push('', honoured ? `the configured isolation level '${configured}' can be honoured here` : `the configured isolation level '${configured}' CANNOT be honoured here (see above)`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  return honoured ? EXIT.ok : EXIT.environment;
+  return honoured && redisOk ? EXIT.ok : EXIT.environment;
 }

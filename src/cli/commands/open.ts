@@ -22,7 +22,7 @@ export interface OpenedTask {
  * Loads the task file, then a coordinator whose config is found from the task file's folder
  * (or `config`), and merges the strategy: config defaults ← file ← flags.
  */
-export async function openTask(file: string, config: string | undefined, flags: StrategyFlags, mode: OutputMode, extra: Pick<CoordinatorOptions, 'journal'> = {}): Promise<Result<OpenedTask, QiError>> {
+export async function openTask(file: string, config: string | undefined, flags: StrategyFlags, mode: OutputMode, extra: Pick<CoordinatorOptions, 'journal' | 'executor'> = {}): Promise<Result<OpenedTask, QiError>> {
   const loaded = await loadTaskFile(file);
   if (loaded.tag === 'failure') return loaded;
   const destination = logDestination(mode);

@@ -15,7 +15,8 @@ import { formatSummary } from '../summary.js';
 import { checkTraceTarget, TraceRecorder } from '../trace.js';
 
 export const runHelp = `Usage: qicoord run FILE [--strategy S] [--max-agents N] [--failure F] [--config C] [--json] [--trace OUT]
-                    [--journal DIR | --no-journal] [--verbose] [--log-format human|json]
+                    [--journal DIR | --no-journal] [--executor local|bullmq] [--connection URL]
+                    [--verbose] [--log-format human|json]
 
 Distributes the task in FILE (JSON or YAML) and runs it on sandboxed SubAgents. Live progress
 goes to stderr (a redrawing table on a terminal, one line per event otherwise); the summary,
@@ -35,6 +36,11 @@ Options:
   --journal DIR      journal the run there (default: the config's journal.dir, else .qicoord/runs
                      in the current folder), so 'qicoord resume RUN_ID' can continue it
   --no-journal       do not journal the run
+  --executor E       local (default: agents on this machine) | bullmq (agents on 'qicoord worker'
+                     processes through Redis; the job secret in $QICOORD_JOB_SECRET or the
+                     variable executor.secretEnv names)
+  --connection URL   Redis for the bullmq executor: redis://host:port/db or /path/redis.sock
+                     (implies --executor bullmq)
 
 Ctrl-C cancels: agents are stopped, their subtasks reported cancelled and the partial result
 printed (exit 130; SIGTERM: 143).
@@ -48,6 +54,9 @@ export interface RunOptions extends StrategyFlags {
   readonly noJournal?: boolean;
   readonly config?: string | undefined;
   readonly trace?: string | undefined;
+  /** --executor / --connection: where agents run, over the config's `executor`. */
+  readonly executor?: string | undefined;
+  readonly connection?: string | undefined;
   readonly mode: OutputMode;
 }
 
@@ -76,7 +85,12 @@ export async function runCommand(o: RunOptions): CommandResult {
     const writable = checkTraceTarget(o.trace);
     if (writable.tag === 'failure') return reportFailure(writable, mode);
   }
-  const opened = await openTask(o.file, o.config, o, mode, { journal: o.noJournal === true ? false : o.journal === undefined ? {} : { dir: o.journal } });
+  if (o.executor !== undefined && o.executor !== 'local' && o.executor !== 'bullmq') {
+    process.stderr.write(`qicoord run: --executor must be local or bullmq, not '${o.executor}'\n`);
+    return EXIT.invalid;
+  }
+  const executor = { type: o.executor as 'local' | 'bullmq' | undefined, connection: o.connection };
+  const opened = await openTask(o.file, o.config, o, mode, { journal: o.noJournal === true ? false : o.journal === undefined ? {} : { dir: o.journal }, executor });
   if (opened.tag === 'failure') return reportFailure(opened, mode);
   const { coordinator, config } = opened.value;
   const plan = await distributeOpened(opened.value);

@@ -1,0 +1,108 @@
+import os from 'node:os';
+import type { QiError, Result } from '@qi/base';
+import { failure, success } from '@qi/base';
+import { createCoordinator } from '../../coordinator/coordinator.js';
+import { qiError } from '../../errors/catalogue.js';
+import { createRootLogger } from '../../logging/logger.js';
+import { jobSecret, resolveExecutor } from '../../remote/executor.js';
+import type { JobRecord, RemoteWorker } from '../../remote/worker.js';
+import { EXIT, logDestination, reportFailure, type CommandResult, type OutputMode } from '../output.js';
+
+export const workerHelp = `Usage: qicoord worker [--connection URL] [--slots N] [--config C] [--log-format human|json]
+
+Runs agents for coordinators on other machines (executor 'bullmq'): takes jobs off the BullMQ
+queue on Redis and starts each agent here, in this machine's sandbox, with this machine's
+plugins, limits and tool broker. A job must be signed with the shared secret (the variable
+executor.secretEnv names, default QICOORD_JOB_SECRET) and name a plugin this worker's config
+has in the very same version; otherwise it is refused (JOB_REJECTED / PLUGIN_MISMATCH).
+
+Options:
+  --connection URL   Redis: redis://host:port/db, rediss://…, or /path/redis.sock (default: the
+                     config's executor.connection)
+  --slots N          agents run at once (default: the number of CPUs)
+  --config C         config file (default: the first .qicoordrc found from the current folder)
+
+One line per job on stderr. SIGINT/SIGTERM drain: no new job, running subtasks finish, their
+agents are handed back to their coordinators, then exit 0; a second signal stops at once.
+Exit codes: 0 after a drain, 2 invalid config, 3 Redis unreachable.`;
+
+export interface WorkerCommandOptions {
+  readonly connection?: string | undefined;
+  readonly slots?: string | undefined;
+  readonly config?: string | undefined;
+  readonly mode: OutputMode;
+}
+
+function parseSlots(slots: string | undefined): Result<number, QiError> {
+  if (slots === undefined) return success(Math.max(1, os.availableParallelism()));
+  const n = /^\d+$/.test(slots) ? Number(slots) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 1024) return failure(qiError('INVALID_CONFIG', `--slots must be an integer from 1 to 1024, not '${slots}'`, { key: 'slots' }));
+  return success(n);
+}
+
+function jobLine(r: JobRecord): string {
+  const what = r.outcome === 'refused' ? `refused [${r.error?.code}] ${r.error?.message ?? ''}` : `${r.outcome}: ${r.subtasks} subtask${r.subtasks === 1 ? '' : 's'} in ${r.ms} ms`;
+  return `job ${r.session} agent ${r.agentId} plugin ${r.plugin}: ${what}\n`;
+}
+
+export async function workerCommand(o: WorkerCommandOptions): CommandResult {
+  const slots = parseSlots(o.slots);
+  if (slots.tag === 'failure') return reportFailure(slots, o.mode);
+  const destination = logDestination(o.mode);
+  // The worker's plugins and sandbox come from its own config; its agents run locally.
+  const created = await createCoordinator({
+    cwd: process.cwd(),
+    executor: { type: 'local' },
+    ...(o.config === undefined ? {} : { configPath: o.config }),
+    ...(destination === undefined ? {} : { logDestination: destination }),
+  });
+  if (created.tag === 'failure') return reportFailure(created, o.mode);
+  const coordinator = created.value;
+  const [config, registry] = [await coordinator.configuration(), await coordinator.plugins()];
+  await coordinator.close();
+  if (config.tag === 'failure') return reportFailure(config, o.mode);
+  if (registry.tag === 'failure') return reportFailure(registry, o.mode);
+  const executor = resolveExecutor(config.value.executor, { type: 'bullmq', connection: o.connection });
+  if (executor.tag === 'failure') return reportFailure(executor, o.mode);
+  if (executor.value.type !== 'bullmq') return EXIT.invalid;
+  const secret = jobSecret(executor.value.secretEnv);
+  if (secret.tag === 'failure') return reportFailure(secret, o.mode);
+  const logger = createRootLogger({ level: config.value.logging.level, redact: config.value.logging.redact, ...(destination === undefined ? {} : { destination }) });
+
+  // Loaded only here: a coordinator that runs locally never loads BullMQ.
+  const { RemoteWorker } = await import('../../remote/worker.js');
+  const worker: RemoteWorker = new RemoteWorker({
+    config: config.value,
+    executor: executor.value,
+    secret: secret.value,
+    slots: slots.value,
+    registry: registry.value,
+    logger,
+    onJob: (r) => process.stderr.write(jobLine(r)),
+  });
+  const started = await worker.start();
+  if (started.tag === 'failure') return reportFailure(started, o.mode);
+  const plugins = registry.value.listAgents().map((a) => a.name);
+  process.stderr.write(`qicoord worker ${worker.id}: queue '${executor.value.queue}', ${slots.value} slot${slots.value === 1 ? '' : 's'}, plugins ${plugins.join(', ')}\n`);
+
+  await new Promise<void>((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) {
+        process.stderr.write(`${signal} again: stopping agents now\n`);
+        worker.killAll();
+        process.exit(EXIT.failed);
+      }
+      signalled = true;
+      process.stderr.write(`${signal}: draining (${worker.activeSessions} agent${worker.activeSessions === 1 ? '' : 's'} running)\n`);
+      void worker.drain().then(resolve);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  process.stderr.write('drained\n');
+  // Every agent is gone; a Redis client still retrying a connection (Redis away) must not keep
+  // the process alive.
+  setTimeout(() => process.exit(EXIT.ok), 1000).unref();
+  return EXIT.ok;
+}
