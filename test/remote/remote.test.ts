@@ -192,8 +192,10 @@ describe('failures', () => {
       const f = readdirSync(markers).find((name) => ids.some((id) => name.startsWith(`${id}.`)) && name.endsWith('.started'));
       return f === undefined ? undefined : readFileSync(path.join(markers, f), 'utf8');
     };
-    expect(await waitUntil(() => startedIn() !== undefined, 20_000)).toBe(true);
-    const victim = workers.find((w) => startedIn()!.startsWith(`${w.ws}/`))!;
+    // The marker may exist before its content is written: wait until it names a worker.
+    const victimOf = (): (typeof workers)[number] | undefined => workers.find((w) => startedIn()?.startsWith(`${w.ws}/`) === true);
+    expect(await waitUntil(() => victimOf() !== undefined, 20_000)).toBe(true);
+    const victim = victimOf()!;
     victim.proc.child.kill('SIGKILL');
     const result = await running;
     expect(result.success).toBe(true);
@@ -215,7 +217,7 @@ describe('failures', () => {
       const f = readdirSync(markers).find((name) => name.startsWith('orphan.') && name.endsWith('.started'));
       return f === undefined ? undefined : readFileSync(path.join(markers, f), 'utf8');
     };
-    expect(await waitUntil(() => started() !== undefined, 20_000)).toBe(true);
+    expect(await waitUntil(() => live.some((w) => started()?.startsWith(`${w.ws}/`) === true), 20_000)).toBe(true);
     const worker = live.find((w) => started()!.startsWith(`${w.ws}/`))!;
     expect(processesUnder(worker.ws).length).toBeGreaterThan(0);
     child.kill('SIGKILL');
@@ -312,9 +314,11 @@ describe('shutdown', () => {
       const f = readdirSync(markers).find((name) => ids.some((id) => name.startsWith(`${id}.`)) && name.endsWith('.started'));
       return f === undefined ? undefined : { subtask: f.split('.')[0]!, ws: readFileSync(path.join(markers, f), 'utf8') };
     };
-    expect(await waitUntil(() => firstStarted() !== undefined, 20_000)).toBe(true);
-    const { subtask, ws } = firstStarted()!;
-    const drained = workers.find((w) => ws.startsWith(`${w.ws}/`))!;
+    // The marker may exist before its content is written: wait until it names a worker.
+    const drainedOf = (): (typeof workers)[number] | undefined => workers.find((w) => firstStarted()?.ws.startsWith(`${w.ws}/`) === true);
+    expect(await waitUntil(() => drainedOf() !== undefined, 20_000)).toBe(true);
+    const { subtask } = firstStarted()!;
+    const drained = drainedOf()!;
     drained.proc.child.kill('SIGTERM');
     const result = await running;
     expect(await drained.proc.exited, drained.proc.stderr()).toEqual({ code: 0, signal: null });
