@@ -9,6 +9,7 @@
  * process is left; a decision recorded before the crash is the one every participant gets after
  * it; an interrupted subtask that had checkpointed restores its checkpoint.
  */
+import { seeded } from '../strategy-sim.js';
 import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -185,17 +186,6 @@ async function inPool<T>(cases: readonly T[], limit: number, run: (c: T) => Prom
   await Promise.all(Array.from({ length: limit }, worker));
 }
 
-/** mulberry32: a small seeded PRNG, so the kill points are the same on every run of the suite. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function referenceRun(): Promise<{ outputs: Outputs; records: number }> {
   const dir = project();
@@ -234,7 +224,7 @@ describe('crash-test sweep', () => {
 
   it('runs SIGKILLed from outside at seeded record counts, resumed, killed again, resumed', async () => {
     const reference = await referenceRun();
-    const random = prng(0x11d);
+    const random = seeded(0x11d);
     const cases = Array.from({ length: 4 }, (_, i) => i);
     await inPool(cases, 2, async () => {
       // Subtasks take 100 ms here, so the polling below sees the journal grow record by record.
