@@ -150,6 +150,7 @@ describe('every message naming a subtask is checked (one agent, real process)', 
     'tool-call': { type: 'tool-call', callId: 900, subtaskId: 'other', name: 'write', args: { path: 'forged.txt', content: 'x' } },
     'sync-arrive': { type: 'sync-arrive', callId: 900, subtaskId: 'other', pointId: 'p' },
     channel: { type: 'channel', callId: 900, subtaskId: 'other', op: 'send', target: 'x', body: 1 },
+    delegate: { type: 'delegate', callId: 900, subtaskId: 'other', requests: [{ agent: 'forger', inputs: { attack: 'echo', value: 'as other' } }] },
     result: { type: 'result', subtaskId: 'other', outputs: { data: 'forged' } },
     error: { type: 'error', subtaskId: 'other', error: { code: 'AGENT_ERROR', category: 'BUSINESS', message: 'forged', context: {} } },
   };

@@ -8,6 +8,7 @@ import { agentSpec, benchConfig, fixture, forkLike, likeForLike, makeFactory, ok
 import { benchCoordinator, independentTask, strategy, timedRun } from '../lib/coordinator.mjs';
 import { killGroup } from '../lib/proc.mjs';
 import { ALL_CPUS, canPin, pin } from '../lib/pin.mjs';
+import { tinypoolRate } from './throughput.mjs';
 import { findNodePid } from '../../dist/src/subagent/process.js';
 
 /** One echo round trip on a bare forked child. */
@@ -48,21 +49,6 @@ async function pingPong(children, total) {
       while (sent < total) {
         sent++;
         await echo(child, { value: sent });
-      }
-    }),
-  );
-  return total / ((performance.now() - t0) / 1000);
-}
-
-/** tinypool throughput: `total` tasks with at most `window` outstanding; tasks/s. */
-async function tinypoolRate(pool, total, window = 64) {
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: window }, async () => {
-      while (next < total) {
-        const i = next++;
-        await pool.run(i);
       }
     }),
   );

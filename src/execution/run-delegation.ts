@@ -7,6 +7,9 @@ import { childId, delegatedSubtask, parseRequests, pluginFor, replayedSubtask, t
 import { TERMINAL_STATUSES, type RunEvent, type RunState } from './run-events.js';
 import type { RunPlan } from './run-plan.js';
 
+/** No descendants (shared: the common case on every subtask's end). */
+const NONE: readonly number[] = [];
+
 /** What delegation needs of its run. */
 export interface DelegationHost {
   readonly plan: RunPlan;
@@ -55,7 +58,8 @@ export class RunDelegation {
   }
 
   /** Subtask `i`'s delegated descendants that have not ended, deepest last. */
-  openDescendants(i: number): number[] {
+  openDescendants(i: number): readonly number[] {
+    if (!this.childrenOf.has(i)) return NONE;
     const out: number[] = [];
     const walk = (p: number): void => {
       for (const c of this.childrenOf.get(p) ?? []) {
@@ -90,19 +94,18 @@ export class RunDelegation {
     const first = asked.count;
     asked.count += requests.value.length;
     for (const [k, request] of requests.value.entries()) {
-      const base = childId(parentId, request.id ?? String(first + k));
-      const existing = this.reusable(parent, base);
-      if (existing !== undefined) {
-        indices.push(existing);
+      const child = this.childFor(parent, childId(parentId, request.id ?? String(first + k)));
+      if ('reuse' in child) {
+        indices.push(child.reuse);
         continue;
       }
       const plugin = pluginFor(request, plan.specs[parent]!.plugin, (n, c) => this.host.agentFor(n, c));
       if (plugin.tag === 'failure') return plugin;
       let specs = this.specs.get(parent);
       if (specs === undefined) this.specs.set(parent, (specs = new Map()));
-      const child = delegatedSubtask({ subtask: plan.subtasks[parent]!, spec: plan.specs[parent]!, depth: this.depth(parent), remainingMs: this.host.remainingMs(parent) }, request, this.freeId(base), plugin.value, specs);
-      if (child.tag === 'failure') return child;
-      added.push(child.value);
+      const made = delegatedSubtask({ subtask: plan.subtasks[parent]!, spec: plan.specs[parent]!, depth: this.depth(parent), remainingMs: this.host.remainingMs(parent) }, request, child.fresh, plugin.value, specs);
+      if (made.tag === 'failure') return made;
+      added.push(made.value);
       indices.push(plan.subtasks.length + added.length - 1);
     }
     if (this.count + added.length > limits.maxSubtasks) {
@@ -177,20 +180,21 @@ export class RunDelegation {
     });
   }
 
-  /** A child of `parent` with this id that a new request may reuse: succeeded (its outputs stand) or still open. */
-  private reusable(parent: number, id: string): number | undefined {
-    let found: number | undefined;
-    for (let k = 1, candidate = id; ; candidate = `${id}#${++k}`) {
+  /**
+   * The child a request of `parent` with this base id stands for: the latest of `id`, `id#2`, …
+   * when it succeeded (its outputs stand) or is still open; else a new one, under the next id
+   * (a new one is only ever made after the latest ended without success).
+   */
+  private childFor(parent: number, id: string): { readonly reuse: number } | { readonly fresh: string } {
+    let latest = -1;
+    let candidate = id;
+    for (let k = 2; ; candidate = `${id}#${k++}`) {
       const i = this.host.plan.indexOf(candidate);
-      if (i < 0 || this.parentOf.get(i) !== parent) return found;
-      if (this.host.state.subtasks[i]!.status !== 'failed' && this.host.state.subtasks[i]!.status !== 'cancelled' && this.host.state.subtasks[i]!.status !== 'skipped') found = i;
+      if (i < 0) break;
+      latest = i;
     }
+    const status = latest < 0 || this.parentOf.get(latest) !== parent ? undefined : this.host.state.subtasks[latest]!.status;
+    return status === undefined || status === 'failed' || status === 'cancelled' || status === 'skipped' ? { fresh: candidate } : { reuse: latest };
   }
 
-  /** The id for a new child: `id`, or `id#2`, `id#3`… past earlier children of that id that did not succeed. */
-  private freeId(id: string): string {
-    let candidate = id;
-    for (let k = 2; this.host.plan.indexOf(candidate) >= 0; k++) candidate = `${id}#${k}`;
-    return candidate;
-  }
 }

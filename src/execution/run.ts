@@ -263,21 +263,24 @@ export class CoordinationRun {
       this.services.hub.depart(event.subtaskId);
       this.delegation.onEnded(event.index);
     }
-    // A parent's attempt ended: the children it did not wait for go with it. (Not on a resume's
-    // requeue of what was in flight: the parent runs again and finds its children where they are.)
-    const resumed = event.type === 'subtask-requeued' && event.reason === 'resumed';
-    if ('index' in event && event.type !== 'subtask-dispatched' && event.type !== 'subtask-started' && !this.replaying && !resumed) {
-      const descendants = this.delegation.openDescendants(event.index);
-      if (descendants.length > 0) {
-        const reason = qiError('CANCELLED', `its parent subtask '${event.subtaskId}' ended (${event.type.replace('subtask-', '')})`, { parentId: event.subtaskId });
-        for (const d of descendants) this.cancelSubtask(d, reason);
-      }
-    }
-    if (event.type === 'fallback-applied') this.deps.logger.warn({ action: event.action, ...event.detail }, `fallback: ${event.action}`);
-    // A resume's replayed history is not news: only what happens from now on is streamed.
+    // A resume's replayed history is not news: nothing below happens for it.
     if (this.replaying) return;
+    if ('index' in event) this.endScope(event);
+    if (event.type === 'fallback-applied') this.deps.logger.warn({ action: event.action, ...event.detail }, `fallback: ${event.action}`);
     const streamed = streamEventOf(this.id, event, this.state);
     if (streamed !== undefined) this.deps.emit(streamed);
+  }
+
+  /**
+   * A parent's attempt ended: the children it did not wait for go with it. Not on a resume's
+   * requeue of what was in flight: the parent runs again and finds its children where they are.
+   */
+  private endScope(event: Extract<RunEvent, { index: number }>): void {
+    if (event.type === 'subtask-dispatched' || event.type === 'subtask-started' || (event.type === 'subtask-requeued' && event.reason === 'resumed')) return;
+    const descendants = this.delegation.openDescendants(event.index);
+    if (descendants.length === 0) return;
+    const reason = qiError('CANCELLED', `its parent subtask '${event.subtaskId}' ended (${event.type.replace('subtask-', '')})`, { parentId: event.subtaskId });
+    for (const d of descendants) this.cancelSubtask(d, reason);
   }
 
   /** Delegated subtasks joined the run: placed in the plan under their parent, and ready (their inputs are literal). */
