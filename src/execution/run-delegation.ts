@@ -10,6 +10,15 @@ import type { RunPlan } from './run-plan.js';
 /** No descendants (shared: the common case on every subtask's end). */
 const NONE: readonly number[] = [];
 
+/** One `ctx.delegate` call waiting for its children. */
+interface DelegateCall {
+  readonly parent: number;
+  readonly children: readonly number[];
+  /** Children not ended yet. */
+  open: number;
+  readonly answer: (result: Result<unknown[], QiError>) => void;
+}
+
 /** What delegation needs of its run. */
 export interface DelegationHost {
   readonly plan: RunPlan;
@@ -22,6 +31,8 @@ export interface DelegationHost {
   record(event: RunEvent): boolean;
   /** Parent `i` began (true) or stopped (false) waiting for its children: it holds no concurrency slot meanwhile. */
   waiting(i: number, waits: boolean): void;
+  /** Starts what the scheduler allows (a waiting parent's slot is free for others). */
+  pump(): void;
 }
 
 /**
@@ -36,7 +47,8 @@ export class RunDelegation {
   private readonly parentOf = new Map<number, number>();
   private readonly depthOf = new Map<number, number>();
   private readonly childrenOf = new Map<number, number[]>();
-  private readonly waiters = new Map<number, (() => void)[]>();
+  /** Open `ctx.delegate` calls by the children they wait for. */
+  private readonly waiters = new Map<number, DelegateCall[]>();
   /** Children a parent's current attempt has asked for so far (a request without an id is numbered by it). */
   private readonly asked = new Map<number, { attempt: number; count: number }>();
   /** Child specifications already made, per parent (equal requests share one). */
@@ -73,10 +85,32 @@ export class RunDelegation {
 
   /**
    * `ctx.delegate` from running subtask `parent`: the requests checked (shape, plugin, limits,
-   * no escalation), the new children added to the run, and the outputs of all of them once they
-   * have ended (in request order), or the first failed child's error.
+   * no escalation), the new children added to the run, and `answer` called with the outputs of
+   * all of them once they have ended (in request order), or the first failed child's error. The
+   * answer goes out as the last child's end is recorded, before the run's own work for that end.
    */
-  async delegate(parent: number, raw: readonly unknown[]): Promise<Result<unknown[], QiError>> {
+  delegate(parent: number, raw: readonly unknown[], answer: (result: Result<unknown[], QiError>) => void): void {
+    const made = this.children(parent, raw);
+    if (made.tag === 'failure') return answer(made);
+    const { indices, added } = made.value;
+    const call: DelegateCall = { parent, children: indices, open: 0, answer };
+    for (const c of indices) {
+      // New children are not in the state yet: open by definition.
+      if (c < this.host.plan.subtasks.length && TERMINAL_STATUSES.has(this.host.state.subtasks[c]!.status)) continue;
+      call.open++;
+      const list = this.waiters.get(c);
+      if (list === undefined) this.waiters.set(c, [call]);
+      else list.push(call);
+    }
+    if (call.open === 0) return answer(this.outcome(call));
+    // The parent waits from now on; its slot goes to what the scheduler picks, its new children included.
+    this.host.waiting(parent, true);
+    if (added.length > 0) this.host.record({ type: 'subtasks-added', subtasks: added, at: Date.now() });
+    else this.host.pump();
+  }
+
+  /** The children one call stands for (made and added to the run, or found from an earlier attempt), or why not. */
+  private children(parent: number, raw: readonly unknown[]): Result<{ readonly indices: number[]; readonly added: DelegatedSubtask[] }, QiError> {
     const { plan, state, limits } = this.host;
     const parentId = plan.idOf(parent);
     const depth = this.depth(parent) + 1;
@@ -118,15 +152,16 @@ export class RunDelegation {
         }),
       );
     }
-    if (added.length > 0) this.host.record({ type: 'subtasks-added', subtasks: added, at: Date.now() });
-    this.host.waiting(parent, true);
-    await Promise.all(indices.map((c) => this.ended(c)));
-    this.host.waiting(parent, false);
-    const children = indices.map((c) => state.subtasks[c]!);
+    return success({ indices, added });
+  }
+
+  /** A call's answer once its children have ended: their outputs, or the first failed child's error. */
+  private outcome(call: DelegateCall): Result<unknown[], QiError> {
+    const children = call.children.map((c) => this.host.state.subtasks[c]!);
     const failed = children.find((c) => c.status !== 'succeeded');
     if (failed !== undefined) {
       const error = failed.error ?? qiError('CANCELLED', `sub-agent '${failed.id}' did not run`, { subtaskId: failed.id });
-      return failure({ ...error, context: { ...error.context, subtaskId: error.context['subtaskId'] ?? failed.id, delegatedBy: parentId } });
+      return failure({ ...error, context: { ...error.context, subtaskId: error.context['subtaskId'] ?? failed.id, delegatedBy: this.host.plan.idOf(call.parent) } });
     }
     return success(children.map((c) => c.outputs ?? {}));
   }
@@ -163,21 +198,16 @@ export class RunDelegation {
     return indices;
   }
 
-  /** Subtask `i` reached a terminal status: whoever waits for it goes on. */
+  /** Subtask `i` reached a terminal status: a call waiting for it is answered if it was its last open child. */
   onEnded(i: number): void {
     const waiting = this.waiters.get(i);
     if (waiting === undefined) return;
     this.waiters.delete(i);
-    for (const go of waiting) go();
-  }
-
-  private ended(i: number): Promise<void> {
-    if (TERMINAL_STATUSES.has(this.host.state.subtasks[i]!.status)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const list = this.waiters.get(i) ?? [];
-      list.push(resolve);
-      this.waiters.set(i, list);
-    });
+    for (const call of waiting) {
+      if (--call.open > 0) continue;
+      this.host.waiting(call.parent, false);
+      call.answer(this.outcome(call));
+    }
   }
 
   /**

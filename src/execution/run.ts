@@ -83,18 +83,15 @@ export class CoordinationRun {
       agentFor: (name, capabilities) => deps.registry.agentFor(name, capabilities),
       remainingMs: (i) => this.remainingMs(i),
       record: (event) => this.record(event),
-      waiting: (i, waits) => {
-        if (!waits) return void this.waitingParents.delete(i);
-        this.waitingParents.add(i);
-        this.pump();
-      },
+      waiting: (i, waits) => void (waits ? this.waitingParents.add(i) : this.waitingParents.delete(i)),
+      pump: () => this.pump(),
     });
     const { hub, router } = this.services;
     this.agents = new RunAgents({
       factory: deps.factory,
       resources: deps.resources,
       context: deps.context,
-      services: { ...this.services.forAgents(), delegate: (agent, subtaskId, requests) => this.delegate(agent, subtaskId, requests) },
+      services: { ...this.services.forAgents(), delegate: (agent, subtaskId, requests, answer) => this.delegate(agent, subtaskId, requests, answer) },
       maxConcurrentAgents: distribution.strategy.maxConcurrentAgents,
       cancelled: () => this.cancelled,
       onStarted: (live) => {
@@ -209,12 +206,12 @@ export class CoordinationRun {
   }
 
   /** `ctx.delegate` from the agent running `subtaskId` (the coordinator's binding, never the child's word). */
-  private async delegate(agent: SubAgent, subtaskId: string, requests: readonly Record<string, unknown>[]): Promise<Result<unknown, QiError>> {
+  private delegate(agent: SubAgent, subtaskId: string, requests: readonly Record<string, unknown>[], answer: (result: Result<unknown, QiError>) => void): void {
     const i = this.plan.indexOf(subtaskId);
     if (i < 0 || this.state.subtasks[i]!.status !== 'running' || this.cancelled !== undefined) {
-      return failure(qiError('CANCELLED', `subtask '${subtaskId}' can no longer delegate: it or its run has ended`, { subtaskId, agentId: agent.id }));
+      return answer(failure(qiError('CANCELLED', `subtask '${subtaskId}' can no longer delegate: it or its run has ended`, { subtaskId, agentId: agent.id })));
     }
-    return this.delegation.delegate(i, requests);
+    this.delegation.delegate(i, requests, answer);
   }
 
   /** Milliseconds left before subtask `i`'s deadline (as its agent enforces it). */

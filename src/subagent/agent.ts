@@ -23,8 +23,13 @@ export interface AgentServices {
   tool(agent: SubAgent, subtaskId: string, name: string, args: unknown, signal: AbortSignal): Promise<Result<unknown, QiError>>;
   sync?: ((agent: SubAgent, subtaskId: string, pointId: string, value: unknown) => Promise<Result<unknown, QiError>>) | undefined;
   channel?: ((agent: SubAgent, subtaskId: string, request: ChannelRequest) => Promise<Result<unknown, QiError>>) | undefined;
-  /** `ctx.delegate`: the requests as the child sent them (the run validates them); resolves with the children's outputs. */
-  delegate?: ((agent: SubAgent, subtaskId: string, requests: readonly Record<string, unknown>[]) => Promise<Result<unknown, QiError>>) | undefined;
+  /**
+   * `ctx.delegate`: the requests as the child sent them (the run validates them); `answer` is
+   * called once, with the children's outputs or why not. A callback, not a promise: the run
+   * answers the moment the last child ends, ahead of its own bookkeeping for that end, so the
+   * waiting parent goes on while the coordinator finishes it.
+   */
+  delegate?: ((agent: SubAgent, subtaskId: string, requests: readonly Record<string, unknown>[], answer: (result: Result<unknown, QiError>) => void) => void) | undefined;
   toolUsage(): { toolCalls: number; fileOperations: number; networkRequests: number };
 }
 
@@ -389,9 +394,12 @@ export class SubAgent {
         void this.reply('channel-reply', m.callId, this.o.services.channel?.(this, subtaskId, request) ?? this.unavailable('channels'));
         return;
       }
-      case 'delegate':
-        void this.reply('delegate-result', m.callId, this.o.services.delegate?.(this, subtaskId, m.requests) ?? this.unavailable('sub-agents (ctx.delegate)'));
+      case 'delegate': {
+        const delegate = this.o.services.delegate;
+        if (delegate === undefined) void this.reply('delegate-result', m.callId, this.unavailable('sub-agents (ctx.delegate)'));
+        else delegate(this, subtaskId, m.requests, (result) => this.answer('delegate-result', m.callId, result));
         return;
+      }
     }
   }
 
@@ -437,7 +445,10 @@ export class SubAgent {
   }
 
   private async reply(type: 'tool-result' | 'sync-release' | 'channel-reply' | 'delegate-result', callId: number, pending: Promise<Result<unknown, QiError>>): Promise<void> {
-    const result = await pending;
+    this.answer(type, callId, await pending);
+  }
+
+  private answer(type: 'tool-result' | 'sync-release' | 'channel-reply' | 'delegate-result', callId: number, result: Result<unknown, QiError>): void {
     this.o.connection.send({ type, callId, result: result.tag === 'success' ? { tag: 'success', value: result.value ?? null } : result });
   }
 

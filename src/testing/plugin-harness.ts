@@ -226,6 +226,20 @@ export async function runPluginForTest(plugin: AgentPlugin, options: PluginTestO
         return success(null);
     }
   };
+  /** `ctx.delegate` in a unit test: each request answered by `options.delegate`, in order. */
+  const delegateInTest = async (requests: readonly Record<string, unknown>[]): Promise<Result<unknown, QiError>> => {
+    delegated.push(...requests);
+    if (options.delegate === undefined) return failure(unavailable('delegate()', ' unless options.delegate answers it'));
+    const outputs: unknown[] = [];
+    for (const request of requests) {
+      try {
+        outputs.push((await options.delegate(request)) ?? {});
+      } catch (e) {
+        return failure(qiError('AGENT_ERROR', `sub-agent failed: ${e instanceof Error ? e.message : String(e)}`, { request }));
+      }
+    }
+    return success(outputs);
+  };
   const now = new Date();
   const instance: SubAgentInstance = {
     id: 'test-agent',
@@ -257,19 +271,7 @@ export async function runPluginForTest(plugin: AgentPlugin, options: PluginTestO
       sync: async (_agent, _subtaskId, pointId, value) =>
         options.sync === undefined ? failure(unavailable(`sync('${pointId}')`, ' unless options.sync answers it')) : success((await options.sync(pointId, value)) ?? null),
       channel,
-      delegate: async (_agent, _subtaskId, requests) => {
-        delegated.push(...requests);
-        if (options.delegate === undefined) return failure(unavailable('delegate()', ' unless options.delegate answers it'));
-        const outputs: unknown[] = [];
-        for (const request of requests) {
-          try {
-            outputs.push((await options.delegate(request)) ?? {});
-          } catch (e) {
-            return failure(qiError('AGENT_ERROR', `sub-agent failed: ${e instanceof Error ? e.message : String(e)}`, { request }));
-          }
-        }
-        return success(outputs);
-      },
+      delegate: (_agent, _subtaskId, requests, answer) => void delegateInTest(requests).then(answer),
     },
     onEvent: (event) => {
       if (event.type === 'progress') progress.push({ fraction: event.fraction, note: event.note });
