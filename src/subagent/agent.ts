@@ -65,7 +65,8 @@ interface Running {
   readonly subtask: SubTask;
   /** True once the coordinator ended it (deadline, limit, violation), not the child's result or error. */
   endedByCoordinator: boolean;
-  readonly abort: AbortController;
+  /** Aborts the subtask's tool calls when it ends; made by its first tool call (most subtasks make none). */
+  abort?: AbortController;
   readonly startedAt: number;
   settle(r: Result<SubtaskOutcome, QiError>): void;
   timer?: NodeJS.Timeout;
@@ -140,7 +141,7 @@ export class SubAgent {
     const limits = this.instance.specification.resourceLimits;
     const deadlineMs = Math.min(subtask.executionConstraints.maxDuration ?? Infinity, limits.maxExecutionTimeMs);
     return new Promise((resolve) => {
-      const running: Running = { subtask, endedByCoordinator: false, abort: new AbortController(), startedAt: Date.now(), settle: resolve };
+      const running: Running = { subtask, endedByCoordinator: false, startedAt: Date.now(), settle: resolve };
       this.running = running;
       this.setStatus('executing');
       this.instance.assignedTasks.push(subtask);
@@ -225,7 +226,7 @@ export class SubAgent {
     this.running = undefined;
     this.lastEnded = running;
     clearTimeout(running.timer);
-    running.abort.abort(SUBTASK_ENDED);
+    running.abort?.abort(SUBTASK_ENDED);
     const elapsed = Date.now() - running.startedAt;
     this.busyMs += elapsed;
     const m = this.instance.performanceMetrics;
@@ -455,7 +456,7 @@ export class SubAgent {
   private async onToolCall(running: Running, m: Extract<ChildMessage, { type: 'tool-call' }>): Promise<void> {
     const startedAt = Date.now();
     const subtaskId = running.subtask.id;
-    const pending = this.o.services.tool(this, subtaskId, m.name, m.args, running.abort.signal);
+    const pending = this.o.services.tool(this, subtaskId, m.name, m.args, (running.abort ??= new AbortController()).signal);
     await this.reply('tool-result', m.callId, pending);
     const result = await pending;
     this.refreshUsage();
