@@ -1,3 +1,5 @@
+import type { QiError } from '@qi/base';
+import { qiError } from '../errors/catalogue.js';
 import type { LiveAgent } from './run-agents.js';
 
 /** What the admission check reads of a run. */
@@ -27,4 +29,13 @@ export function admissionStuck(view: AdmissionView): boolean {
     } else if (!view.waiting(i)) return false;
   }
   return waitingForBudget > 0;
+}
+
+/** Why the children waiting for budget fail: nothing will give budget back while their parents wait. */
+export function admissionError(budget: { readonly maxTotalMemory: number; readonly maxConcurrentAllocations: number }, waitingParents: readonly string[]): QiError {
+  return qiError(
+    'DELEGATION_LIMIT',
+    `no agent can start for a delegated subtask: every running agent waits for its children, and the memory budget (resources.maxTotalMemory ${budget.maxTotalMemory} MB, ${budget.maxConcurrentAllocations} allocations) holds no more`,
+    { waitingParents, maxTotalMemory: budget.maxTotalMemory },
+  );
 }

@@ -1,7 +1,9 @@
 import type { QiError, Result } from '@qi/base';
 import type { ChannelRouter } from '../channels/index.js';
 import type { ResourceUsage } from '../schemas/resources.js';
+import type { SubAgentSpecification } from '../schemas/spec.js';
 import type { SubTask } from '../schemas/task.js';
+import type { SubtaskState } from './run-events.js';
 import type { SubtaskOutcome } from '../subagent/agent.js';
 import type { AgentRecord } from './report.js';
 import type { LiveAgent } from './run-agents.js';
@@ -19,6 +21,12 @@ export function withDeadline(subtask: SubTask, factor: number): SubTask {
   const maxDuration = subtask.executionConstraints.maxDuration;
   if (maxDuration === undefined || factor === 1) return subtask;
   return { ...subtask, executionConstraints: { ...subtask.executionConstraints, maxDuration: Math.round(maxDuration * factor) } };
+}
+
+/** Milliseconds left before an attempt's deadline (as its agent enforces it: maxDuration, scaled, within maxExecutionTimeMs). */
+export function msLeft(subtask: SubTask, spec: SubAgentSpecification, s: Pick<SubtaskState, 'deadlineFactor' | 'startedAt'>, now = Date.now()): number {
+  const limit = Math.min(withDeadline(subtask, s.deadlineFactor).executionConstraints.maxDuration ?? Infinity, spec.resourceLimits.maxExecutionTimeMs);
+  return limit - (now - (s.startedAt ?? now));
 }
 
 /**

@@ -27,6 +27,8 @@ export interface DelegationHost {
   agentFor(name: string | undefined, capabilities: readonly string[]): AgentPluginEntry | undefined;
   /** Milliseconds left before subtask `i`'s deadline. */
   remainingMs(i: number): number;
+  /** The run is being cancelled: nothing more may join it. */
+  cancelled(): boolean;
   /** Applies an event to the run (and journals it). */
   record(event: RunEvent): boolean;
   /** Parent `i` began (true) or stopped (false) waiting for its children: it holds no concurrency slot meanwhile. */
@@ -81,6 +83,15 @@ export class RunDelegation {
     };
     walk(i);
     return out;
+  }
+
+  /** `ctx.delegate` from the agent running `subtaskId` (the coordinator's binding, never the child's word). */
+  fromAgent(agentId: string, subtaskId: string, requests: readonly unknown[], answer: (result: Result<unknown[], QiError>) => void): void {
+    const i = this.host.plan.indexOf(subtaskId);
+    if (i < 0 || this.host.state.subtasks[i]!.status !== 'running' || this.host.cancelled()) {
+      return answer(failure(qiError('CANCELLED', `subtask '${subtaskId}' can no longer delegate: it or its run has ended`, { subtaskId, agentId })));
+    }
+    this.delegate(i, requests, answer);
   }
 
   /**

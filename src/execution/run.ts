@@ -1,14 +1,15 @@
-import type { QiError, Result } from '@qi/base';
-import { failure } from '@qi/base';
+import type { QiError } from '@qi/base';
 import type { TaskDistribution } from '../distribution/types.js';
 import { qiError } from '../errors/catalogue.js';
-import { cancelledError, decideOnFailure, failurePolicyOf, pendingSubtree, skippedError, stalledError, unreachableError, type FailurePolicy, type RunCommand } from './failure-policy.js';
+import { cancelledError, failurePolicyOf, stalledError, unreachableError } from './failure-policy.js';
 import { resolveInputs } from './inputs.js';
-import { attemptOn, withDeadline } from './run-attempt.js';
+import { attemptOn, msLeft, withDeadline } from './run-attempt.js';
 import { applyEvent, initialRunState } from './reducer.js';
 import { RunAgents, type LiveAgent } from './run-agents.js';
 import { RunDelegation } from './run-delegation.js';
-import { admissionStuck } from './admission.js';
+import { RunFailures } from './run-failures.js';
+import { replay, resumePoint } from './run-resume.js';
+import { admissionError, admissionStuck } from './admission.js';
 import { GracefulStops } from './graceful-stops.js';
 import { RunJournalSink } from './run-journal-sink.js';
 import { delegationLimits } from './delegation.js';
@@ -20,7 +21,6 @@ import { RunScheduling } from './run-scheduling.js';
 import { RunServices } from './run-services.js';
 import { streamEventOf } from './run-stream.js';
 import type { CoordinationResult, ExecutionStatus } from './types.js';
-import type { SubAgent } from '../subagent/agent.js';
 
 export type { RunDeps } from './run-deps.js';
 
@@ -37,7 +37,7 @@ export class CoordinationRun {
   status: 'initializing' | 'executing' | 'completed' | 'failed' | 'cancelled' = 'initializing';
   private readonly plan: RunPlan;
   private readonly state: RunState;
-  private readonly policy: FailurePolicy;
+  private readonly failures: RunFailures;
   private readonly scheduling: RunScheduling;
   private readonly agents: RunAgents;
   private readonly services: RunServices;
@@ -49,7 +49,6 @@ export class CoordinationRun {
   private admissionCheck: NodeJS.Immediate | undefined;
   /** Agents of cancelled subtasks given killGraceMs to return after their ctx.signal aborted. */
   private readonly stops: GracefulStops;
-  private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** Outputs of succeeded subtasks by id (their dependents' inputs), read from the state. */
   private readonly outputs: Pick<ReadonlyMap<string, Readonly<Record<string, unknown>>>, 'get'>;
   private cancelled: QiError | undefined;
@@ -68,7 +67,6 @@ export class CoordinationRun {
     this.id = distribution.distributionId;
     this.plan = new RunPlan(distribution);
     this.state = initialRunState(this.plan.subtasks.map((s) => s.id));
-    this.policy = failurePolicyOf(distribution);
     this.outputs = { get: (id) => this.state.subtasks[this.plan.indexOf(id)]?.outputs };
     this.services = new RunServices(distribution, deps, {
       onWait: () => this.pump(),
@@ -81,7 +79,8 @@ export class CoordinationRun {
       state: this.state,
       limits: delegationLimits(deps.config.delegation, distribution.originalTask.delegation),
       agentFor: (name, capabilities) => deps.registry.agentFor(name, capabilities),
-      remainingMs: (i) => this.remainingMs(i),
+      remainingMs: (i) => msLeft(this.plan.subtasks[i]!, this.plan.specs[i]!, this.state.subtasks[i]!),
+      cancelled: () => this.cancelled !== undefined,
       record: (event) => this.record(event),
       waiting: (i, waits) => void (waits ? this.waitingParents.add(i) : this.waitingParents.delete(i)),
       pump: () => this.pump(),
@@ -91,7 +90,7 @@ export class CoordinationRun {
       factory: deps.factory,
       resources: deps.resources,
       context: deps.context,
-      services: { ...this.services.forAgents(), delegate: (agent, subtaskId, requests, answer) => this.delegate(agent, subtaskId, requests, answer) },
+      services: { ...this.services.forAgents(), delegate: (agent, subtaskId, requests, answer) => this.delegation.fromAgent(agent.id, subtaskId, requests, answer) },
       maxConcurrentAgents: distribution.strategy.maxConcurrentAgents,
       cancelled: () => this.cancelled,
       onStarted: (live) => {
@@ -103,6 +102,19 @@ export class CoordinationRun {
         hub.departAgent(live.agent.id);
         router.unregister(live.agent.id);
       },
+    });
+    this.failures = new RunFailures({
+      state: this.state,
+      policy: failurePolicyOf(distribution),
+      succs: this.plan.graph.succs,
+      idOf: (i) => this.plan.idOf(i),
+      record: (event) => this.record(event),
+      pump: () => this.pump(),
+      ready: (i) => this.scheduling.ready.add(i),
+      cancelRun: (error) => this.cancel(error),
+      cancelled: () => this.cancelled,
+      delegated: (i) => this.delegation.parent(i) !== undefined,
+      noteFailure: (error) => void (this.firstFailure ??= error),
     });
     this.journal = new RunJournalSink(deps.journal, deps.logger);
     this.stops = new GracefulStops(deps.config.sandbox.killGraceMs, (live, reason, force) => void this.agents.retire(live, reason, 'terminated', force));
@@ -125,40 +137,16 @@ export class CoordinationRun {
   }
 
   /**
-   * Continues a run from the events of its earlier life (a journal): they are applied as they
-   * happened (not journaled again), so succeeded subtasks keep their outputs and are never run
-   * again and released sync points keep their outcome; attempts that were in flight go back to
-   * pending (their next attempt number follows); then everything whose inputs exist is ready.
+   * Continues a run from the events of its earlier life (a journal), replayed as they happened
+   * (run-resume.ts); then what was in flight runs again and everything whose inputs exist is ready.
    */
   private resumeFrom(events: readonly RunEvent[]): Promise<CoordinationResult> {
-    // A run stopped by a cancel (Ctrl-C) resumes as if it had been killed: its end and the
-    // cancellations that came with it are not replayed, so those subtasks run again.
-    const cancelledRun = events.some((e) => e.type === 'run-ended' && e.status === 'cancelled');
     this.replaying = true;
-    for (const event of events) {
-      if (event.type === 'run-ended' || (cancelledRun && event.type === 'subtask-cancelled')) continue;
-      // Delegated subtasks are checked again (shape, parent, never wider than it): a journal is read back from disk.
-      if (event.type === 'subtasks-added' && !this.delegation.accepts(event)) continue;
-      // A journal is read back from disk: an event naming a subtask by an index that is not that subtask's is dropped.
-      if ('index' in event && this.plan.subtasks[event.index]?.id !== event.subtaskId) continue;
-      // `subtask-dispatched` is not journaled (see journal()): an attempt's first record on disk
-      // stands for its dispatch too.
-      if ('attempt' in event && event.type !== 'subtask-dispatched' && this.state.subtasks[event.index]!.status === 'pending') {
-        this.record({ type: 'subtask-dispatched', index: event.index, subtaskId: event.subtaskId, attempt: event.attempt, at: event.at });
-      }
-      this.record(event);
-    }
+    replay(events, { state: this.state, idOf: (i) => this.plan.subtasks[i]?.id, accepts: (e) => this.delegation.accepts(e), record: (e) => this.record(e) });
     this.replaying = false;
     this.deps.emit({ type: 'run-start', coordinationId: this.id, taskId: this.distribution.originalTask.id, subtasks: this.plan.subtasks.length, at: this.state.startedAt ?? Date.now() });
     for (const [pointId, outcome] of Object.entries(this.state.syncOutcomes)) this.services.hub.restoreReleased(pointId, outcome);
-    const interrupted = qiError('CANCELLED', 'the coordinator stopped during this attempt; it runs again after the resume', {});
-    this.state.subtasks.forEach((s, i) => {
-      if (s.status === 'running') this.record({ type: 'subtask-requeued', index: i, subtaskId: s.id, attempt: s.attempts, error: interrupted, delayMs: 0, reason: 'resumed', at: Date.now() });
-    });
-    const succeeded = (p: number): boolean => this.state.subtasks[p]!.status === 'succeeded';
-    this.state.subtasks.forEach((s, i) => {
-      if (s.status === 'pending' && this.plan.graph.preds[i]!.every(succeeded)) this.scheduling.ready.add(i);
-    });
+    for (const i of resumePoint(this.state, this.plan.graph.preds, (e) => this.record(e))) this.scheduling.ready.add(i);
     this.pump();
     return this.done;
   }
@@ -174,8 +162,7 @@ export class CoordinationRun {
     this.cancelled = reason;
     this.firstFailure ??= reason;
     this.agents.abortWaits();
-    for (const timer of this.retryTimers) clearTimeout(timer);
-    this.retryTimers.clear();
+    this.failures.clear();
     for (const i of [...this.running.keys()]) this.cancelSubtask(i, reason);
     this.state.subtasks.forEach((s, i) => s.status === 'pending' && this.record({ type: 'subtask-cancelled', index: i, subtaskId: s.id, error: cancelledError(s.id, reason), at: Date.now() }));
     this.scheduling.ready.clear();
@@ -203,22 +190,6 @@ export class CoordinationRun {
   /** The subtask index of an id, or -1. */
   indexOf(subtaskId: string): number {
     return this.plan.indexOf(subtaskId);
-  }
-
-  /** `ctx.delegate` from the agent running `subtaskId` (the coordinator's binding, never the child's word). */
-  private delegate(agent: SubAgent, subtaskId: string, requests: readonly Record<string, unknown>[], answer: (result: Result<unknown, QiError>) => void): void {
-    const i = this.plan.indexOf(subtaskId);
-    if (i < 0 || this.state.subtasks[i]!.status !== 'running' || this.cancelled !== undefined) {
-      return answer(failure(qiError('CANCELLED', `subtask '${subtaskId}' can no longer delegate: it or its run has ended`, { subtaskId, agentId: agent.id })));
-    }
-    this.delegation.delegate(i, requests, answer);
-  }
-
-  /** Milliseconds left before subtask `i`'s deadline (as its agent enforces it). */
-  private remainingMs(i: number): number {
-    const subtask = withDeadline(this.plan.subtasks[i]!, this.state.subtasks[i]!.deadlineFactor);
-    const limit = Math.min(subtask.executionConstraints.maxDuration ?? Infinity, this.plan.specs[i]!.resourceLimits.maxExecutionTimeMs);
-    return limit - (Date.now() - (this.state.subtasks[i]!.startedAt ?? Date.now()));
   }
 
   /** Live progress (spec: ExecutionStatus). */
@@ -300,7 +271,7 @@ export class CoordinationRun {
     }
     this.agents.makeRoomForWaits();
     if (this.waitingParents.size > 0 && this.agents.budgetWaits > 0) this.admissionCheck ??= setImmediate(() => this.checkAdmission());
-    if (this.cancelled === undefined && this.scheduling.ready.size > 0 && this.running.size === 0 && this.retryTimers.size === 0) this.stalled();
+    if (this.cancelled === undefined && this.scheduling.ready.size > 0 && this.running.size === 0 && this.failures.waiting === 0) this.stalled();
     this.maybeFinish();
   }
 
@@ -320,13 +291,7 @@ export class CoordinationRun {
       waitsForBudget: (i) => this.agents.waitsForBudget(i),
     });
     if (!stuck) return;
-    const budget = this.deps.resources.usage().budget;
-    this.agents.abortWaits(
-      qiError('DELEGATION_LIMIT', `no agent can start for a delegated subtask: every running agent waits for its children, and the memory budget (resources.maxTotalMemory ${budget.maxTotalMemory} MB, ${budget.maxConcurrentAllocations} allocations) holds no more`, {
-        waitingParents: [...this.waitingParents].map((i) => this.plan.idOf(i)),
-        maxTotalMemory: budget.maxTotalMemory,
-      }),
-    );
+    this.agents.abortWaits(admissionError(this.deps.resources.usage().budget, [...this.waitingParents].map((i) => this.plan.idOf(i))));
   }
 
   /**
@@ -381,58 +346,16 @@ export class CoordinationRun {
     this.onFailure(i, end.outcome.error, end.usage);
   }
 
-  /** An attempt failed: the failure policy decides, the loop carries it out. */
+  /** An attempt failed: the failure policy decides (RunFailures carries it out). */
   private onFailure(i: number, error: QiError, usage?: RunState['subtasks'][number]['usage']): void {
     const s = this.state.subtasks[i]!;
     if (this.cancelled === undefined) this.scheduling.subtaskEnded(i, false, Date.now() - (s.startedAt ?? Date.now()));
-    const delegated = this.delegation.parent(i) !== undefined;
-    for (const command of decideOnFailure(this.policy, i, s, error, this.cancelled !== undefined)) {
-      // A delegated subtask's failure goes to its parent (ctx.delegate rejects), which decides: not to the run.
-      if (delegated && command.type === 'fail-run') continue;
-      this.carryOut(command, usage, delegated);
-    }
-  }
-
-  private carryOut(c: RunCommand, usage: RunState['subtasks'][number]['usage'], delegated = false): void {
-    const at = Date.now();
-    const s = 'index' in c ? this.state.subtasks[c.index]! : undefined;
-    switch (c.type) {
-      case 'dispatch':
-        return this.pump();
-      case 'extend-deadline':
-        this.record({ type: 'fallback-applied', action: 'extend-deadline', detail: { subtaskId: s!.id, index: c.index, factor: c.factor, agentId: s!.agentId }, at });
-        return;
-      case 'retry':
-        this.record({ type: 'subtask-requeued', index: c.index, subtaskId: s!.id, attempt: s!.attempts, error: c.error, delayMs: c.delayMs, reason: c.reason, usage, at });
-        return this.retryAfter(c.index, c.delayMs);
-      case 'fail-subtask':
-        if (!delegated) this.firstFailure ??= c.error;
-        this.record({ type: 'subtask-failed', index: c.index, subtaskId: s!.id, attempt: s!.attempts, error: c.error, usage, at });
-        return;
-      case 'cancel-subtask':
-        this.record({ type: 'subtask-cancelled', index: c.index, subtaskId: s!.id, error: c.error, at });
-        return;
-      case 'skip-subtree':
-        for (const d of pendingSubtree(this.state, this.plan.graph.succs, c.index)) this.record({ type: 'subtask-skipped', index: d, subtaskId: this.plan.idOf(d), error: skippedError(this.plan.idOf(d), s!.id), at });
-        return;
-      case 'fail-run':
-        return this.cancel(c.error);
-    }
-  }
-
-  private retryAfter(i: number, delayMs: number): void {
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
-      if (this.cancelled !== undefined || this.state.subtasks[i]!.status !== 'pending') return;
-      this.scheduling.ready.add(i);
-      this.pump();
-    }, delayMs);
-    this.retryTimers.add(timer);
+    this.failures.onFailure(i, error, usage);
   }
 
   private maybeFinish(): void {
     if (this.isFinished() || this.running.size > 0) return;
-    if (this.cancelled === undefined && (this.scheduling.ready.size > 0 || this.retryTimers.size > 0)) return;
+    if (this.cancelled === undefined && (this.scheduling.ready.size > 0 || this.failures.waiting > 0)) return;
     if (this.cancelled === undefined) {
       // Nothing can run: these wait for subtasks that will never succeed.
       this.state.subtasks.forEach((s, i) => TERMINAL_STATUSES.has(s.status) || this.record({ type: 'subtask-skipped', index: i, subtaskId: s.id, error: unreachableError(s.id), at: Date.now() }));
