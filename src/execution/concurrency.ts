@@ -32,18 +32,22 @@ export interface EffectiveConcurrency {
 
 /** The smallest of the caps wins; on a tie the strategy's own reason is kept. */
 export function effectiveConcurrency(o: ConcurrencyInputs): EffectiveConcurrency {
+  const cap = concurrencyCap(o);
+  return { ...cap, reason: explain(cap.limitedBy, cap.value, cap.requested, o) };
+}
+
+/**
+ * The same figures without the reason: what the run loop asks before every dispatch (no strings,
+ * no arrays); the reason is only written out when the value changes.
+ */
+export function concurrencyCap(o: Omit<ConcurrencyInputs, 'schedulerReason'>): Omit<EffectiveConcurrency, 'reason'> {
   const byMemory = o.perAgentMB > 0 ? Math.floor(o.maxTotalMemoryMB / o.perAgentMB) : Number.POSITIVE_INFINITY;
-  const caps: [ConcurrencyLimit, number][] = [
-    ['strategy', o.scheduler],
-    ['maxConcurrentAgents', o.maxConcurrentAgents],
-    ['resources.maxConcurrentAllocations', o.maxConcurrentAllocations],
-    ['resources.maxTotalMemory', byMemory],
-  ];
-  let [limitedBy, value] = caps[0]!;
-  for (const [name, cap] of caps.slice(1)) if (cap < value) [limitedBy, value] = [name, cap];
-  const requested = Math.max(1, Math.min(o.scheduler, o.maxConcurrentAgents));
-  value = Math.max(1, value);
-  return { value, limitedBy, requested, reason: explain(limitedBy, value, requested, o) };
+  let limitedBy: ConcurrencyLimit = 'strategy';
+  let value = o.scheduler;
+  if (o.maxConcurrentAgents < value) [limitedBy, value] = ['maxConcurrentAgents', o.maxConcurrentAgents];
+  if (o.maxConcurrentAllocations < value) [limitedBy, value] = ['resources.maxConcurrentAllocations', o.maxConcurrentAllocations];
+  if (byMemory < value) [limitedBy, value] = ['resources.maxTotalMemory', byMemory];
+  return { value: Math.max(1, value), limitedBy, requested: Math.max(1, Math.min(o.scheduler, o.maxConcurrentAgents)) };
 }
 
 function explain(limit: ConcurrencyLimit, value: number, requested: number, o: ConcurrencyInputs): string {

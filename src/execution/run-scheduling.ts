@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { SubtaskStatus } from '../events/types.js';
 import type { ReadySubtask, Scheduler, SchedulerState } from '../plugin/strategy-types.js';
-import { effectiveConcurrency } from './concurrency.js';
+import { concurrencyCap, effectiveConcurrency } from './concurrency.js';
 import { DagProgress, grow } from './dag-progress.js';
 import { ReadyQueue } from './ready-queue.js';
 import type { RunDeps } from './run-deps.js';
@@ -32,6 +32,8 @@ export class RunScheduling {
   private readonly latencies: number[] = [];
   private latencyAt = 0;
   private lastConcurrency = 0;
+  /** Cores the host offers (read once: it does not change during a run). */
+  private readonly cores = os.availableParallelism();
 
   constructor(
     private readonly plan: RunPlan,
@@ -79,12 +81,21 @@ export class RunScheduling {
     }
   }
 
-  /** The ready subtask to start now, if the concurrency allows one and the scheduler picks one. */
-  next(allowed: boolean): number | undefined {
-    if (!allowed || this.ready.size === 0) return undefined;
-    const state = this.state();
-    if (state.running >= this.concurrency(state)) return undefined;
-    return this.ready.next(state);
+  /**
+   * Starts (`start(i)`, each taken off the ready queue first) as many ready subtasks as the
+   * concurrency allows and the scheduler picks. The scheduler state is read once per call and
+   * kept current as subtasks start.
+   */
+  startReady(allowed: boolean, start: (i: number) => void): void {
+    if (!allowed || this.ready.size === 0) return;
+    let state = this.state();
+    while (this.ready.size > 0 && state.running < this.concurrency(state)) {
+      const i = this.ready.next(state);
+      if (i === undefined) return;
+      this.ready.delete(i);
+      start(i);
+      state = { ...state, running: state.running + 1, memory: { ...state.memory, perAgentMB: Math.max(64, this.ready.maxMemoryMB()) } };
+    }
   }
 
   setProgress(i: number, fraction: number): void {
@@ -128,7 +139,7 @@ export class RunScheduling {
       total: this.plan.subtasks.length,
       lowestOpenLevel: this.dag.lowestOpenLevel,
       memory: { usedMB, budgetMB: this.deps.config.resources.maxTotalMemory, perAgentMB: Math.max(64, this.ready.maxMemoryMB()) },
-      cpu: { percent: cpu, cores: os.availableParallelism() },
+      cpu: { percent: cpu, cores: this.cores },
       latencyRatio: recent.length === 0 ? undefined : recent.reduce((a, b) => a + b, 0) / recent.length,
     };
   }
@@ -139,20 +150,20 @@ export class RunScheduling {
    */
   private concurrency(state: SchedulerState): number {
     const budget = this.deps.resources.usage().budget;
-    const effective = effectiveConcurrency({
+    const inputs = {
       scheduler: this.scheduler.concurrency(state),
-      schedulerReason: this.scheduler.explain?.() ?? this.deps.strategy.name,
       maxConcurrentAgents: this.plan.maxConcurrentAgents,
       maxConcurrentAllocations: budget.maxConcurrentAllocations,
       maxTotalMemoryMB: budget.maxTotalMemory,
       perAgentMB: state.memory.perAgentMB,
-    });
-    if (effective.value !== this.lastConcurrency) {
-      this.lastConcurrency = effective.value;
-      const { value, reason, limitedBy, requested } = effective;
+    };
+    const cap = concurrencyCap(inputs);
+    if (cap.value !== this.lastConcurrency) {
+      this.lastConcurrency = cap.value;
+      const { value, reason, limitedBy, requested } = effectiveConcurrency({ ...inputs, schedulerReason: this.scheduler.explain?.() ?? this.deps.strategy.name });
       this.deps.emit({ type: 'concurrency', coordinationId: this.plan.id, value, reason, limitedBy, requested, at: Date.now() });
       if (limitedBy.startsWith('resources.')) this.deps.logger.info({ concurrency: value, requested, limitedBy }, reason);
     }
-    return effective.value;
+    return cap.value;
   }
 }

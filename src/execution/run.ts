@@ -265,10 +265,7 @@ export class CoordinationRun {
 
   /** Starts as many ready subtasks as the scheduler allows. */
   private pump(): void {
-    for (let i = this.scheduling.next(this.cancelled === undefined); i !== undefined; i = this.scheduling.next(this.cancelled === undefined)) {
-      this.scheduling.ready.delete(i);
-      void this.runSubtask(i);
-    }
+    this.scheduling.startReady(this.cancelled === undefined, (i) => void this.runSubtask(i));
     this.agents.makeRoomForWaits();
     if (this.waitingParents.size > 0 && this.agents.budgetWaits > 0) this.admissionCheck ??= setImmediate(() => this.checkAdmission());
     if (this.cancelled === undefined && this.scheduling.ready.size > 0 && this.running.size === 0 && this.failures.waiting === 0) this.stalled();

@@ -57,21 +57,31 @@ describe('RunScheduling', () => {
   it('starts the critical path first, up to the cap, and announces the concurrency once', () => {
     const { plan, s, events, load } = scheduling(distribute([count('short', 100), count('long', 5000), count('mid', 1000)]));
     for (const i of s.dag.roots()) s.ready.add(i);
-    const first = s.next(true)!;
-    expect(plan.idOf(first)).toBe('long');
-    s.ready.delete(first);
+    const started: string[] = [];
+    // The loop's running count follows each start (as the run's does when it dispatches).
+    const start = (i: number): void => {
+      started.push(plan.idOf(i));
+      load.running++;
+    };
+    s.startReady(false, start);
+    expect(started).toEqual([]);
+    s.startReady(true, start);
+    expect(started).toEqual(['long', 'mid']);
+    expect([...s.ready].map((i) => plan.idOf(i))).toEqual(['short']);
+    s.startReady(true, start);
+    expect(started).toEqual(['long', 'mid']);
     load.running = 1;
-    expect(plan.idOf(s.next(true)!)).toBe('mid');
-    load.running = 2;
-    expect(s.next(true)).toBeUndefined();
-    expect(s.next(false)).toBeUndefined();
+    s.startReady(true, start);
+    expect(started).toEqual(['long', 'mid', 'short']);
     expect(events.filter((e) => e.type === 'concurrency')).toMatchObject([{ value: 2, requested: 2 }]);
   });
 
   it('a budget that holds fewer agents caps the concurrency and says so', () => {
     const { s, events } = scheduling(distribute([count('a', 100), count('b', 100)]), { maxTotalMemory: 100_000, maxConcurrentAllocations: 1 });
     for (const i of s.dag.roots()) s.ready.add(i);
-    expect(s.next(true)).toBeDefined();
+    const started: number[] = [];
+    s.startReady(true, (i) => started.push(i));
+    expect(started).toHaveLength(1);
     expect(events).toMatchObject([{ type: 'concurrency', value: 1, limitedBy: 'resources.maxConcurrentAllocations', requested: 2 }]);
   });
 
