@@ -27,7 +27,8 @@ interface ContextDeps {
   readonly channel: ChildChannel;
   readonly rpc: Pick<Rpc, 'call'>;
   readonly mailboxes: Mailboxes;
-  readonly signal: AbortSignal;
+  /** The subtask's abort signal, made on first use. */
+  readonly signal: () => AbortSignal;
 }
 
 /** A subtask's `ctx` and how to end it. */
@@ -152,7 +153,9 @@ export function createContext(deps: ContextDeps): SubtaskContext {
     agentId: deps.agentId,
     workspace: deps.workspace,
     grants: deps.grants,
-    signal: deps.signal,
+    get signal() {
+      return deps.signal();
+    },
     log: createLogger(scoped.channel, subtaskId),
     progress: progress.report,
     tools: {

@@ -62,13 +62,21 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * mailboxes, `shutdown` exits. The sandbox bootstrap runs it on fd 3 inside the OS boundary;
  * qicoord/testing runs it in-process over an in-memory pipe.
  */
+/** The subtask running; its AbortController is made when the plugin first reads `ctx.signal` (most never do). */
+interface Running {
+  readonly subtaskId: string;
+  abort?: AbortController;
+  /** The coordinator's cancel, kept for a signal made after it. */
+  cancelled?: Error;
+}
+
 export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
   const { channel } = deps;
   const rpc = new Rpc(channel);
   const mailboxes = createMailboxes();
   let plugin: AgentPlugin | undefined;
   let agent: { agentId: string; workspace: string; grants: { read: string[]; write: string[] } } | undefined;
-  let running: { subtaskId: string; abort: AbortController } | undefined;
+  let running: Running | undefined;
 
   async function init(message: Init): Promise<void> {
     deps.installNetGuard(message.netGuard, (event) => channel.send({ type: 'audit', kind: 'net', action: event.action, detail: { ...event } }));
@@ -115,9 +123,16 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
       channel.send({ type: 'error', subtaskId, error: wireError('INTERNAL', 'SYSTEM', `agent is not ready for subtask '${subtaskId}'`) });
       return;
     }
-    const abort = new AbortController();
-    running = { subtaskId, abort };
-    const scoped = createContext({ ...agent, subtask: message.subtask, inputs: Object.freeze({ ...message.inputs }), channel, rpc, mailboxes, signal: abort.signal });
+    const current: Running = { subtaskId };
+    running = current;
+    const signal = (): AbortSignal => {
+      if (current.abort === undefined) {
+        current.abort = new AbortController();
+        if (current.cancelled !== undefined) current.abort.abort(current.cancelled);
+      }
+      return current.abort.signal;
+    };
+    const scoped = createContext({ ...agent, subtask: message.subtask, inputs: Object.freeze({ ...message.inputs }), channel, rpc, mailboxes, signal });
     try {
       const outputs: unknown = await plugin.execute(message.subtask, scoped.ctx);
       if (!isPlainObject(outputs)) {
@@ -149,7 +164,10 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
           void execute(message);
           return;
         case 'cancel':
-          if (running?.subtaskId === message.subtaskId) running.abort.abort(new Error(message.reason));
+          if (running?.subtaskId === message.subtaskId) {
+            running.cancelled ??= new Error(message.reason);
+            running.abort?.abort(running.cancelled);
+          }
           return;
         case 'tool-result':
         case 'sync-release':
