@@ -71,6 +71,7 @@ export const DEFAULT_CONFIG = {
   journal: {
     dir: null,
   },
+  probeCache: false,
   delegation: {
     maxDepth: 3,
     maxSubtasks: 200,

@@ -61,24 +61,35 @@ export async function run({ figures, progress, reps }) {
   writeFileSync(path.join(dir, '.qicoordrc.json'), JSON.stringify({ ...config, pool: { enabled: false } }));
   const taskFile = path.join(dir, 'task.json');
   writeFileSync(taskFile, JSON.stringify({ task: task(files), strategy: strategy('parallel', 2) }));
+  // The same project with the plugin probes kept on disk (config `probeCache`), filled by a first run.
+  const cachedDir = scratchDir('mapreduce-cached-');
+  writeFileSync(path.join(cachedDir, '.qicoordrc.json'), JSON.stringify({ ...config, pool: { enabled: false }, probeCache: { file: 'probes.json' } }));
+  writeFileSync(path.join(cachedDir, 'task.json'), readFileSync(taskFile));
+  const env = { PATH: process.env.PATH ?? '' };
+  const qicoordRun = (cwd) => () => {
+    const out = spawnSync(process.execPath, [CLI, 'run', 'task.json', '--no-journal'], { cwd, env, encoding: 'utf8' });
+    if (out.status !== 0) throw new Error(`qicoord run failed (${out.status}): ${out.stderr.slice(-2000)}`);
+  };
+  qicoordRun(cachedDir)();
   const plain = [];
   const cli = [];
-  const env = { PATH: process.env.PATH ?? '' };
+  const cached = [];
   progress(`map-reduce: transpile ${files.length} files in ${CHUNKS} chunks, qicoord run on 2 agents vs one plain process, interleaved`);
   for (let r = 0; r < reps(5, 2); r++) {
     plain.push(wall(() => execFileSync(process.execPath, [fixture('transpile-plain.mjs'), ...files], { env, stdio: ['ignore', 'pipe', 'inherit'] })));
-    cli.push(
-      wall(() => {
-        const out = spawnSync(process.execPath, [CLI, 'run', taskFile, '--no-journal'], { cwd: dir, env, encoding: 'utf8' });
-        if (out.status !== 0) throw new Error(`qicoord run failed (${out.status}): ${out.stderr.slice(-2000)}`);
-      }),
-    );
+    cli.push(wall(qicoordRun(dir)));
+    cached.push(wall(qicoordRun(cachedDir)));
   }
   figures.add('mapreduce.plain', 'ms', plain, { note: `one plain node process: load the TypeScript compiler, transpile ${files.length} files (wall time of the process)` });
   figures.add('mapreduce.cli.2agents', 'ms', cli, {
     baseline: 'mapreduce.plain',
     goal: { op: '<=', value: 1, of: 'ratio' },
     note: `qicoord run of ${CHUNKS} map subtasks + a reduce on 2 agents, parallel (wall time of the process: plugin probe, agent starts, each agent loading the compiler)`,
+  });
+  figures.add('mapreduce.cli.2agents.probeCached', 'ms', cached, {
+    baseline: 'mapreduce.plain',
+    goal: { op: '<=', value: 1, of: 'ratio' },
+    note: 'the same with `probeCache` in the config: the plugin probes of an earlier run read from disk, no probe child',
   });
 
   // The probe's share: createCoordinator probes the plugin; one host then runs the task again with it cached.

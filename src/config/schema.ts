@@ -93,6 +93,12 @@ export const ConfigSchema = z.strictObject({
   }),
   /** Durable runs: where run journals go (`dir`, relative to the config file; null → `.qicoord/runs` where `qicoord run` is started), or false: no journal. */
   journal: z.union([z.literal(false), z.strictObject({ dir: z.string().min(1).nullable() })]),
+  /**
+   * Agent plugin probes kept on disk (`file`, relative to the config file), so a new process
+   * skips the sandboxed probe of a plugin file it has seen (keyed by its content); false: probed
+   * by every process.
+   */
+  probeCache: z.union([z.literal(false), z.strictObject({ file: z.string().min(1).max(4096) })]),
   /** `ctx.delegate`: how deep sub-agents may nest (a top-level subtask is depth 0) and how many a run may add in all (DELEGATION_LIMIT). */
   delegation: z.strictObject({
     maxDepth: z.int().min(0).max(32),

@@ -15,7 +15,7 @@ import { CoordinationExecutionEngine } from '../execution/engine.js';
 import type { CoordinationResult, ExecutionStatus } from '../execution/types.js';
 import { createRootLogger } from '../logging/logger.js';
 import { loadPlugins } from '../plugins/load.js';
-import type { PluginProbeCache } from '../plugins/probe-cache.js';
+import { PluginProbeCache } from '../plugins/probe-cache.js';
 import type { PluginProblem, PluginRegistry } from '../plugins/registry.js';
 import { ResourceManager } from '../resources/index.js';
 import { parseInput } from '../schemas/issues.js';
@@ -124,7 +124,7 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
     const registry = await loadPlugins({
       config: config.value,
       probe: (file) => prober.probePlugin(file),
-      ...(this.options.probeCache === undefined ? {} : { cache: this.options.probeCache }),
+      ...(this.options.probeCache !== undefined ? { cache: this.options.probeCache } : config.value.probeCache === false ? {} : { cache: new PluginProbeCache(undefined, config.value.probeCache.file) }),
     });
     // One record per distinct cause (a missing sandbox fails every plugin the same way).
     const byCause = new Map<string, PluginProblem[]>();

@@ -4,11 +4,14 @@
  * process); a host creating many coordinators with the same settings may share one through
  * `CoordinatorOptions.probeCache`. Failed probes are not kept (a host short of processes or
  * file descriptors must be able to try again), except a "not an agent plugin" answer, which
- * only a new file version changes.
+ * only a new file version changes. With a `file`, successful probes are also kept on disk for
+ * the next process (probe-store.ts).
  * @module
  */
 import { statSync } from 'node:fs';
 import type { QiError, Result } from '@qi/base';
+import { success } from '@qi/base';
+import { ProbeStore } from './probe-store.js';
 import type { Config } from '../config/schema.js';
 import type { PluginInfo } from '../subagent/instance.js';
 
@@ -22,9 +25,18 @@ export function probeSettingsKey(config: Config): string {
 
 export class PluginProbeCache {
   private readonly entries = new Map<string, Promise<Result<PluginInfo, QiError>>>();
+  private readonly store: ProbeStore | undefined;
 
-  /** @param maxEntries oldest entries are dropped past this many. */
-  constructor(private readonly maxEntries = 256) {}
+  /**
+   * @param maxEntries oldest entries are dropped past this many.
+   * @param file where successful probes are kept for other processes (e.g. `.qicoord/probes.json`); none: in memory only.
+   */
+  constructor(
+    private readonly maxEntries = 256,
+    file?: string,
+  ) {
+    this.store = file === undefined ? undefined : new ProbeStore(file);
+  }
 
   /** The probe of `file` (this version of it) under `settings`, probing it on first ask. */
   probe(file: string, settings: string, probe: Probe): Promise<Result<PluginInfo, QiError>> {
@@ -37,7 +49,7 @@ export class PluginProbeCache {
     const key = `${settings}\u0000${file}\u0000${version}`;
     let pending = this.entries.get(key);
     if (pending === undefined) {
-      pending = probe(file);
+      pending = this.stored(file, settings, probe);
       this.entries.set(key, pending);
       if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
       void pending.then((r) => {
@@ -49,5 +61,17 @@ export class PluginProbeCache {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** A probe kept on disk for this content and settings, else a new one (kept when it succeeds). */
+  private stored(file: string, settings: string, probe: Probe): Promise<Result<PluginInfo, QiError>> {
+    const key = this.store?.keyOf(file, settings);
+    if (this.store === undefined || key === undefined) return probe(file);
+    const known = this.store.get(key);
+    if (known !== undefined) return Promise.resolve(success(known));
+    return probe(file).then((r) => {
+      if (r.tag === 'success') this.store!.set(key, r.value);
+      return r;
+    });
   }
 }
