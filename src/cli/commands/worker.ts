@@ -8,7 +8,7 @@ import { jobSecret, resolveExecutor } from '../../remote/executor.js';
 import type { JobRecord, RemoteWorker } from '../../remote/worker.js';
 import { EXIT, logDestination, reportFailure, type CommandResult, type OutputMode } from '../output.js';
 
-export const workerHelp = `Usage: qicoord worker [--connection URL] [--slots N] [--config C] [--log-format human|json]
+export const workerHelp = `Usage: qicoord worker [--connection URL] [--slots N] [--warm N] [--config C] [--log-format human|json]
 
 Runs agents for coordinators on other machines (executor 'bullmq'): takes jobs off the BullMQ
 queue on Redis and starts each agent here, in this machine's sandbox, with this machine's
@@ -20,6 +20,9 @@ Options:
   --connection URL   Redis: redis://host:port/db, rediss://…, or /path/redis.sock (default: the
                      config's executor.connection)
   --slots N          agents run at once (default: the number of CPUs)
+  --warm N           ready agents kept per profile served, within the slots and the memory
+                     budget (default: the config's pool.size, 2; 0: none; pool.enabled: false
+                     turns them off too, pool.maxTotal caps them across profiles)
   --config C         config file (default: the first .qicoordrc found from the current folder)
 
 One line per job on stderr. SIGINT/SIGTERM drain: no new job, running subtasks finish, their
@@ -29,6 +32,7 @@ Exit codes: 0 after a drain, 2 invalid config, 3 Redis unreachable.`;
 export interface WorkerCommandOptions {
   readonly connection?: string | undefined;
   readonly slots?: string | undefined;
+  readonly warm?: string | undefined;
   readonly config?: string | undefined;
   readonly mode: OutputMode;
 }
@@ -37,6 +41,14 @@ function parseSlots(slots: string | undefined): Result<number, QiError> {
   if (slots === undefined) return success(Math.max(1, os.availableParallelism()));
   const n = /^\d+$/.test(slots) ? Number(slots) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 1024) return failure(qiError('INVALID_CONFIG', `--slots must be an integer from 1 to 1024, not '${slots}'`, { key: 'slots' }));
+  return success(n);
+}
+
+/** Ready agents per profile: --warm over the config's pool (off when the pool is disabled). */
+function parseWarm(warm: string | undefined, pool: { enabled: boolean; size: number }): Result<number, QiError> {
+  if (warm === undefined) return success(pool.enabled ? pool.size : 0);
+  const n = /^\d+$/.test(warm) ? Number(warm) : NaN;
+  if (!Number.isInteger(n) || n > 64) return failure(qiError('INVALID_CONFIG', `--warm must be an integer from 0 to 64, not '${warm}'`, { key: 'warm' }));
   return success(n);
 }
 
@@ -65,6 +77,8 @@ export async function workerCommand(o: WorkerCommandOptions): CommandResult {
   const executor = resolveExecutor(config.value.executor, { type: 'bullmq', connection: o.connection });
   if (executor.tag === 'failure') return reportFailure(executor, o.mode);
   if (executor.value.type !== 'bullmq') return EXIT.invalid;
+  const warm = parseWarm(o.warm, config.value.pool);
+  if (warm.tag === 'failure') return reportFailure(warm, o.mode);
   const secret = jobSecret(executor.value.secretEnv);
   if (secret.tag === 'failure') return reportFailure(secret, o.mode);
   const logger = createRootLogger({ level: config.value.logging.level, redact: config.value.logging.redact, ...(destination === undefined ? {} : { destination }) });
@@ -76,6 +90,7 @@ export async function workerCommand(o: WorkerCommandOptions): CommandResult {
     executor: executor.value,
     secret: secret.value,
     slots: slots.value,
+    warm: { size: warm.value, maxTotal: config.value.pool.maxTotal },
     registry: registry.value,
     logger,
     onJob: (r) => process.stderr.write(jobLine(r)),
@@ -83,7 +98,7 @@ export async function workerCommand(o: WorkerCommandOptions): CommandResult {
   const started = await worker.start();
   if (started.tag === 'failure') return reportFailure(started, o.mode);
   const plugins = registry.value.listAgents().map((a) => a.name);
-  process.stderr.write(`qicoord worker ${worker.id}: queue '${executor.value.queue}', ${slots.value} slot${slots.value === 1 ? '' : 's'}, plugins ${plugins.join(', ')}\n`);
+  process.stderr.write(`qicoord worker ${worker.id}: queue '${executor.value.queue}', ${slots.value} slot${slots.value === 1 ? '' : 's'}, ${warm.value} warm agent${warm.value === 1 ? '' : 's'} per profile, plugins ${plugins.join(', ')}\n`);
 
   await new Promise<void>((resolve) => {
     let signalled = false;
