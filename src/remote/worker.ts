@@ -282,8 +282,12 @@ export class RemoteWorker {
     this.sessions.delete(payload.session);
     this.runtime?.watch.untrack(payload.coordinator);
     // The next job of this profile finds an agent ready (within the slots and memory left). Not
-    // refilled while the session runs: starting an agent then takes CPU from its subtasks.
-    if (!this.draining) this.warm.refill(profile);
+    // refilled while the session runs: starting an agent then takes CPU from its subtasks. Not
+    // in this turn either: the session's end record goes out first (a spawn's synchronous work
+    // would hold it back from the coordinator).
+    setImmediate(() => {
+      if (!this.draining) this.warm.refill(profile);
+    });
     record(end.reason === 'lost' || session.givenUp ? 'given up' : 'done', payload, session.subtasks);
   }
 
