@@ -6,6 +6,7 @@ import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config, ExecutorConfig } from '../config/schema.js';
+import type { CoordinatorEvent } from '../events/types.js';
 import { qiError } from '../errors/catalogue.js';
 import { agentLogger } from '../logging/logger.js';
 import type { PluginRegistry } from '../plugins/registry.js';
@@ -41,6 +42,8 @@ export interface WorkerOptions {
   readonly warm: { readonly size: number; readonly maxTotal: number };
   /** One record per job, when it ends (the CLI prints it). */
   readonly onJob?: (record: JobRecord) => void;
+  /** What its agents do, as a coordinator's events (the CLI's live table on a terminal). */
+  readonly onEvent?: (event: CoordinatorEvent) => void;
 }
 
 /** What became of one job. */
@@ -265,6 +268,7 @@ export class RemoteWorker {
       tools: this.tools,
       logger,
       send: (kind, data) => this.send(payload.coordinator, payload.session, kind, data),
+      ...(this.o.onEvent === undefined ? {} : { onEvent: this.o.onEvent }),
     });
     this.sessions.set(payload.session, { session, coordinator: payload.coordinator, memoryMB });
     this.runtime?.watch.track(payload.coordinator, beatKey(this.o.executor.queue, payload.coordinator));

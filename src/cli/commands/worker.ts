@@ -1,11 +1,14 @@
 import os from 'node:os';
 import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
+import type { CoordinatorEvent } from '../../events/types.js';
 import { createCoordinator } from '../../coordinator/coordinator.js';
 import { qiError } from '../../errors/catalogue.js';
 import { createRootLogger } from '../../logging/logger.js';
 import { jobSecret, resolveExecutor } from '../../remote/executor.js';
 import type { JobRecord, RemoteWorker } from '../../remote/worker.js';
+import { WorkerProgress } from '../../remote/worker-view.js';
+import { TtyRenderer } from '../progress/renderers.js';
 import { EXIT, logDestination, reportFailure, type CommandResult, type OutputMode } from '../output.js';
 
 export const workerHelp = `Usage: qicoord worker [--connection URL] [--slots N] [--warm N] [--config C] [--log-format human|json]
@@ -25,7 +28,8 @@ Options:
                      turns them off too, pool.maxTotal caps them across profiles)
   --config C         config file (default: the first .qicoordrc found from the current folder)
 
-One line per job on stderr. SIGINT/SIGTERM drain: no new job, running subtasks finish, their
+On a terminal, stderr shows the same live table as 'run' (its agents, their subtasks, progress,
+CPU, memory, tool calls) with a line per job above it; otherwise one line per job. SIGINT/SIGTERM drain: no new job, running subtasks finish, their
 agents are handed back to their coordinators, then exit 0; a second signal stops at once.
 Exit codes: 0 after a drain, 2 invalid config, 3 Redis unreachable.`;
 
@@ -57,6 +61,29 @@ function jobLine(r: JobRecord): string {
   return `job ${r.session} agent ${r.agentId} plugin ${r.plugin}: ${what}\n`;
 }
 
+/** Where the worker shows what it does: the live table on a terminal, plain lines otherwise. */
+interface LiveView {
+  line(text: string): void;
+  readonly onEvent: ((event: CoordinatorEvent) => void) | undefined;
+  stop(): void;
+}
+
+function liveView(out: NodeJS.WriteStream): LiveView {
+  if (out.isTTY !== true) return { line: (text) => out.write(text), onEvent: undefined, stop: () => undefined };
+  const progress = new WorkerProgress();
+  const table = new TtyRenderer(out, 100, progress.model);
+  let stopped = false;
+  return {
+    // A notice is written above the table, never drawn over.
+    line: (text) => (stopped ? out.write(text) : table.notice(text.replace(/\n$/, ''))),
+    onEvent: (event) => progress.apply(event, (e) => table.onEvent(e)),
+    stop: () => {
+      if (!stopped) table.stop();
+      stopped = true;
+    },
+  };
+}
+
 export async function workerCommand(o: WorkerCommandOptions): CommandResult {
   const slots = parseSlots(o.slots);
   if (slots.tag === 'failure') return reportFailure(slots, o.mode);
@@ -85,6 +112,7 @@ export async function workerCommand(o: WorkerCommandOptions): CommandResult {
 
   // Loaded only here: a coordinator that runs locally never loads BullMQ.
   const { RemoteWorker } = await import('../../remote/worker.js');
+  const view = liveView(process.stderr);
   const worker: RemoteWorker = new RemoteWorker({
     config: config.value,
     executor: executor.value,
@@ -93,28 +121,34 @@ export async function workerCommand(o: WorkerCommandOptions): CommandResult {
     warm: { size: warm.value, maxTotal: config.value.pool.maxTotal },
     registry: registry.value,
     logger,
-    onJob: (r) => process.stderr.write(jobLine(r)),
+    onJob: (r) => view.line(jobLine(r)),
+    ...(view.onEvent === undefined ? {} : { onEvent: view.onEvent }),
   });
   const started = await worker.start();
-  if (started.tag === 'failure') return reportFailure(started, o.mode);
+  if (started.tag === 'failure') {
+    view.stop();
+    return reportFailure(started, o.mode);
+  }
   const plugins = registry.value.listAgents().map((a) => a.name);
-  process.stderr.write(`qicoord worker ${worker.id}: queue '${executor.value.queue}', ${slots.value} slot${slots.value === 1 ? '' : 's'}, ${warm.value} warm agent${warm.value === 1 ? '' : 's'} per profile, plugins ${plugins.join(', ')}\n`);
+  view.line(`qicoord worker ${worker.id}: queue '${executor.value.queue}', ${slots.value} slot${slots.value === 1 ? '' : 's'}, ${warm.value} warm agent${warm.value === 1 ? '' : 's'} per profile, plugins ${plugins.join(', ')}\n`);
 
   await new Promise<void>((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals): void => {
       if (signalled) {
-        process.stderr.write(`${signal} again: stopping agents now\n`);
+        view.line(`${signal} again: stopping agents now\n`);
+        view.stop();
         worker.killAll();
         process.exit(EXIT.failed);
       }
       signalled = true;
-      process.stderr.write(`${signal}: draining (${worker.activeSessions} agent${worker.activeSessions === 1 ? '' : 's'} running)\n`);
+      view.line(`${signal}: draining (${worker.activeSessions} agent${worker.activeSessions === 1 ? '' : 's'} running)\n`);
       void worker.drain().then(resolve);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  view.stop();
   process.stderr.write('drained\n');
   // Every agent is gone; a Redis client still retrying a connection (Redis away) must not keep
   // the process alive.
