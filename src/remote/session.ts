@@ -15,7 +15,7 @@ import type { LimitKind, ResourceMonitor, UsageSample } from '../subagent/monito
 import type { AgentConnection, AgentEnd } from '../subagent/transport.js';
 import { ToolBroker } from '../tools/broker.js';
 import type { ToolDefinition } from '../tools/types.js';
-import { parseControl, Stop, type Ended, type UpKind } from './wire.js';
+import { parseControl, Stop, type Ended, type UpKind, type UsageReport } from './wire.js';
 
 export interface SessionOptions {
   readonly session: string;
@@ -41,6 +41,9 @@ interface Running {
 /** One reason for every ended subtask's abort signal (a DOMException per subtask is costly). */
 const SUBTASK_ENDED = new Error('subtask ended');
 
+/** Usage samples go to the coordinator at most this often (the monitor reads every pollIntervalMs, 100 ms by default). */
+const USAGE_RELAY_MS = 500;
+
 /** Budget errors the coordinator's SubAgent would enforce: the worker's broker counts, so it enforces them here. */
 const BUDGET_CODES: ReadonlySet<string> = new Set(['TOOL_BUDGET', 'FILE_OP_BUDGET']);
 
@@ -59,6 +62,7 @@ export class RemoteSession {
   private readonly broker: ToolBroker;
   private readonly unwatch: () => void;
   private lostOnEnd = false;
+  private usageSentAt = 0;
   private draining = false;
   subtasks = 0;
 
@@ -79,7 +83,7 @@ export class RemoteSession {
             baselineMB: connection.baselineMB,
             ...(limits.maxCpuPercent === undefined || layers.includes('cgroup:cpu') ? {} : { maxCpuPercent: limits.maxCpuPercent }),
             ...(layers.includes('disk-watchdog') ? { disk: { path: connection.boundary.workspace, maxBytes: maxDiskMB * 1024 * 1024 } } : {}),
-            onSample: (sample) => this.emitAgent({ type: 'usage', agentId: o.agentId, sample }),
+            onSample: (sample) => this.onSample(sample),
             onLimit: (kind, sample) => this.onLimit(kind, sample, maxDiskMB),
           });
     this.status('ready');
@@ -181,6 +185,21 @@ export class RemoteSession {
     }
     if (m.type === 'progress') this.emitAgent({ type: 'progress', agentId: this.o.agentId, subtaskId: m.subtaskId, fraction: m.fraction });
     this.relay(m);
+  }
+
+  /** A monitor reading: shown here, and relayed to the coordinator at most every USAGE_RELAY_MS. */
+  private onSample(sample: UsageSample): void {
+    this.emitAgent({ type: 'usage', agentId: this.o.agentId, sample });
+    if (sample.at - this.usageSentAt < USAGE_RELAY_MS) return;
+    this.usageSentAt = sample.at;
+    const report: UsageReport = {
+      rssMB: sample.rssMB,
+      cpuPercent: sample.cpuPercent,
+      peakRssMB: sample.peakRssMB,
+      ...(sample.cpuWindowPercent === undefined ? {} : { cpuWindowPercent: sample.cpuWindowPercent }),
+      ...(sample.diskMB === undefined ? {} : { diskMB: sample.diskMB }),
+    };
+    this.o.send('usage', JSON.stringify(report));
   }
 
   private emitAgent(event: Extract<CoordinatorEvent, { type: 'agent' }>['event']): void {
