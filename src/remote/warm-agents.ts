@@ -112,6 +112,11 @@ export class WarmAgents {
     for (const profile of [...this.profiles.values()].reverse()) this.refill(profile);
   }
 
+  /** SIGKILLs every ready agent at once (the worker is exiting now). */
+  killAll(): void {
+    for (const r of this.ready) r.connection.kill();
+  }
+
   /** Stops every ready agent and those still starting. */
   async close(): Promise<void> {
     this.closed = true;

@@ -123,6 +123,7 @@ export class RemoteWorker {
   /** SIGKILLs every agent at once (a second Ctrl-C). */
   killAll(): void {
     for (const { session } of this.sessions.values()) session.kill();
+    this.warm.killAll();
   }
 
   /** Connects and starts taking jobs. */
