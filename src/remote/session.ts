@@ -63,6 +63,8 @@ export class RemoteSession {
   private readonly unwatch: () => void;
   private lostOnEnd = false;
   private usageSentAt = 0;
+  /** True once the coordinator asked the agent to stop (it is on its way out). */
+  stopping = false;
   private draining = false;
   subtasks = 0;
 
@@ -118,7 +120,9 @@ export class RemoteSession {
   onDown(kind: string, data: string): void {
     if (kind === 'stop') {
       const stop = parseControl(Stop, data);
-      if (stop !== undefined) void this.o.connection.stop(stop.reason, stop.graceMs, stop.immediate);
+      if (stop === undefined) return;
+      this.stopping = true;
+      void this.o.connection.stop(stop.reason, stop.graceMs, stop.immediate);
       return;
     }
     if (kind !== 'm') return;

@@ -23,7 +23,7 @@ import { Heartbeat, PeerWatch } from './liveness.js';
 import { PluginHashes } from './plugin-hash.js';
 import { connectRedis, describeConnection, loadRemoteModules, redisOptions, within, type RemoteModules } from './redis.js';
 import { RemoteSession } from './session.js';
-import { WarmAgents, warmProfile } from './warm-agents.js';
+import { WarmAgents, warmProfile, type WarmProfile } from './warm-agents.js';
 import { StreamReader, StreamWriter } from './streams.js';
 import type { Entry, Started, UpKind } from './wire.js';
 
@@ -87,6 +87,8 @@ export class RemoteWorker {
   private modules: RemoteModules | undefined;
   private readonly warm: WarmAgents;
   private warmStarted = 0;
+  /** Profiles to refill once no session is stopping (at most the few served lately). */
+  private readonly refills = new Map<string, WarmProfile>();
   /** Jobs accepted whose agent is not yet a session (they hold a slot already). */
   private readonly claimed = { sessions: 0, memoryMB: 0 };
 
@@ -286,14 +288,26 @@ export class RemoteWorker {
     const end = await session.ended;
     this.sessions.delete(payload.session);
     this.runtime?.watch.untrack(payload.coordinator);
-    // The next job of this profile finds an agent ready (within the slots and memory left). Not
-    // refilled while the session runs: starting an agent then takes CPU from its subtasks. Not
-    // in this turn either: the session's end record goes out first (a spawn's synchronous work
-    // would hold it back from the coordinator).
-    setImmediate(() => {
-      if (!this.draining) this.warm.refill(profile);
-    });
+    // The next job of this profile finds an agent ready (within the slots and memory left).
+    this.refillSoon(profile);
     record(end.reason === 'lost' || session.givenUp ? 'given up' : 'done', payload, session.subtasks);
+  }
+
+  /**
+   * Starts warm agents of the profiles whose sessions ended, once no session here is on its way
+   * out: a run's end stops its agents together, and starting new ones meanwhile would take the
+   * CPU their ends (which the coordinator waits for) need. Never while the session runs (its
+   * subtasks would pay), nor in the turn of its end (a spawn's synchronous work would hold the
+   * end record back from the coordinator).
+   */
+  private refillSoon(profile: WarmProfile): void {
+    this.refills.set(profile.key, profile);
+    setImmediate(() => {
+      if (this.draining || [...this.sessions.values()].some(({ session }) => session.stopping)) return;
+      const profiles = [...this.refills.values()];
+      this.refills.clear();
+      for (const p of profiles) this.warm.refill(p);
+    });
   }
 
   /** The job's checks, in order: signature (and shape, expiry), then the plugin by name and content hash, then the specification. */
