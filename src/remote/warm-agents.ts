@@ -15,6 +15,8 @@ export interface WarmAgentsOptions {
   readonly maxTotalMemoryMB: number;
   /** What the worker's running sessions hold now. */
   busy(): { readonly sessions: number; readonly memoryMB: number };
+  /** False while a session of the worker is on its way out (see {@link WarmAgents.refillLater}). */
+  quiet?(): boolean;
   /** Starts one agent of a profile on the local transport, under an id of the worker's own. */
   start(spec: SubAgentSpecification, plugin: PluginSource): Promise<Result<AgentConnection, QiError>>;
   /** An agent is ready and waiting (`ready`: how many wait now, all profiles). */
@@ -65,6 +67,10 @@ export class WarmAgents {
   private readonly startingOf = new Map<string, number>();
   private readonly pending = new Set<Promise<void>>();
   private readonly profiles = new Map<string, WarmProfile>();
+  /** Jobs taken whose agent is not yet a session: they hold a slot and their memory already. */
+  private readonly claimed = { sessions: 0, memoryMB: 0 };
+  /** Profiles waiting for {@link refillLater}'s quiet moment. */
+  private readonly later = new Map<string, WarmProfile>();
   private closed = false;
 
   constructor(private readonly o: WarmAgentsOptions) {}
@@ -85,7 +91,7 @@ export class WarmAgents {
     return undefined;
   }
 
-  /** Makes room for a cold start (already counted in `busy`): stops the oldest ready agents while the worker exceeds its slots or memory. */
+  /** Makes room for a cold start (already claimed): stops the oldest ready agents while the worker exceeds its slots or memory. */
   makeRoom(): void {
     while (this.ready.length > 0 && this.overBudget(0, 0)) {
       const oldest = this.ready.shift()!;
@@ -107,9 +113,33 @@ export class WarmAgents {
     }
   }
 
-  /** Tops up every profile served recently, most recent first (a session ended: room came back). */
-  refillAll(): void {
-    for (const profile of [...this.profiles.values()].reverse()) this.refill(profile);
+  /** Counts a job's agent against the budgets from the job's arrival until it is a session (the returned release). */
+  claim(memoryMB: number): () => void {
+    this.claimed.sessions++;
+    this.claimed.memoryMB += memoryMB;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.claimed.sessions--;
+      this.claimed.memoryMB -= memoryMB;
+    };
+  }
+
+  /**
+   * Refills a profile whose session ended, once no session is on its way out: a run's end stops
+   * its agents together, and starting new ones meanwhile would take the CPU their ends (which the
+   * coordinator waits for) need. Never in the turn of the end itself either: a spawn's
+   * synchronous work would hold the end record back from the coordinator.
+   */
+  refillLater(profile: WarmProfile): void {
+    this.later.set(profile.key, profile);
+    setImmediate(() => {
+      if (this.closed || this.o.quiet?.() === false) return;
+      const profiles = [...this.later.values()];
+      this.later.clear();
+      for (const p of profiles) this.refill(p);
+    });
   }
 
   /** SIGKILLs every ready agent at once (the worker is exiting now). */
@@ -130,8 +160,9 @@ export class WarmAgents {
   private overBudget(agents: number, memoryMB: number): boolean {
     const busy = this.o.busy();
     const readyMB = this.ready.reduce((sum, r) => sum + r.memoryMB, 0);
-    const sessions = busy.sessions + this.ready.length + this.starting + agents;
-    return sessions > this.o.slots || busy.memoryMB + readyMB + this.startingMB + agents * memoryMB > this.o.maxTotalMemoryMB;
+    const sessions = busy.sessions + this.claimed.sessions + this.ready.length + this.starting + agents;
+    const heldMB = busy.memoryMB + this.claimed.memoryMB + readyMB + this.startingMB + agents * memoryMB;
+    return sessions > this.o.slots || heldMB > this.o.maxTotalMemoryMB;
   }
 
   private startOne(profile: WarmProfile, memoryMB: number): void {

@@ -23,7 +23,7 @@ import { Heartbeat, PeerWatch } from './liveness.js';
 import { PluginHashes } from './plugin-hash.js';
 import { connectRedis, describeConnection, loadRemoteModules, redisOptions, within, type RemoteModules } from './redis.js';
 import { RemoteSession } from './session.js';
-import { WarmAgents, warmProfile, type WarmProfile } from './warm-agents.js';
+import { WarmAgents, warmProfile } from './warm-agents.js';
 import { StreamReader, StreamWriter } from './streams.js';
 import type { Entry, Started, UpKind } from './wire.js';
 
@@ -87,10 +87,6 @@ export class RemoteWorker {
   private modules: RemoteModules | undefined;
   private readonly warm: WarmAgents;
   private warmStarted = 0;
-  /** Profiles to refill once no session is stopping (at most the few served lately). */
-  private readonly refills = new Map<string, WarmProfile>();
-  /** Jobs accepted whose agent is not yet a session (they hold a slot already). */
-  private readonly claimed = { sessions: 0, memoryMB: 0 };
 
   constructor(private readonly o: WorkerOptions) {
     this.monitor = new ResourceMonitor(o.config.monitor.pollIntervalMs, o.config.monitor.cpuWindowMs, o.logger);
@@ -100,10 +96,11 @@ export class RemoteWorker {
       slots: o.slots,
       maxTotalMemoryMB: o.config.resources.maxTotalMemory,
       busy: () => {
-        let memoryMB = this.claimed.memoryMB;
+        let memoryMB = 0;
         for (const s of this.sessions.values()) memoryMB += s.memoryMB;
-        return { sessions: this.sessions.size + this.claimed.sessions, memoryMB };
+        return { sessions: this.sessions.size, memoryMB };
       },
+      quiet: () => !this.draining && ![...this.sessions.values()].some(({ session }) => session.stopping),
       start: (spec, plugin) => {
         // A warm agent is started before any job names it: it runs under the worker's own id for it.
         const agentId = `${this.id}.warm${++this.warmStarted}`;
@@ -243,8 +240,7 @@ export class RemoteWorker {
     const logger = agentLogger(this.o.logger, payload.agentId, spec.agentType);
     const profile = warmProfile(spec, plugin.value, payload.plugin.sha256);
     const warm = this.draining ? undefined : this.warm.take(profile.key);
-    this.claimed.sessions++;
-    this.claimed.memoryMB += memoryMB;
+    const release = this.warm.claim(memoryMB);
     if (warm === undefined) this.warm.makeRoom();
     const connection =
       warm === undefined
@@ -258,8 +254,7 @@ export class RemoteWorker {
             timeoutMs: payload.timeoutMs,
           })
         : success(warm);
-    this.claimed.sessions--;
-    this.claimed.memoryMB -= memoryMB;
+    release();
     if (connection.tag === 'failure') return refuse(connection.error);
     const session = new RemoteSession({
       session: payload.session,
@@ -289,25 +284,8 @@ export class RemoteWorker {
     this.sessions.delete(payload.session);
     this.runtime?.watch.untrack(payload.coordinator);
     // The next job of this profile finds an agent ready (within the slots and memory left).
-    this.refillSoon(profile);
+    if (!this.draining) this.warm.refillLater(profile);
     record(end.reason === 'lost' || session.givenUp ? 'given up' : 'done', payload, session.subtasks);
-  }
-
-  /**
-   * Starts warm agents of the profiles whose sessions ended, once no session here is on its way
-   * out: a run's end stops its agents together, and starting new ones meanwhile would take the
-   * CPU their ends (which the coordinator waits for) need. Never while the session runs (its
-   * subtasks would pay), nor in the turn of its end (a spawn's synchronous work would hold the
-   * end record back from the coordinator).
-   */
-  private refillSoon(profile: WarmProfile): void {
-    this.refills.set(profile.key, profile);
-    setImmediate(() => {
-      if (this.draining || [...this.sessions.values()].some(({ session }) => session.stopping)) return;
-      const profiles = [...this.refills.values()];
-      this.refills.clear();
-      for (const p of profiles) this.warm.refill(p);
-    });
   }
 
   /** The job's checks, in order: signature (and shape, expiry), then the plugin by name and content hash, then the specification. */

@@ -145,6 +145,33 @@ describe('warm agents (bookkeeping)', () => {
     expect(warm.readyCount).toBe(0);
   });
 
+  it('a job whose agent is starting holds its slot until it is released', async () => {
+    const { warm, started, settle } = harness({ slots: 2 });
+    const a = warmProfile(spec(128), PLUGIN, 'a'.repeat(64));
+    const release = warm.claim(128);
+    warm.refill(a);
+    await settle();
+    expect(started).toHaveLength(1);
+    release();
+    release();
+    warm.refill(a);
+    await settle();
+    expect(started).toHaveLength(2);
+  });
+
+  it('refillLater waits for a quiet moment, then tops up every profile that asked', async () => {
+    let quiet = false;
+    const { warm, started, settle } = harness({ quiet: () => quiet });
+    warm.refillLater(warmProfile(spec(128), PLUGIN, 'a'.repeat(64)));
+    await settle();
+    expect(started).toHaveLength(0);
+    quiet = true;
+    warm.refillLater(warmProfile(spec(256), PLUGIN, 'a'.repeat(64)));
+    await settle();
+    await settle();
+    expect(started).toHaveLength(4);
+  });
+
   it('close stops the ready agents and those still starting; nothing starts after', async () => {
     const { warm, started, settle } = harness();
     const a = warmProfile(spec(128), PLUGIN, 'a'.repeat(64));
