@@ -211,6 +211,7 @@ export class RemoteSession {
   }
 
   private status(status: 'ready' | 'executing' | 'completed' | 'failed' | 'terminated'): void {
+    if (this.o.onEvent === undefined) return;
     this.emitAgent({ type: 'status', agentId: this.o.agentId, agentType: this.o.spec.agentType, plugin: this.o.connection.plugin.name, status });
   }
 

@@ -110,11 +110,6 @@ export class RemoteWorker {
     });
   }
 
-  /** Agents started and waiting for a job of their profile. */
-  get warmAgents(): number {
-    return this.warm.readyCount;
-  }
-
   get activeSessions(): number {
     return this.sessions.size;
   }
