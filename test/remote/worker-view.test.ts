@@ -4,7 +4,7 @@
  * real terminal (`script` gives `qicoord worker` a pseudo-TTY) the worker draws that table while
  * it runs a coordinator's agent, and without one it prints one line per job.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -155,7 +155,11 @@ describe('qicoord worker on a terminal', () => {
     );
   });
 
+  /** Processes this test started, stopped if a failed assertion left them running (SIGKILL to `script` hangs its terminal up, which ends the worker on it). */
+  const started: ChildProcess[] = [];
+
   afterAll(async () => {
+    for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await coordinator?.close();
     await redis?.stop();
     rmSync(root, { recursive: true, force: true });
@@ -169,6 +173,7 @@ describe('qicoord worker on a terminal', () => {
     // `script` runs the worker on a pseudo-terminal of 100 columns and records what it draws.
     const command = `stty cols 160 rows 30; exec ${process.execPath} ${CLI} worker --config ${config} --slots 1 --warm 0`;
     const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { PATH: process.env['PATH'] ?? '', QICOORD_JOB_SECRET: SECRET, TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    started.push(child);
     let screen = '';
     child.stdout.on('data', (c: Buffer) => (screen += c.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -193,6 +198,7 @@ describe('qicoord worker on a terminal', () => {
 
     // Without a terminal: the job's line only, no drawing.
     const plain = startWorker(['--config', config, '--slots', '1', '--warm', '0'], { QICOORD_JOB_SECRET: SECRET });
+    started.push(plain.child);
     await plain.ready;
     const again = ok(await coordinator.executeDistributedTask(ok(await coordinator.distributeTask(task('plain', [sub(2)]), strategy('sequential', { maxConcurrentAgents: 1 })))));
     expect(again.success).toBe(true);
