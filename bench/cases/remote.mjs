@@ -5,11 +5,12 @@
  *       local executor (goal ≥ 2,000/s);
  *     - the rerun of a dead worker's subtask: SIGKILL to the rerun's subtask-start (goal ≤
  *       lockDurationMs + 1 s);
- *     - makespan of 16 × 100 ms CPU subtasks over 2 workers (goal ≤ 1.10 × ideal), agent start
- *       through the queue included.
+ *     - makespan of 16 × 100 ms CPU subtasks over 2 workers (goal ≤ 1.10 × ideal), the job
+ *       through the queue included; the workers keep warm agents (their default), so it is
+ *       interleaved with the local executor both cold and with its warm pool ready.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCoordinator } from '../../dist/src/index.js';
@@ -19,6 +20,8 @@ import { BENCH_DIR, configInput, ok, scratchDir } from '../lib/env.mjs';
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/cli/main.js');
 const SECRET = 'bench-remote-secret-0123456789';
 const LOCK_MS = 2000;
+/** Time a worker is given to start its warm agents again after a run (two agent starts on this machine, with room). */
+const WARM_REFILL_MS = 1500;
 
 async function startRedis(dir) {
   const socket = path.join(dir, 'r.sock');
@@ -42,7 +45,17 @@ function startWorker(dir, name, socket, slots) {
     });
     exited.then(() => reject(new Error(`worker ${name} exited: ${err}`)));
   });
-  return { name, ws, child, exited, ready, holds: (agentId) => existsSync(ws) && readdirSync(ws).includes(agentId) };
+  // A warm agent's workspace is named after the worker's own id for it: the coordinator's record
+  // of the agent's workspace (on the worker's host) says which worker runs it.
+  return { name, ws, child, exited, ready, holds: (workspace) => workspace.startsWith(`${ws}${path.sep}`) };
+}
+
+/** Prewarms a local coordinator's pool with `count` ready agents of the task's profile (untimed), as the makespan case does. */
+async function poolReady(coordinator, task, count) {
+  const { factory } = ok(await coordinator.init(), 'init');
+  const plan = ok(await coordinator.distributeTask(task, strategy('parallel', 2)), 'distributeTask');
+  const spec = Object.values(plan.specifications)[0];
+  if (factory.warmCount < count) ok(await factory.prewarm(spec, count - factory.warmCount), 'prewarm');
 }
 
 async function remoteCoordinator(socket) {
@@ -78,7 +91,9 @@ async function rerunAfterKill(coordinator, workers, label) {
     for await (const ev of events) {
       if (ev.coordinationId !== plan.distributionId) continue;
       if (ev.type === 'subtask-start' && victim === undefined) {
-        victim = workers.find((w) => w.holds(ev.agentId));
+        const agents = ok(await coordinator.getActiveAgents(), 'getActiveAgents');
+        const workspace = agents.find((a) => a.id === ev.agentId)?.workspace ?? '';
+        victim = workers.find((w) => w.holds(workspace));
         if (victim !== undefined) {
           killedAt = performance.now();
           victim.child.kill('SIGKILL');
@@ -101,6 +116,7 @@ export async function run({ figures, progress, reps, record }) {
   await Promise.all(workers.map((w) => w.ready));
   const remote = await remoteCoordinator(redis.socket);
   const local = await benchCoordinator();
+  const localPooled = await benchCoordinator();
   try {
     const n = reps(2000, 500);
     progress(`throughput: ${n} trivial subtasks, local executor (2 agents) and bullmq (2 workers × 4 agents)`);
@@ -121,15 +137,25 @@ export async function run({ figures, progress, reps, record }) {
     progress('makespan: 16 × 100 ms CPU subtasks over 2 workers, next to the local executor');
     const walls = [];
     const localWalls = [];
+    const localWarmWalls = [];
+    const burners = (id) => independentTask(id, 16, 'bench-burn', () => ({ ms: 100 }), 100);
     for (let r = 0; r < reps(5, 2); r++) {
-      localWalls.push((await timedRun(local, independentTask(`mk-local-${r}`, 16, 'bench-burn', () => ({ ms: 100 }), 100), strategy('parallel', 2))).wallMs);
+      localWalls.push((await timedRun(local, burners(`mk-local-${r}`), strategy('parallel', 2))).wallMs);
+      // The local executor with 2 ready agents of the run's profile (prewarmed, untimed): what
+      // the workers' warm agents give the remote run.
+      await poolReady(localPooled, burners(`mk-pool-${r}`), 2);
+      localWarmWalls.push((await timedRun(localPooled, burners(`mk-local-warm-${r}`), strategy('parallel', 2))).wallMs);
       walls.push((await timedRun(remote, independentTask(`mk-${r}`, 16, 'bench-burn', () => ({ ms: 100 }), 100), strategy('parallel', 2))).wallMs);
+      // The workers start their warm agents again once the run's sessions end: that CPU must
+      // not land in the next local run (on a real deployment it is another machine's).
+      await new Promise((resolve) => setTimeout(resolve, WARM_REFILL_MS));
     }
     figures.add('remote.makespan.16x100ms.local', 'ms', localWalls, { ideal: 800, note: 'the same run on the local executor (2 agents), interleaved with remote.makespan.16x100ms.2workers' });
+    figures.add('remote.makespan.16x100ms.localWarmPool', 'ms', localWarmWalls, { ideal: 800, note: 'the same run on the local executor with its warm pool holding 2 ready agents of the profile (as makespan.16x100ms.parallel.warmPool), interleaved with remote.makespan.16x100ms.2workers' });
     figures.add('remote.makespan.16x100ms.2workers', 'ms', walls, {
       ideal: 800,
       goal: { op: '<=', value: 1.1, of: 'ratio' },
-      note: 'wall time of executeDistributedTask on the bullmq executor, 16 × 100 ms burner on 2 agents over 2 workers, agent start through the queue and shutdown included; ideal = total work / 2',
+      note: 'wall time of executeDistributedTask on the bullmq executor, 16 × 100 ms burner on 2 agents over 2 workers (warm agents on, the default: from the second run on, the workers hand out agents they started after the previous run), job through the queue and shutdown included; ideal = total work / 2',
     });
 
     progress(`rerun after a worker is SIGKILLed (lockDurationMs ${LOCK_MS})`);
@@ -151,6 +177,7 @@ export async function run({ figures, progress, reps, record }) {
   } finally {
     await remote.close();
     await local.close();
+    await localPooled.close();
     for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
     await Promise.all(workers.map((w) => w.exited));
     await redis.stop();

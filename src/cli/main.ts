@@ -117,9 +117,9 @@ const commands: Record<string, Command> = {
   },
   worker: {
     help: workerHelp,
-    options: { ...outputOptions, connection: { type: 'string' }, slots: { type: 'string' }, config: { type: 'string' } },
+    options: { ...outputOptions, connection: { type: 'string' }, slots: { type: 'string' }, warm: { type: 'string' }, config: { type: 'string' } },
     needsFile: false,
-    run: (_p, v) => workerCommand({ connection: str(v['connection']), slots: str(v['slots']), config: str(v['config']), mode: modeOf(v) }),
+    run: (_p, v) => workerCommand({ connection: str(v['connection']), slots: str(v['slots']), warm: str(v['warm']), config: str(v['config']), mode: modeOf(v) }),
   },
 };
 

@@ -9,7 +9,8 @@ import type { PluginInfo } from '../subagent/instance.js';
 import { AGENT_LOG_RECORDS_PER_SECOND, AgentLogBudget } from '../subagent/log-budget.js';
 import type { AgentBoundary, AgentConnection, AgentEnd, MessageSink } from '../subagent/transport.js';
 import { safeStringify } from '../util/safe-json.js';
-import type { DownKind, Ended, Started } from './wire.js';
+import type { UsageSample } from '../subagent/monitor.js';
+import { parseControl, UsageReport, type DownKind, type Ended, type Started } from './wire.js';
 
 export interface RemoteConnectionOptions {
   readonly agentId: string;
@@ -26,6 +27,11 @@ export interface RemoteConnectionOptions {
   /** Called once, when the connection has ended. */
   onEnded(): void;
 }
+
+/** Largest usage report read (its JSON is a few numbers). */
+const MAX_USAGE_BYTES = 1024;
+/** Usage reports closer together than this are dropped (a worker that floods gets no further). */
+const MIN_USAGE_GAP_MS = 100;
 
 /**
  * The coordinator's end of one remote agent session. The agent's messages, relayed by its
@@ -50,6 +56,10 @@ export class RemoteConnection implements AgentConnection {
   /** The channel's byte source: entries are pushed in synchronously, so a message is handled before a control entry that follows it. */
   private readonly source: Duplex;
   private stopTimer: NodeJS.Timeout | undefined;
+  private usageListener: ((sample: UsageSample) => void) | undefined;
+  private usageAt = 0;
+  /** The last usage sample its worker relayed (undefined until one came). */
+  lastUsage: UsageSample | undefined;
 
   constructor(private readonly o: RemoteConnectionOptions) {
     const { started } = o;
@@ -81,6 +91,37 @@ export class RemoteConnection implements AgentConnection {
   /** An agent message line relayed by the worker. */
   receive(line: string): void {
     if (!this.done) this.source.emit('data', Buffer.from(`${line}\n`, 'utf8'));
+  }
+
+  /**
+   * A usage report of the agent's process, relayed by its worker: size-capped, validated,
+   * at most one per MIN_USAGE_GAP_MS (a worker sends one per 500 ms), and timed by this host's
+   * clock (the worker's may differ).
+   */
+  receiveUsage(data: string): void {
+    if (this.done || data.length > MAX_USAGE_BYTES) return;
+    const now = Date.now();
+    if (now - this.usageAt < MIN_USAGE_GAP_MS) return;
+    const report = parseControl(UsageReport, data);
+    if (report === undefined) return;
+    this.usageAt = now;
+    const sample: UsageSample = {
+      at: now,
+      rssMB: report.rssMB,
+      cpuPercent: report.cpuPercent,
+      cpuWindowPercent: report.cpuWindowPercent,
+      peakRssMB: report.peakRssMB,
+      ...(report.diskMB === undefined ? {} : { diskMB: report.diskMB }),
+    };
+    this.lastUsage = sample;
+    this.usageListener?.(sample);
+  }
+
+  usage(listener: (sample: UsageSample) => void): () => void {
+    this.usageListener = listener;
+    return () => {
+      if (this.usageListener === listener) this.usageListener = undefined;
+    };
   }
 
   /** The worker reported the agent's end. */

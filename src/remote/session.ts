@@ -1,6 +1,7 @@
 import type { QiError } from '@qi/base';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import type { CoordinatorEvent } from '../events/types.js';
 import { qiError } from '../errors/catalogue.js';
 import { BRAND } from '../protocol/constants.js';
 import { exceedsDepth, MAX_MESSAGE_DEPTH } from '../protocol/depth.js';
@@ -14,7 +15,7 @@ import type { LimitKind, ResourceMonitor, UsageSample } from '../subagent/monito
 import type { AgentConnection, AgentEnd } from '../subagent/transport.js';
 import { ToolBroker } from '../tools/broker.js';
 import type { ToolDefinition } from '../tools/types.js';
-import { parseControl, Stop, type Ended, type UpKind } from './wire.js';
+import { parseControl, Stop, type Ended, type UpKind, type UsageReport } from './wire.js';
 
 export interface SessionOptions {
   readonly session: string;
@@ -27,15 +28,21 @@ export interface SessionOptions {
   readonly logger: Logger;
   /** Writes an entry to the coordinator's inbox. */
   send(kind: UpKind, data: string): void;
+  /** What the agent does, as the coordinator's events would tell it (the worker's live view). */
+  onEvent?(event: CoordinatorEvent): void;
 }
 
 interface Running {
   readonly subtaskId: string;
+  readonly attempt: number;
   readonly abort: AbortController;
 }
 
 /** One reason for every ended subtask's abort signal (a DOMException per subtask is costly). */
 const SUBTASK_ENDED = new Error('subtask ended');
+
+/** Usage samples go to the coordinator at most this often (the monitor reads every pollIntervalMs, 100 ms by default). */
+const USAGE_RELAY_MS = 500;
 
 /** Budget errors the coordinator's SubAgent would enforce: the worker's broker counts, so it enforces them here. */
 const BUDGET_CODES: ReadonlySet<string> = new Set(['TOOL_BUDGET', 'FILE_OP_BUDGET']);
@@ -55,6 +62,9 @@ export class RemoteSession {
   private readonly broker: ToolBroker;
   private readonly unwatch: () => void;
   private lostOnEnd = false;
+  private usageSentAt = 0;
+  /** True once the coordinator asked the agent to stop (it is on its way out). */
+  stopping = false;
   private draining = false;
   subtasks = 0;
 
@@ -75,11 +85,15 @@ export class RemoteSession {
             baselineMB: connection.baselineMB,
             ...(limits.maxCpuPercent === undefined || layers.includes('cgroup:cpu') ? {} : { maxCpuPercent: limits.maxCpuPercent }),
             ...(layers.includes('disk-watchdog') ? { disk: { path: connection.boundary.workspace, maxBytes: maxDiskMB * 1024 * 1024 } } : {}),
-            onSample: () => undefined,
+            onSample: (sample) => this.onSample(sample),
             onLimit: (kind, sample) => this.onLimit(kind, sample, maxDiskMB),
           });
+    this.status('ready');
     this.ended = connection.ended.then((end) => {
       this.unwatch();
+      // A subtask still running when its agent ended is the coordinator's to judge; the view shows it ended.
+      if (this.running !== undefined) this.subtaskEnded(this.running, end.reason === 'lost' || this.lostOnEnd ? 'cancelled' : 'failed');
+      this.status(end.reason === 'lost' || this.lostOnEnd ? 'terminated' : end.exitCode === 0 ? 'completed' : 'failed');
       this.running?.abort.abort(SUBTASK_ENDED);
       const report: Ended = {
         exitCode: end.exitCode,
@@ -106,7 +120,9 @@ export class RemoteSession {
   onDown(kind: string, data: string): void {
     if (kind === 'stop') {
       const stop = parseControl(Stop, data);
-      if (stop !== undefined) void this.o.connection.stop(stop.reason, stop.graceMs, stop.immediate);
+      if (stop === undefined) return;
+      this.stopping = true;
+      void this.o.connection.stop(stop.reason, stop.graceMs, stop.immediate);
       return;
     }
     if (kind !== 'm') return;
@@ -119,8 +135,10 @@ export class RemoteSession {
       // A draining worker takes no new subtask: the agent is being given up, and its end (lost) reruns this one elsewhere.
       if (this.draining) return;
       this.running?.abort.abort(SUBTASK_ENDED);
-      this.running = { subtaskId: message.subtask.id, abort: new AbortController() };
+      this.running = { subtaskId: message.subtask.id, attempt: message.subtask.attempt, abort: new AbortController() };
       this.subtasks++;
+      this.o.onEvent?.({ type: 'subtask-start', coordinationId: this.o.session, subtaskId: message.subtask.id, agentId: this.o.agentId, attempt: message.subtask.attempt, at: Date.now() });
+      this.status('executing');
     }
     const { [BRAND]: _brand, ...unbranded } = message;
     this.o.connection.send(unbranded);
@@ -160,14 +178,46 @@ export class RemoteSession {
       void this.onToolCall(m);
       return;
     }
-    if ((m.type === 'result' || m.type === 'error') && this.running?.subtaskId === m.subtaskId) {
-      this.running.abort.abort(SUBTASK_ENDED);
+    const running = this.running;
+    if ((m.type === 'result' || m.type === 'error') && running?.subtaskId === m.subtaskId) {
+      running.abort.abort(SUBTASK_ENDED);
       this.running = undefined;
       this.relay(m);
+      this.subtaskEnded(running, m.type === 'error' ? 'failed' : 'succeeded', m.type === 'error' ? (m.error as QiError) : undefined);
       if (this.draining) this.giveUp();
       return;
     }
+    if (m.type === 'progress') this.emitAgent({ type: 'progress', agentId: this.o.agentId, subtaskId: m.subtaskId, fraction: m.fraction });
     this.relay(m);
+  }
+
+  /** A monitor reading: shown here, and relayed to the coordinator at most every USAGE_RELAY_MS. */
+  private onSample(sample: UsageSample): void {
+    this.emitAgent({ type: 'usage', agentId: this.o.agentId, sample });
+    if (sample.at - this.usageSentAt < USAGE_RELAY_MS) return;
+    this.usageSentAt = sample.at;
+    const report: UsageReport = {
+      rssMB: sample.rssMB,
+      cpuPercent: sample.cpuPercent,
+      peakRssMB: sample.peakRssMB,
+      ...(sample.cpuWindowPercent === undefined ? {} : { cpuWindowPercent: sample.cpuWindowPercent }),
+      ...(sample.diskMB === undefined ? {} : { diskMB: sample.diskMB }),
+    };
+    this.o.send('usage', JSON.stringify(report));
+  }
+
+  private emitAgent(event: Extract<CoordinatorEvent, { type: 'agent' }>['event']): void {
+    this.o.onEvent?.({ type: 'agent', coordinationId: this.o.session, event, at: Date.now() });
+  }
+
+  private status(status: 'ready' | 'executing' | 'completed' | 'failed' | 'terminated'): void {
+    if (this.o.onEvent === undefined) return;
+    this.emitAgent({ type: 'status', agentId: this.o.agentId, agentType: this.o.spec.agentType, plugin: this.o.connection.plugin.name, status });
+  }
+
+  private subtaskEnded(running: Running, status: 'succeeded' | 'failed' | 'cancelled', error?: QiError): void {
+    this.o.onEvent?.({ type: 'subtask-end', coordinationId: this.o.session, subtaskId: running.subtaskId, agentId: this.o.agentId, status, attempt: running.attempt, ...(error === undefined ? {} : { error }), at: Date.now() });
+    if (status !== 'cancelled') this.status('ready');
   }
 
   private async onToolCall(m: Extract<ChildMessage, { type: 'tool-call' }>): Promise<void> {
@@ -177,7 +227,9 @@ export class RemoteSession {
       this.relay(m);
       return;
     }
+    const startedAt = Date.now();
     const result = await this.broker.call(m.name, m.args, running.abort.signal);
+    this.emitAgent({ type: 'tool', agentId: this.o.agentId, subtaskId: m.subtaskId, name: m.name, ok: result.tag === 'success', startedAt, endedAt: Date.now() });
     this.o.connection.send({ type: 'tool-result', callId: m.callId, result: result.tag === 'success' ? { tag: 'success', value: result.value ?? null } : result });
     if (result.tag === 'failure' && BUDGET_CODES.has(result.error.code)) this.failRunning(result.error, false);
   }
@@ -206,6 +258,7 @@ export class RemoteSession {
       this.running = undefined;
       running.abort.abort(SUBTASK_ENDED);
       this.relay({ [BRAND]: 1, type: 'error', subtaskId: running.subtaskId, error: { code: error.code, message: error.message, category: error.category, context: error.context } });
+      this.subtaskEnded(running, 'failed', error);
     }
     void this.o.connection.stop(error.code, this.o.sandbox.killGraceMs, immediate);
   }

@@ -182,6 +182,7 @@ class BullmqTransport implements AgentTransport {
     const connection = this.live.get(entry.session);
     if (connection !== undefined) {
       if (entry.kind === 'm') connection.receive(entry.data);
+      else if (entry.kind === 'usage') connection.receiveUsage(entry.data);
       else if (entry.kind === 'end') {
         const ended = parseControl(Ended, entry.data);
         if (ended === undefined) connection.lose('its worker sent a malformed end record');

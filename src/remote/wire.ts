@@ -8,7 +8,7 @@ import { PEER_ID } from './keys.js';
  * checks; control entries are parsed here. Every field comes from Redis, so all of it is
  * validated and bounded before use.
  */
-export type UpKind = 'm' | 'started' | 'refused' | 'end';
+export type UpKind = 'm' | 'started' | 'refused' | 'end' | 'usage';
 export type DownKind = 'm' | 'stop';
 
 /** A worker's answer that the agent is ready. */
@@ -43,6 +43,17 @@ export const Ended = z.strictObject({
   lost: z.boolean().optional(),
 });
 export type Ended = z.output<typeof Ended>;
+
+/** A usage sample of the agent's process on the worker (memory MB, CPU % of one core, workspace MB): finite, bounded numbers. */
+const Figure = z.number().nonnegative().max(1e7);
+export const UsageReport = z.strictObject({
+  rssMB: Figure,
+  cpuPercent: Figure,
+  cpuWindowPercent: Figure.optional(),
+  peakRssMB: Figure,
+  diskMB: Figure.optional(),
+});
+export type UsageReport = z.output<typeof UsageReport>;
 
 /** The coordinator stops the agent. */
 export const Stop = z.strictObject({ reason: z.string().max(1000), graceMs: z.int().min(0).max(600_000), immediate: z.boolean() });

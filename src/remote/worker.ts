@@ -6,6 +6,7 @@ import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config, ExecutorConfig } from '../config/schema.js';
+import type { CoordinatorEvent } from '../events/types.js';
 import { qiError } from '../errors/catalogue.js';
 import { agentLogger } from '../logging/logger.js';
 import type { PluginRegistry } from '../plugins/registry.js';
@@ -22,6 +23,7 @@ import { Heartbeat, PeerWatch } from './liveness.js';
 import { PluginHashes } from './plugin-hash.js';
 import { connectRedis, describeConnection, loadRemoteModules, redisOptions, within, type RemoteModules } from './redis.js';
 import { RemoteSession } from './session.js';
+import { WarmAgents, warmProfile } from './warm-agents.js';
 import { StreamReader, StreamWriter } from './streams.js';
 import type { Entry, Started, UpKind } from './wire.js';
 
@@ -36,8 +38,12 @@ export interface WorkerOptions {
   readonly slots: number;
   readonly registry: PluginRegistry;
   readonly logger: Logger;
+  /** Warm agents: ready agents kept per profile served and across profiles (size 0: none). */
+  readonly warm: { readonly size: number; readonly maxTotal: number };
   /** One record per job, when it ends (the CLI prints it). */
   readonly onJob?: (record: JobRecord) => void;
+  /** What its agents do, as a coordinator's events (the CLI's live table on a terminal). */
+  readonly onEvent?: (event: CoordinatorEvent) => void;
 }
 
 /** What became of one job. */
@@ -72,16 +78,36 @@ interface Runtime {
 export class RemoteWorker {
   readonly id = `w-${randomUUID()}`;
   private runtime: Runtime | undefined;
-  private readonly sessions = new Map<string, { session: RemoteSession; coordinator: string }>();
+  private readonly sessions = new Map<string, { session: RemoteSession; coordinator: string; memoryMB: number }>();
   private readonly hashes = new PluginHashes();
   private readonly monitor: ResourceMonitor;
   private readonly transport: AgentTransport = localTransport();
   private readonly tools = builtinTools();
   private draining = false;
   private modules: RemoteModules | undefined;
+  private readonly warm: WarmAgents;
+  private warmStarted = 0;
 
   constructor(private readonly o: WorkerOptions) {
     this.monitor = new ResourceMonitor(o.config.monitor.pollIntervalMs, o.config.monitor.cpuWindowMs, o.logger);
+    this.warm = new WarmAgents({
+      size: o.warm.size,
+      maxTotal: o.warm.maxTotal,
+      slots: o.slots,
+      maxTotalMemoryMB: o.config.resources.maxTotalMemory,
+      busy: () => {
+        let memoryMB = 0;
+        for (const s of this.sessions.values()) memoryMB += s.memoryMB;
+        return { sessions: this.sessions.size, memoryMB };
+      },
+      quiet: () => !this.draining && ![...this.sessions.values()].some(({ session }) => session.stopping),
+      start: (spec, plugin) => {
+        // A warm agent is started before any job names it: it runs under the worker's own id for it.
+        const agentId = `${this.id}.warm${++this.warmStarted}`;
+        return this.transport.start({ agentId, spec, plugin, sandbox: o.config.sandbox, logLevel: o.config.logging.level, logger: agentLogger(o.logger, agentId, spec.agentType), timeoutMs: WARM_START_TIMEOUT_MS });
+      },
+      onReady: (profile, ready) => o.logger.info({ plugin: profile.plugin.path, ready }, `warm agent ready for plugin ${profile.spec.plugin ?? profile.spec.agentType} (${ready} ready)`),
+    });
   }
 
   get activeSessions(): number {
@@ -91,6 +117,7 @@ export class RemoteWorker {
   /** SIGKILLs every agent at once (a second Ctrl-C). */
   killAll(): void {
     for (const { session } of this.sessions.values()) session.kill();
+    this.warm.killAll();
   }
 
   /** Connects and starts taking jobs. */
@@ -136,6 +163,7 @@ export class RemoteWorker {
     const runtime = this.runtime;
     if (runtime === undefined) return;
     const closing = runtime.worker.close();
+    const warmClosed = this.warm.close();
     for (const { session } of this.sessions.values()) session.drain();
     // The sessions end on their own time (a running subtask finishes); a job taken meanwhile is
     // drained as it starts.
@@ -143,6 +171,7 @@ export class RemoteWorker {
     // BullMQ's own close then only has to settle its bookkeeping; with Redis gone it is forced.
     const closed = await within(closing, 5000, 'closing the BullMQ worker');
     if (closed.tag === 'failure') await within(runtime.worker.close(true), 2000, 'forcing the BullMQ worker closed');
+    await warmClosed;
     runtime.watch.stop();
     // Every step is bounded: with Redis gone, draining must not wait for it.
     await within(runtime.writer.drain(), 2000, 'flushing the streams');
@@ -191,6 +220,7 @@ export class RemoteWorker {
       return;
     }
     const { payload, spec, pluginPath } = accepted.value;
+    const memoryMB = spec.resourceLimits.maxMemoryMB;
     const refuse = (error: QiError): void => {
       this.send(payload.coordinator, payload.session, 'refused', JSON.stringify({ error }));
       record('refused', payload, 0, error);
@@ -203,15 +233,23 @@ export class RemoteWorker {
     const plugin = pluginFromFile(pluginPath);
     if (plugin.tag === 'failure') return refuse(plugin.error);
     const logger = agentLogger(this.o.logger, payload.agentId, spec.agentType);
-    const connection = await this.transport.start({
-      agentId: payload.agentId,
-      spec,
-      plugin: plugin.value,
-      sandbox: this.o.config.sandbox,
-      logLevel: this.o.config.logging.level,
-      logger,
-      timeoutMs: payload.timeoutMs,
-    });
+    const profile = warmProfile(spec, plugin.value, payload.plugin.sha256);
+    const warm = this.draining ? undefined : this.warm.take(profile.key);
+    const release = this.warm.claim(memoryMB);
+    if (warm === undefined) this.warm.makeRoom();
+    const connection =
+      warm === undefined
+        ? await this.transport.start({
+            agentId: payload.agentId,
+            spec,
+            plugin: plugin.value,
+            sandbox: this.o.config.sandbox,
+            logLevel: this.o.config.logging.level,
+            logger,
+            timeoutMs: payload.timeoutMs,
+          })
+        : success(warm);
+    release();
     if (connection.tag === 'failure') return refuse(connection.error);
     const session = new RemoteSession({
       session: payload.session,
@@ -223,8 +261,9 @@ export class RemoteWorker {
       tools: this.tools,
       logger,
       send: (kind, data) => this.send(payload.coordinator, payload.session, kind, data),
+      ...(this.o.onEvent === undefined ? {} : { onEvent: this.o.onEvent }),
     });
-    this.sessions.set(payload.session, { session, coordinator: payload.coordinator });
+    this.sessions.set(payload.session, { session, coordinator: payload.coordinator, memoryMB });
     this.runtime?.watch.track(payload.coordinator, beatKey(this.o.executor.queue, payload.coordinator));
     const { boundary } = connection.value;
     const ready: Started = {
@@ -239,6 +278,8 @@ export class RemoteWorker {
     const end = await session.ended;
     this.sessions.delete(payload.session);
     this.runtime?.watch.untrack(payload.coordinator);
+    // The next job of this profile finds an agent ready (within the slots and memory left).
+    if (!this.draining) this.warm.refillLater(profile);
     record(end.reason === 'lost' || session.givenUp ? 'given up' : 'done', payload, session.subtasks);
   }
 
@@ -272,6 +313,9 @@ export class RemoteWorker {
     return success({ payload, spec: spec.value, pluginPath: entry.path });
   }
 }
+
+/** Start timeout of a warm agent (no job waits for it). */
+const WARM_START_TIMEOUT_MS = 15_000;
 
 /** The agent id and plugin name of a refused job, for its line on stderr: only when they are short plain names (the job is unverified). */
 function shownFields(data: unknown): Partial<JobPayload> {

@@ -7,6 +7,7 @@ import type { SubAgentSpecification } from '../schemas/spec.js';
 import type { ToolPolicy } from '../tools/types.js';
 import type { PluginInfo } from './instance.js';
 import type { AgentLogBudget } from './log-budget.js';
+import type { UsageSample } from './monitor.js';
 import type { PluginSource } from './plugin-source.js';
 
 /**
@@ -88,4 +89,10 @@ export interface AgentConnection {
   stop(reason: string, graceMs: number, immediate?: boolean): Promise<AgentEnd>;
   /** Synchronous last resort (the coordinator's process-exit hook). */
   kill(): void;
+  /**
+   * Where no process runs here (`pid` undefined) but one runs elsewhere (a remote worker): the
+   * usage samples of that process, checked and bounded, to `listener` (the latest listener);
+   * returns the unsubscribe.
+   */
+  usage?(listener: (sample: UsageSample) => void): () => void;
 }

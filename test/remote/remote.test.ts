@@ -47,7 +47,9 @@ function launchWorker(name: string, slots = 1): { name: string; ws: string; proc
       executor: { type: 'bullmq', connection: redis.socket, lockDurationMs: LOCK_MS },
     }),
   );
-  const w = { name, ws, proc: startWorker(['--config', config, '--slots', String(slots)], { QICOORD_JOB_SECRET: SECRET }) };
+  // No warm agents here: these tests read which worker ran an agent off its workspace's name,
+  // the coordinator's agent id only for an agent started for its job (warm.test.ts covers them).
+  const w = { name, ws, proc: startWorker(['--config', config, '--slots', String(slots), '--warm', '0'], { QICOORD_JOB_SECRET: SECRET }) };
   workers.push(w);
   return w;
 }

@@ -15,7 +15,6 @@ export interface ProgressRenderer {
 
 /** The live table: redrawn in place at most every `intervalMs`, on a TTY, fitted to the window. */
 export class TtyRenderer implements ProgressRenderer {
-  private readonly model = new ProgressModel();
   private drawn = 0;
   private readonly timer: NodeJS.Timeout;
   private dirty = true;
@@ -23,6 +22,8 @@ export class TtyRenderer implements ProgressRenderer {
   constructor(
     private readonly out: NodeJS.WriteStream,
     intervalMs = 100,
+    /** What is drawn (a worker hands in its own, sized by what it is given rather than by a run). */
+    private readonly model = new ProgressModel(),
   ) {
     this.out.write('\x1b[?25l');
     this.timer = setInterval(() => this.draw(), intervalMs);
