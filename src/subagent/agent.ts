@@ -98,7 +98,8 @@ export class SubAgent {
     this.instance = o.instance;
     this.id = o.instance.id;
     o.connection.messages({ message: (m) => this.onMessage(m), violation: (e) => this.fail(e, 'protocol violation') });
-    this.unwatch = o.connection.pid === undefined ? () => undefined : o.monitor.watch({
+    // An agent on another host (a worker) is watched there: its samples come over the connection.
+    this.unwatch = o.connection.pid === undefined ? (o.connection.usage?.((s) => this.onSample(s)) ?? (() => undefined)) : o.monitor.watch({
       agentId: this.id,
       pid: o.connection.pid,
       maxMemoryMB: this.instance.specification.resourceLimits.maxMemoryMB,
