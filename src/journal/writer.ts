@@ -2,9 +2,10 @@ import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, writeSync
 import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
 import { qiError } from '../errors/catalogue.js';
+import { LineBatch } from './batch.js';
 import type { CrashSwitch } from './crash-switch.js';
 import type { JournalRecord } from './record.js';
-import { encodeRecord } from './record.js';
+import { recordJson } from './record.js';
 
 /**
  * Least time between two writes of the journal, in ms. Under a flood of events (thousands of
@@ -18,7 +19,10 @@ export const MIN_WRITE_GAP_MS = 2;
 /**
  * Appends records to one journal file. Records go out in batches, one write call each: at the
  * end of the turn of the event loop they were appended in, or — when the last write was less than
- * MIN_WRITE_GAP_MS ago — when that gap has passed. `durable()` resolves once everything appended
+ * MIN_WRITE_GAP_MS ago — when that gap has passed. A record is encoded when its batch is written,
+ * not when it is appended: the run's turn that produced it (a subtask's start, right before its
+ * message goes to the agent) only queues it, and the encoding overlaps the agents' work. Records
+ * are the run's events, never changed once applied, so encoding them later writes the same line. `durable()` resolves once everything appended
  * so far is written and fdatasync-ed, one sync per batch (group commit); the fdatasync runs on
  * libuv's thread pool, so the run's event loop does not wait for the disk. Records that later work
  * depends on — a subtask's success and outputs — are followed by `await durable()` before that
@@ -26,8 +30,10 @@ export const MIN_WRITE_GAP_MS = 2;
  */
 export class JournalWriter {
   private fd: number | undefined;
-  /** Lines appended and not yet written. */
-  private buffered: string[] = [];
+  /** Records (or lines already encoded) appended and not yet written, in order. */
+  private readonly queued: (JournalRecord | string)[] = [];
+  /** The bytes of the batch being written (reused from batch to batch). */
+  private readonly batch = new LineBatch();
   private flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private lastWrite = -Infinity;
   /** fdatasyncs on the thread pool (the fd stays open until they are done). */
@@ -70,14 +76,18 @@ export class JournalWriter {
    * reported by the next call, never thrown.
    */
   append(record: JournalRecord): Result<void, QiError> {
-    return this.appendLine(encodeRecord(record));
+    return this.enqueue(record);
   }
 
   /** Appends one line already encoded (record.ts), as `append` does. */
   appendLine(line: string): Result<void, QiError> {
+    return this.enqueue(line);
+  }
+
+  private enqueue(entry: JournalRecord | string): Result<void, QiError> {
     if (this.fd === undefined || this.closing !== undefined) return failure(qiError('INVALID_JOURNAL', `journal ${this.file} is closed`, { file: this.file }));
     if (this.writeFailure !== undefined) return failure(this.writeFailure);
-    this.buffered.push(line);
+    this.queued.push(entry);
     if (this.flushTimer === undefined) {
       const wait = this.lastWrite + MIN_WRITE_GAP_MS - performance.now();
       this.flushTimer = wait > 0 ? setTimeout(() => this.flush(), wait) : setImmediate(() => this.flush());
@@ -85,27 +95,54 @@ export class JournalWriter {
     return success(undefined);
   }
 
-  /** Writes the buffered lines now, in one call. */
+  /** Encodes the queued records and writes them now, in one call. */
   private flush(): Result<void, QiError> {
     if (this.flushTimer !== undefined) {
       clearTimeout(this.flushTimer as NodeJS.Timeout);
       clearImmediate(this.flushTimer as NodeJS.Immediate);
       this.flushTimer = undefined;
     }
-    if (this.buffered.length === 0 || this.fd === undefined || this.writeFailure !== undefined) return this.status();
-    if (this.crash !== undefined && this.written + this.buffered.length >= this.crash.atRecord) this.crashNow(this.fd, this.crash);
-    const text = this.buffered.length === 1 ? this.buffered[0]! : this.buffered.join('');
-    this.written += this.buffered.length;
-    this.buffered = [];
+    const queued = this.queued;
+    if (queued.length === 0 || this.fd === undefined || this.writeFailure !== undefined) return this.status();
+    if (this.crash !== undefined && this.written + queued.length >= this.crash.atRecord) this.crashNow(this.fd, this.crash);
+    // A record JSON cannot encode (a BigInt, a cycle) ends the journal there: the records before
+    // it are written, it and those after it are not (a journal is always a prefix of the run).
+    const encoded = this.encode(queued.length);
+    this.written += encoded;
+    queued.length = 0;
     this.lastWrite = performance.now();
     try {
-      writeSync(this.fd, text);
-      this.unsynced = true;
-      return success(undefined);
+      this.writeBatch(this.fd, this.batch.length);
+      if (encoded > 0) this.unsynced = true;
     } catch (e) {
       this.writeFailure ??= writeError(this.file, e);
-      return failure(this.writeFailure);
+    } finally {
+      this.batch.clear();
     }
+    return this.status();
+  }
+
+  /** Encodes the first `count` queued entries into the batch; returns how many could be (the first failure is kept). */
+  private encode(count: number): number {
+    for (let i = 0; i < count; i++) {
+      const entry = this.queued[i]!;
+      try {
+        if (typeof entry === 'string') this.batch.addLine(entry);
+        else this.batch.addJson(recordJson(entry));
+      } catch (e) {
+        this.writeFailure ??= qiError('JOURNAL_UNAVAILABLE', `cannot encode a record of the journal ${this.file} (${typeof entry === 'string' ? 'line' : entry.type}): ${e instanceof Error ? e.message : String(e)}`, {
+          file: this.file,
+        });
+        return i;
+      }
+    }
+    return count;
+  }
+
+  /** Writes the batch's first `length` bytes (a short write — a regular file near full — is continued). */
+  private writeBatch(fd: number, length: number): void {
+    const bytes = this.batch.view(length);
+    for (let done = 0; done < length; ) done += writeSync(fd, bytes, done, length - done);
   }
 
   /**
@@ -114,9 +151,12 @@ export class JournalWriter {
    */
   private crashNow(fd: number, crash: CrashSwitch): never {
     const upTo = crash.atRecord - this.written;
-    const last = Buffer.from(this.buffered[upTo - 1]!);
-    const head = Buffer.from(this.buffered.slice(0, upTo - 1).join(''));
-    writeSync(fd, Buffer.concat([head, crash.torn ? last.subarray(0, Math.floor(last.length / 2)) : last]));
+    this.encode(upTo - 1);
+    const head = this.batch.length;
+    this.queued.splice(0, upTo - 1);
+    this.encode(1);
+    const last = this.batch.length - head;
+    this.writeBatch(fd, head + (crash.torn ? Math.floor(last / 2) : last));
     process.kill(process.pid, 'SIGKILL');
     // SIGKILL of oneself is delivered before kill() returns; this only satisfies the type.
     throw new Error('unreachable: SIGKILL did not end the process');
@@ -125,7 +165,7 @@ export class JournalWriter {
   /** Resolves once every record appended so far is on disk (one fdatasync per batch). */
   durable(): Promise<Result<void, QiError>> {
     // Nothing unwritten or unsynced: done, or done once the sync in flight (which covers it) is.
-    if (!this.unsynced && this.buffered.length === 0) return this.syncInFlight ?? Promise.resolve(this.status());
+    if (!this.unsynced && this.queued.length === 0) return this.syncInFlight ?? Promise.resolve(this.status());
     this.pending ??= new Promise((resolve) => {
       setImmediate(() => {
         this.pending = undefined;
