@@ -31,7 +31,8 @@ export async function run({ figures, progress, reps }) {
   const off = await coordinatorWith(false);
   const n = reps(2000, 300);
   progress('throughput with the journal on and off (interleaved, order alternating)');
-  for (const c of [on, off]) await timedRun(c, independentTask('j-warm', 200, 'bench-echo', (i) => ({ value: i })), strategy('parallel', 2));
+  // Warm long enough that neither side's first measured round still pays for JIT compilation.
+  for (const c of [on, off]) await timedRun(c, independentTask('j-warm', 1000, 'bench-echo', (i) => ({ value: i })), strategy('parallel', 2));
   // The two sides run back to back in each round, in alternating order (on-off, off-on, ...), so
   // a drift in the machine's load or a GC owed by the previous run falls on both alike; the ratio
   // is the median of the rounds' own on/off ratios (each measured under the same load), not a

@@ -1,8 +1,9 @@
 /**
  * The coordinator side of the journal's cost: the throughput case (N independent echo subtasks on
  * 2 agents, parallel) with the journal on or off, interleaved with the order alternating, printing
- * per-subtask times, the coordinator's CPU per subtask and — with both sides — the median of the
- * rounds' on/off throughput ratios. Profile the journaled side with
+ * per-subtask times, the coordinator's CPU per subtask over the throughput span (first start to
+ * last end: the journal's head and close are outside it) and — with both sides — the median of
+ * the rounds' on/off throughput ratios. Profile the journaled side with
  * `node --cpu-prof --cpu-prof-dir=DIR bench/profile/journal-prof.mjs on [N] [reps]` (`off` for the
  * unjournaled side, `both` to compare), then `node bench/profile/journal-prof.mjs top FILE.cpuprofile N`
  * for the journal's own share of it: the self time of the journal's modules (dist/src/journal/**,
@@ -26,15 +27,12 @@ async function compare(mode, n, reps) {
   const sides = [];
   if (mode !== 'on') sides.push(['off', await make(false)]);
   if (mode !== 'off') sides.push(['on', await make({ dir: scratchDir('journal-prof-') })]);
-  for (const [, c] of sides) await timedRun(c, independentTask('warm', 200, 'bench-echo', (i) => ({ value: i })), strategy('parallel', 2));
+  for (const [, c] of sides) await timedRun(c, independentTask('warm', 1000, 'bench-echo', (i) => ({ value: i })), strategy('parallel', 2));
   const ratios = [];
   for (let r = 0; r < reps; r++) {
     const rate = {};
     for (const [key, c] of r % 2 === 0 ? sides : [...sides].reverse()) {
-      const cpu0 = process.cpuUsage();
-      const { starts, ends } = await timedRun(c, independentTask(`jp-${key}-${r}`, n, 'bench-echo', (i) => ({ value: i })), strategy('parallel', 2));
-      const span = ends[ends.length - 1] - starts[0];
-      const cpu = process.cpuUsage(cpu0);
+      const { span, cpu } = await spanRun(c, independentTask(`jp-${key}-${r}`, n, 'bench-echo', (i) => ({ value: i })));
       rate[key] = n / (span / 1000);
       console.log(`${key.padEnd(3)} ${n} subtasks: ${Math.round(rate[key])} subtasks/s, ${((span / n) * 1000).toFixed(0)} µs per subtask, coordinator CPU ${((cpu.user + cpu.system) / n).toFixed(0)} µs per subtask`);
     }
@@ -42,6 +40,37 @@ async function compare(mode, n, reps) {
   }
   if (ratios.length > 0) console.log(`on/off throughput, median of ${ratios.length} rounds: ${median(ratios).toFixed(3)} (${ratios.map((x) => x.toFixed(2)).join(' ')})`);
   await Promise.all(sides.map(([, c]) => c.close()));
+}
+
+/**
+ * One run, timed from its first subtask's start to its last subtask's end (the throughput span),
+ * with the coordinator process's CPU over that span alone (the journal's head and close, before
+ * and after it, are not in it).
+ */
+async function spanRun(coordinator, task) {
+  const plan = ok(await coordinator.distributeTask(task, strategy('parallel', 2)), 'distributeTask');
+  const events = coordinator.events();
+  let first;
+  let cpu0;
+  let last;
+  let cpu;
+  let ended = 0;
+  const listening = (async () => {
+    for await (const ev of events) {
+      if (ev.coordinationId !== plan.distributionId) continue;
+      if (ev.type === 'subtask-start' && first === undefined) {
+        cpu0 = process.cpuUsage();
+        first = performance.now();
+      } else if (ev.type === 'subtask-end' && ++ended === task.subtasks.length) {
+        cpu = process.cpuUsage(cpu0);
+        last = performance.now();
+      } else if (ev.type === 'run-end') break;
+    }
+  })();
+  const result = ok(await coordinator.executeDistributedTask(plan), 'executeDistributedTask');
+  await listening;
+  if (!result.success) throw new Error(`run ${task.id} failed: ${result.error?.code}`);
+  return { span: last - first, cpu };
 }
 
 /** The journal's self time in a .cpuprofile, in total and per subtask (`subtasks`: how many the profiled runs executed). */
