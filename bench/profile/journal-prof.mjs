@@ -34,7 +34,7 @@ async function compare(mode, n, reps) {
     for (const [key, c] of r % 2 === 0 ? sides : [...sides].reverse()) {
       const { span, cpu } = await spanRun(c, independentTask(`jp-${key}-${r}`, n, 'bench-echo', (i) => ({ value: i })));
       rate[key] = n / (span / 1000);
-      console.log(`${key.padEnd(3)} ${n} subtasks: ${Math.round(rate[key])} subtasks/s, ${((span / n) * 1000).toFixed(0)} µs per subtask, coordinator CPU ${((cpu.user + cpu.system) / n).toFixed(0)} µs per subtask`);
+      console.log(`${key.padEnd(3)} ${n} subtasks: ${Math.round(rate[key])} subtasks/s, ${((span / n) * 1000).toFixed(0)} µs per subtask, coordinator CPU ${((cpu.user + cpu.system) / n).toFixed(0)} µs per subtask (user ${(cpu.user / n).toFixed(0)}, system ${(cpu.system / n).toFixed(0)})`);
     }
     if (rate.on !== undefined && rate.off !== undefined) ratios.push(rate.on / rate.off);
   }
