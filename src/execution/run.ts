@@ -380,7 +380,8 @@ export class CoordinationRun {
     this.services.close();
     // The warm pool is not refilled here: a run's end is no sign that agents of its profiles will
     // be wanted again (the CLI closes right after), and pool agents nobody takes are pure cost.
-    await this.agents.stopAll('run finished');
+    // The journal is written and synced while the agents stop (its writes run in the background; closing finds nothing in flight).
+    await Promise.all([this.agents.stopAll('run finished'), this.journal.durable()]);
     const result = buildResult(this.id, this.state, this.agents.agentRecords(), executionTime, this.services.communicationMs, ok ? undefined : this.firstFailure, (i) => this.delegationOf(i));
     this.deps.emit({ type: 'run-end', coordinationId: this.id, success: ok, status: this.status, executionTime, at: Date.now() });
     this.resolveDone?.(result);

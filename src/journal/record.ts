@@ -20,7 +20,16 @@ const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
 
 /** Encodes a record as one line (checksum, space, JSON, newline). */
 export function encodeRecord(record: JournalRecord): string {
-  return encodeJson(JSON.stringify(record));
+  return encodeJson(recordJson(record));
+}
+
+/**
+ * The JSON text of a record: JSON.stringify. (A field-by-field encoder of the two records every
+ * subtask writes was measured in the running coordinator against this, and was no faster: the
+ * checks that it may be used — the exact fields, their kinds — cost what it saved.)
+ */
+export function recordJson(record: JournalRecord): string {
+  return JSON.stringify(record);
 }
 
 /** Encodes the JSON text of a record (an object with a string `type`) as one line. */

@@ -1,0 +1,155 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunEvent } from '../../src/execution/run-events.js';
+import { LineBatch } from '../../src/journal/batch.js';
+import { readJournal } from '../../src/journal/read.js';
+import type { JournalRecord } from '../../src/journal/record.js';
+import { decodeRecord, encodeJson, encodeRecord, recordJson } from '../../src/journal/record.js';
+import { JOURNAL_FILE } from '../../src/journal/runs.js';
+import { JournalWriter } from '../../src/journal/writer.js';
+import { err, ok, tempProject } from '../helpers.js';
+
+const error = { code: 'AGENT_ERROR', message: 'boom "quoted"\nsecond line', category: 'agent', context: { subtaskId: 's1' } };
+const usage = { memoryMB: 12.5, executionTimeMs: 3, toolCalls: 0, networkRequests: 1, fileOperations: 2, cpuPercent: 40 };
+
+/** One event of every type a run journals (subtask-dispatched is not written, but encodes alike). */
+const events: readonly RunEvent[] = [
+  { type: 'run-started', at: 1_700_000_000_000 },
+  { type: 'subtasks-added', subtasks: [{ id: 'p~a', parentId: 'p', depth: 1, subtask: { id: 'p~a' } as never, spec: { name: 'x' } as never }], at: 1 },
+  { type: 'subtask-dispatched', index: 0, subtaskId: 's0', attempt: 1, at: 2 },
+  { type: 'subtask-started', index: 0, subtaskId: 's0', attempt: 1, agentId: 'echo#1', at: 3 },
+  { type: 'subtask-succeeded', index: 0, subtaskId: 's0', attempt: 1, outputs: { value: 1, deep: [{ a: null }, 'ü€😀'] }, usage, at: 4 },
+  { type: 'subtask-succeeded', index: 1, subtaskId: 's1', attempt: 2, outputs: {}, usage: undefined, at: 5 },
+  { type: 'subtask-succeeded', index: 2, subtaskId: 's2', attempt: 1, outputs: { v: 'x' }, at: 6 },
+  { type: 'subtask-requeued', index: 1, subtaskId: 's1', attempt: 1, error: error as never, delayMs: 10, reason: 'retry', usage, at: 7 },
+  { type: 'subtask-failed', index: 3, subtaskId: 's3', attempt: 3, error: error as never, at: 8 },
+  { type: 'subtask-cancelled', index: 4, subtaskId: 's4', error: error as never, at: 9 },
+  { type: 'subtask-cancelled', index: 5, subtaskId: 's5', at: 10 },
+  { type: 'subtask-skipped', index: 6, subtaskId: 's6', error: error as never, at: 11 },
+  { type: 'sync-released', pointId: 'vote', outcome: { decision: 'yes', votes: [1, 2] }, at: 12 },
+  { type: 'fallback-applied', action: 'extend-deadline', detail: { index: 2, factor: 1.5 }, at: 13 },
+  { type: 'run-ended', status: 'completed', at: 14 },
+  { type: 'run-ended', status: 'failed', error: error as never, at: 15 },
+];
+
+/** What JSON.stringify then JSON.parse makes of a record: the meaning every encoding must keep. */
+const plain = (r: unknown): unknown => JSON.parse(JSON.stringify(r));
+const asRecord = (e: RunEvent): JournalRecord => e as unknown as JournalRecord;
+
+describe('journal record encoding', () => {
+  it('every event type round-trips through its line', () => {
+    for (const event of events) {
+      const line = encodeRecord(asRecord(event));
+      expect(line.endsWith('\n')).toBe(true);
+      expect(decodeRecord(line.slice(0, -1))).toEqual({ ok: true, record: plain(event) });
+    }
+  });
+
+  it('subtask records with awkward strings and numbers round-trip too', () => {
+    const awkward = ['', 'a"b', 'back\\slash', 'tab\tnew\nline', '\u0000\u001f', '\ud800 lone surrogate', 'ü€😀', '</script>'];
+    for (const s of awkward) {
+      for (const n of [0, 1.5, 1e21, Number.MAX_SAFE_INTEGER]) {
+        const started = { type: 'subtask-started', index: n, subtaskId: s, attempt: n, agentId: s, at: n };
+        const succeeded = { type: 'subtask-succeeded', index: n, subtaskId: s, attempt: 1, outputs: { [s]: s, n }, usage, at: n };
+        for (const r of [started, succeeded]) expect(decodeRecord(encodeRecord(r).slice(0, -1))).toEqual({ ok: true, record: plain(r) });
+      }
+    }
+  });
+});
+
+describe('journal line batch', () => {
+  it('builds the same bytes as the line encoder, checksums over UTF-8 included, across growth of its buffer', () => {
+    const batch = new LineBatch();
+    const big = { type: 'subtask-succeeded', index: 9, subtaskId: 'big', attempt: 1, outputs: { text: 'é😀'.repeat(40_000) }, at: 1 };
+    const records: JournalRecord[] = [...events.map(asRecord), big, ...events.map(asRecord)];
+    for (const r of records) batch.addJson(recordJson(r));
+    const head = encodeJson(JSON.stringify({ type: 'head', task: { id: 'ü' } }));
+    batch.addLine(head);
+    const expected = records.map((r) => encodeRecord(r)).join('') + head;
+    expect(batch.view().toString('utf8')).toBe(expected);
+    expect(batch.length).toBe(Buffer.byteLength(expected));
+    batch.clear();
+    expect(batch.length).toBe(0);
+    batch.addJson('{"type":"x"}');
+    expect(batch.view().toString('utf8')).toBe(encodeRecord({ type: 'x' }));
+  });
+});
+
+describe('journal written by the writer', () => {
+  function written(records: readonly JournalRecord[]): string {
+    const file = path.join(tempProject(), JOURNAL_FILE);
+    const w = ok(JournalWriter.open(file));
+    for (const r of records) ok(w.append(r));
+    ok(w.close());
+    return file;
+  }
+
+  it('reads back every event type as written, byte for byte the line encoder', () => {
+    const file = written(events.map(asRecord));
+    expect(readFileSync(file, 'utf8')).toBe(events.map((e) => encodeRecord(asRecord(e))).join(''));
+    expect(ok(readJournal(file)).records).toEqual(events.map(plain));
+  });
+
+  it('a torn final record (cut at every byte) or a corrupt one (any byte flipped) is dropped on read, never fatal', () => {
+    const file = written(events.map(asRecord));
+    const full = readFileSync(file);
+    const lastStart = full.lastIndexOf(0x0a, full.length - 2) + 1;
+    const before = events.slice(0, -1).map(plain);
+    for (let cut = lastStart + 1; cut < full.length; cut++) {
+      writeFileSync(file, full.subarray(0, cut));
+      expect(ok(readJournal(file))).toMatchObject({ records: before, droppedTail: true, goodBytes: lastStart });
+    }
+    for (let at = lastStart; at < full.length - 1; at++) {
+      const flipped = Buffer.from(full);
+      flipped[at] = flipped[at]! ^ 0x01;
+      writeFileSync(file, flipped);
+      expect(ok(readJournal(file))).toMatchObject({ records: before, droppedTail: true, goodBytes: lastStart });
+    }
+  });
+
+  it('a record JSON cannot encode ends the journal there: the records before it are written, later appends fail, nothing throws', async () => {
+    const file = path.join(tempProject(), JOURNAL_FILE);
+    const w = ok(JournalWriter.open(file));
+    ok(w.append({ type: 'a' }));
+    ok(w.append({ type: 'bad', n: 1n }));
+    ok(w.append({ type: 'c' }));
+    const synced = await w.durable();
+    expect(err(synced).code).toBe('JOURNAL_UNAVAILABLE');
+    expect(err(w.append({ type: 'd' })).code).toBe('JOURNAL_UNAVAILABLE');
+    w.close();
+    expect(ok(readJournal(file)).records).toEqual([{ type: 'a' }]);
+  });
+
+  it('a batch written in the background: records appended meanwhile follow it in order; durable() and close() wait for it', async () => {
+    const file = path.join(tempProject(), JOURNAL_FILE);
+    const w = ok(JournalWriter.open(file));
+    ok(w.append({ type: 'r', i: 0 }));
+    // The writer's turn (queued first) hands the batch to the thread pool; its end comes in a later turn.
+    await new Promise((r) => setImmediate(r));
+    for (let i = 1; i < 5; i++) ok(w.append({ type: 'r', i }));
+    const synced = w.durable();
+    ok(await synced);
+    expect(ok(readJournal(file)).records.map((r) => r['i'])).toEqual([0, 1, 2, 3, 4]);
+
+    ok(w.close());
+
+    // A fresh writer (its first write is not held back by MIN_WRITE_GAP_MS): closed while its first batch is being written.
+    const second = path.join(tempProject(), JOURNAL_FILE);
+    const v = ok(JournalWriter.open(second));
+    ok(v.append({ type: 'r', i: 5 }));
+    await new Promise((r) => setImmediate(r));
+    ok(v.append({ type: 'r', i: 6 }));
+    let closed = 0;
+    ok(v.close(() => closed++));
+    expect(err(v.append({ type: 'late' })).code).toBe('INVALID_JOURNAL');
+    // Closed once the write in flight is done, with the record queued behind it written too.
+    expect(closed).toBe(0);
+    await new Promise<void>((resolve) => {
+      const poll = (): void => void (closed > 0 ? resolve() : setTimeout(poll, 1));
+      poll();
+    });
+    expect(closed).toBe(1);
+    expect(ok(readJournal(second)).records.map((r) => r['i'])).toEqual([5, 6]);
+  });
+});
