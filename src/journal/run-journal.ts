@@ -15,9 +15,10 @@ import { JournalWriter } from './writer.js';
 
 /**
  * The journal format; a journal of another version is refused on resume. 2: the head holds a
- * fingerprint of the config alone, and attempts are not journaled at dispatch.
+ * fingerprint of the config alone, and attempts are not journaled at dispatch. 3: a success
+ * written in the same batch as its attempt's start stands for both (it carries the `agentId`).
  */
-export const JOURNAL_VERSION = 2;
+export const JOURNAL_VERSION = 3;
 
 /** What a run's journal starts with: enough to rebuild the run, and to tell it was not changed. */
 export interface JournalHead {
@@ -77,7 +78,8 @@ export interface RunJournal {
   readonly runId: string;
   readonly dir: string;
   /** Appends one event record (written at once; on disk after the next `durable()`). */
-  record(event: JournalRecord): Result<void, QiError>;
+  /** Appends an event's record; `replaces`: a queued record it stands for (see JournalWriter.append). */
+  record(event: JournalRecord, replaces?: (queued: JournalRecord) => boolean): Result<void, QiError>;
   /** Appends one record already encoded (record.ts `encodeJson`). */
   recordLine(line: string): Result<void, QiError>;
   /** Resolves once everything recorded so far is on disk (one fdatasync per batch). */
@@ -98,7 +100,7 @@ function openJournal(runDir: string, runId: string, lock: RunLock, truncateTo?: 
   return success({
     runId,
     dir: runDir,
-    record: (event) => w.append(event),
+    record: (event, replaces) => w.append(event, replaces),
     recordLine: (line) => w.appendLine(line),
     durable: () => w.durable(),
     close() {

@@ -47,7 +47,8 @@ async function journaled(journal: string, runs: Map<string, number>): Promise<Mu
   return coordinator;
 }
 
-const chain = task('chain', [sub('a', [{ do: 'busy', ms: 1 }]), sub('b', [{ do: 'busy', ms: 1 }]), sub('c', [{ do: 'busy', ms: 1 }])], { b: ['a'], c: ['b'] });
+// b takes a while: its start is on disk before it ends (a start and an end in the same batch are one record).
+const chain = task('chain', [sub('a', [{ do: 'busy', ms: 1 }]), sub('b', [{ do: 'sleep', ms: 30 }]), sub('c', [{ do: 'busy', ms: 1 }])], { b: ['a'], c: ['b'] });
 
 /** The journal of the run, cut right after the first record matching `cutAfter` (a crash there). */
 function cutJournal(journal: string, runId: string, cutAfter: (r: { type: string; subtaskId?: string }) => boolean): void {

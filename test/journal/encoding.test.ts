@@ -121,6 +121,23 @@ describe('journal written by the writer', () => {
     expect(ok(readJournal(file)).records).toEqual([{ type: 'a' }]);
   });
 
+  it('a record that replaces a queued one takes its place; one already written stays', async () => {
+    const file = path.join(tempProject(), JOURNAL_FILE);
+    const w = ok(JournalWriter.open(file));
+    const isStart = (i: number) => (q: JournalRecord) => q.type === 'start' && q['i'] === i;
+    ok(w.append({ type: 'start', i: 0 }));
+    ok(w.append({ type: 'other' }));
+    // Still queued: the end stands for the start.
+    ok(w.append({ type: 'end', i: 0, from: 'start' }, isStart(0)));
+    ok(w.append({ type: 'start', i: 1 }));
+    ok(await w.durable());
+    // Written already: the end is appended, the start stays.
+    ok(w.append({ type: 'end', i: 1 }, isStart(1)));
+    ok(await w.durable());
+    w.close();
+    expect(ok(readJournal(file)).records).toEqual([{ type: 'other' }, { type: 'end', i: 0, from: 'start' }, { type: 'start', i: 1 }, { type: 'end', i: 1 }]);
+  });
+
   it('a batch written in the background: records appended meanwhile follow it in order; durable() and close() wait for it', async () => {
     const file = path.join(tempProject(), JOURNAL_FILE);
     const w = ok(JournalWriter.open(file));
