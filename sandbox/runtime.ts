@@ -69,6 +69,10 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
   let plugin: AgentPlugin | undefined;
   let agent: { agentId: string; workspace: string; grants: { read: string[]; write: string[] } } | undefined;
   let running: { subtaskId: string; abort: AbortController } | undefined;
+  // The coordinator sends `init` without waiting for `hello`; where it can arrive first (the
+  // in-memory pipe) it is held until the runtime has said hello, so hello is always first.
+  let started = false;
+  let early: Init | undefined;
 
   async function init(message: Init): Promise<void> {
     deps.installNetGuard(message.netGuard, (event) => channel.send({ type: 'audit', kind: 'net', action: event.action, detail: { ...event } }));
@@ -139,11 +143,15 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
   return {
     start(pid, node) {
       channel.send({ type: 'hello', pid, node });
+      started = true;
+      if (early !== undefined) void init(early);
+      early = undefined;
     },
     onMessage(message) {
       switch (message.type) {
         case 'init':
-          void init(message);
+          if (started) void init(message);
+          else early = message;
           return;
         case 'execute':
           void execute(message);
