@@ -52,4 +52,4 @@ process.on('unhandledRejection', (e) => {
 });
 
 channel.onMessage((message) => runtime.onMessage(message));
-runtime.start(process.pid, process.version);
+runtime.start(process.pid, process.version, process.memoryUsage.rss() / 1048576);

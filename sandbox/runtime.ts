@@ -23,8 +23,11 @@ export interface RuntimeDeps {
 
 /** The child side of one agent, driven by the coordinator's messages. */
 export interface AgentRuntime {
-  /** Says hello: the runtime is up and waits for `init`. */
-  start(pid: number, node: string): void;
+  /**
+   * Says hello: the runtime is up and waits for `init`. `residentMB`: this process's resident
+   * memory now, before any plugin code (a process of its own; not given in-process).
+   */
+  start(pid: number, node: string, residentMB?: number): void;
   onMessage(message: ParentMessage): void;
   /** An error escaped plugin code (uncaught exception, unhandled rejection): report it for the running subtask. */
   reportFatal(e: unknown): void;
@@ -141,8 +144,8 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
   }
 
   return {
-    start(pid, node) {
-      channel.send({ type: 'hello', pid, node });
+    start(pid, node, residentMB) {
+      channel.send({ type: 'hello', pid, node, ...(residentMB === undefined ? {} : { residentMB }) });
       started = true;
       if (early !== undefined) void init(early);
       early = undefined;

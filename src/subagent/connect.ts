@@ -117,7 +117,11 @@ export async function connectAgent(open: (handlers: ChannelHandlers) => AgentLin
       startupViolation(outOfOrder(options.agentId, m.type, greeted));
     } else if (m.type === 'hello') {
       greeted = true;
-      measured = options.measure();
+      // `init` is already in the child's pipe, so by the time this runs the plugin may be
+      // loading: its top-level code could inflate the reading (and so its own memory allowance).
+      // The runtime's report was taken before any plugin code ran; the lower of the two counts.
+      const reading = options.measure();
+      measured = { pid: reading.pid, baselineMB: m.residentMB === undefined ? reading.baselineMB : Math.min(reading.baselineMB, m.residentMB) };
     } else if (m.type === 'ready') {
       ready = true;
       settle?.(success({ plugin: m.plugin, ...measured }));
