@@ -1,7 +1,8 @@
 /**
  * Entry of every SubAgent child process. Order matters: the channel and the process functions
  * the sandbox relies on are captured first; the network guard is installed before the plugin is
- * imported; only then does plugin code run.
+ * imported; only then does plugin code run. The handshake (`hello`, `init`, `ready`) runs
+ * synchronously on fd 3; the channel moves onto a socket right after it.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -52,4 +53,13 @@ process.on('unhandledRejection', (e) => {
 });
 
 channel.onMessage((message) => runtime.onMessage(message));
-runtime.start(process.pid, process.version);
+runtime.start(process.pid, process.version, process.memoryUsage.rss() / 1048576);
+// The coordinator sent `init` with the spawn: read it now (blocking) rather than after a turn of
+// the event loop, and load the plugin. The socket comes after the microtasks that write `ready`
+// for a plugin `require` loaded, so Node's stream machinery is built off the start-up path.
+const first = channel.readFirst();
+if (first === undefined) channel.attach();
+else {
+  runtime.onMessage(first);
+  setImmediate(() => channel.attach());
+}

@@ -1,3 +1,4 @@
+import { readSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ChildMessage, ParentMessage, Unbranded } from '../src/protocol/messages.js';
@@ -21,12 +22,106 @@ export interface OwnedChildChannel extends ChildChannel {
   flush(): void;
 }
 
+/** The channel of an agent process while it starts: synchronous on fd 3 until its socket is attached. */
+export interface StartingChannel extends OwnedChildChannel {
+  /**
+   * Blocks until the coordinator's first message is read from fd 3 and returns it: the `init`
+   * the coordinator sent with the spawn is already waiting, so the handshake needs no turn of
+   * the event loop. Undefined when fd 3 cannot be read that way (non-blocking): the socket
+   * delivers it once attached. Bytes read past that message go to the socket's reader.
+   */
+  readFirst(): ParentMessage | undefined;
+  /**
+   * Moves the channel onto a socket on fd 3 (asynchronous, batched writes; messages delivered
+   * to the handler). Until then each message is written synchronously: `hello`, then `ready`
+   * when the plugin loads synchronously, leave before Node's stream machinery is even built.
+   */
+  attach(): void;
+}
+
+/** Waits `ms` without spinning (a full pipe, before the socket exists). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /**
  * Opens the channel on fd 3. When it closes (the coordinator closed it, exited or died) the
  * child exits at once: no agent outlives its coordinator.
  */
-export function openChannel(): OwnedChildChannel {
-  return channelOver(new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true }), process.exit.bind(process));
+export function openChannel(): StartingChannel {
+  const exit = process.exit.bind(process);
+  const stringify = JSON.stringify;
+  const decoder = new LineDecoder(MAX_PARENT_LINE);
+  /** Whole lines read past the first message, delivered when the socket is attached. */
+  const carried: string[] = [];
+  let handler: (message: ParentMessage) => void = () => undefined;
+  let attached: OwnedChildChannel | undefined;
+
+  function writeNow(text: string): void {
+    const bytes = Buffer.from(text);
+    for (let at = 0; at < bytes.length; ) {
+      try {
+        at += writeSync(CHANNEL_FD, bytes, at, bytes.length - at);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') pause(1);
+        else if (code !== 'EINTR') exit(0); // the coordinator is gone
+      }
+    }
+  }
+
+  return {
+    send(message) {
+      if (attached !== undefined) attached.send(message);
+      else writeNow(`${stringify({ [BRAND]: PROTOCOL_VERSION, ...message })}\n`);
+    },
+    onMessage(h) {
+      handler = h;
+      attached?.onMessage(h);
+    },
+    flush() {
+      attached?.flush();
+    },
+    readFirst() {
+      const buffer = Buffer.allocUnsafe(64 * 1024);
+      for (;;) {
+        let n: number;
+        try {
+          n = readSync(CHANNEL_FD, buffer, 0, buffer.length, null);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EAGAIN') return undefined;
+          if (code === 'EINTR') continue;
+          return exit(0);
+        }
+        if (n === 0) return exit(0);
+        const decoded = decoder.push(Buffer.from(buffer.subarray(0, n)));
+        if (!decoded.ok) return exit(70);
+        carried.push(...decoded.lines);
+        while (carried.length > 0) {
+          const message = toParentMessage(carried.shift()!);
+          if (message !== undefined) return message;
+        }
+      }
+    },
+    attach() {
+      if (attached !== undefined) return;
+      attached = channelOver(new net.Socket({ fd: CHANNEL_FD, readable: true, writable: true }), exit, decoder);
+      attached.onMessage(handler);
+      for (const line of carried.splice(0)) {
+        const message = toParentMessage(line);
+        if (message !== undefined) handler(message);
+      }
+    },
+  };
+}
+
+/** A line from the coordinator as a message; undefined (and a note on stderr) when it is not one. */
+function toParentMessage(line: string): ParentMessage | undefined {
+  const message = parseLine(line);
+  if (isParentMessage(message)) return message;
+  process.stderr.write(`qicoord sandbox: ignored a malformed coordinator message\n`);
+  return undefined;
 }
 
 /**
@@ -35,11 +130,10 @@ export function openChannel(): OwnedChildChannel {
  * in one turn share writes ({@link FrameWriter}): a subtask's logs, progress and result, or the
  * results of several subtasks, leave in one write instead of one each.
  */
-export function channelOver(socket: Duplex, exit: (code: number) => void): OwnedChildChannel {
+export function channelOver(socket: Duplex, exit: (code: number) => void, decoder = new LineDecoder(MAX_PARENT_LINE)): OwnedChildChannel {
   const write = socket.write.bind(socket);
   const stringify = JSON.stringify;
   const writer = new FrameWriter((text) => void write(text), setImmediate);
-  const decoder = new LineDecoder(MAX_PARENT_LINE);
   let handler: (message: ParentMessage) => void = () => undefined;
 
   socket.on('data', (chunk: Buffer) => {
@@ -47,9 +141,8 @@ export function channelOver(socket: Duplex, exit: (code: number) => void): Owned
     if (!decoded.ok) exit(70);
     else
       for (const line of decoded.lines) {
-        const message = parseLine(line);
-        if (isParentMessage(message)) handler(message);
-        else process.stderr.write(`qicoord sandbox: ignored a malformed coordinator message\n`);
+        const message = toParentMessage(line);
+        if (message !== undefined) handler(message);
       }
   });
   socket.on('close', () => exit(0));

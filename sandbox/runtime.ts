@@ -23,8 +23,11 @@ export interface RuntimeDeps {
 
 /** The child side of one agent, driven by the coordinator's messages. */
 export interface AgentRuntime {
-  /** Says hello: the runtime is up and waits for `init`. */
-  start(pid: number, node: string): void;
+  /**
+   * Says hello: the runtime is up and waits for `init`. `residentMB`: this process's resident
+   * memory now, before any plugin code (a process of its own; not given in-process).
+   */
+  start(pid: number, node: string, residentMB?: number): void;
   onMessage(message: ParentMessage): void;
   /** An error escaped plugin code (uncaught exception, unhandled rejection): report it for the running subtask. */
   reportFatal(e: unknown): void;
@@ -77,6 +80,10 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
   let plugin: AgentPlugin | undefined;
   let agent: { agentId: string; workspace: string; grants: { read: string[]; write: string[] } } | undefined;
   let running: Running | undefined;
+  // The coordinator sends `init` without waiting for `hello`; where it can arrive first (the
+  // in-memory pipe) it is held until the runtime has said hello, so hello is always first.
+  let started = false;
+  let early: Init | undefined;
 
   async function init(message: Init): Promise<void> {
     deps.installNetGuard(message.netGuard, (event) => channel.send({ type: 'audit', kind: 'net', action: event.action, detail: { ...event } }));
@@ -152,13 +159,17 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
   }
 
   return {
-    start(pid, node) {
-      channel.send({ type: 'hello', pid, node });
+    start(pid, node, residentMB) {
+      channel.send({ type: 'hello', pid, node, ...(residentMB === undefined ? {} : { residentMB }) });
+      started = true;
+      if (early !== undefined) void init(early);
+      early = undefined;
     },
     onMessage(message) {
       switch (message.type) {
         case 'init':
-          void init(message);
+          if (started) void init(message);
+          else early = message;
           return;
         case 'execute':
           void execute(message);

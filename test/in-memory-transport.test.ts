@@ -219,6 +219,23 @@ describe('a SubAgent on the in-memory transport', () => {
     expect(agent.instance.endReason).toBe('crashed');
   });
 
+  it("the handshake's order is checked: a 'ready' before 'hello', or a second 'hello', fails the start with INVALID_MESSAGE", async () => {
+    // `init` is sent before the child says hello (it waits in the pipe); the child's side of the
+    // order is still enforced. onStart writes before the runtime's own hello (a later tick).
+    const cases: [string, string][] = [
+      [`${JSON.stringify({ __qicoord: 1, type: 'ready', plugin: { name: 'forged', type: 'basic', capabilities: ['attack'] } })}\n`, "'ready' before 'hello'"],
+      [`${JSON.stringify({ __qicoord: 1, type: 'hello', pid: 1, node: 'v0' })}\n`, "a second 'hello'"],
+    ];
+    for (const [line, says] of cases) {
+      const transport = inMemoryTransport({ loadPlugin: () => ({ default: waiting }), onStart: (agent) => agent.write(line) });
+      const f = new SubAgentFactory({ parentAgentId: 'test-coordinator', config: testConfig(), logger: createRootLogger({ level: 'silent' }), transport });
+      factories.push(f);
+      const e = err(await f.spawn(spec()));
+      expect(e.code).toBe('INVALID_MESSAGE');
+      expect(e.message).toContain(says);
+    }
+  });
+
   it('a plugin that fails to load is a start failure, not a crash', async () => {
     const transport = inMemoryTransport({
       loadPlugin: () => {

@@ -24,14 +24,15 @@ async function bareFork(launch, script) {
 /**
  * Compares a live agent's node argv (from /proc) and env with the baseline's. Masked, because
  * they must differ: each one's workspace, the script, and the script's own directory (granted
- * first: dist/sandbox for the bootstrap, bench/fixtures for the bare script; both directories
- * are granted to both, so the set of grants is the same).
+ * first: bench/fixtures for the bare script, which is also the echo plugin's directory, so an
+ * agent has it too; the agent's entry, dist/cjs/sandbox/agent.cjs, lies in the runtime grant
+ * dist/cjs, which the baseline has as well: the set of grants is the same).
  */
 function likeForLikeCheck(agent, launch, script) {
   const ws = agent.instance.workspace;
-  const mine = procArgv(agent.pid, [[ws, '<workspace>'], [RUNTIME.bootstrap, '<script>'], ['/dist/sandbox', '/<runtime>'], ['/bench/fixtures', '/<runtime>']]);
+  const mine = procArgv(agent.pid, [[ws, '<workspace>'], [RUNTIME.bootstrap, '<script>'], ['/bench/fixtures', '/<runtime>']]);
   const theirs = [launch.argv[launch.wrappers.length], ...launch.nodeFlags, '<script>'].map((a) =>
-    [[launch.cwd, '<workspace>'], [script, '<script>'], ['/dist/sandbox', '/<runtime>'], ['/bench/fixtures', '/<runtime>']].reduce((s, [f, t]) => s.split(f).join(t), a),
+    [[launch.cwd, '<workspace>'], [script, '<script>'], ['/bench/fixtures', '/<runtime>']].reduce((s, [f, t]) => s.split(f).join(t), a),
   );
   const sorted = (xs) => [...new Set(xs)].sort();
   return {

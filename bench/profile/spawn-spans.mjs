@@ -90,9 +90,9 @@ async function factorySteps(factory) {
   const t1 = performance.now();
   add('factory.spawn (total)', t1 - t0);
   add('  prepare: spec parse, budget, workspace, detectHost, planLaunch, symlink walk', marks.spawnCall - t0);
-  add('  execa(): setpriv spawn call', marks.spawnReturn - marks.spawnCall);
-  add('  child: exec setpriv → prlimit → node, node start, bootstrap import → hello', marks.hello - marks.spawnReturn);
-  add('  hello → ready: residentMB, init, net guard, plugin import, ready', marks.ready - marks.hello);
+  add('  child_process.spawn() of the wrapper line', marks.spawnReturn - marks.spawnCall);
+  add('  child: bwrap → setpriv → prlimit → node, node start, runtime bundle loaded → hello', marks.hello - marks.spawnReturn);
+  add('  hello → ready: init (already in the pipe), net guard, plugin import, ready', marks.ready - marks.hello);
   add('  ready → spawn() resolves: adopt (broker, instance, monitor.watch)', t1 - marks.ready);
   await agent.terminate('done');
 }

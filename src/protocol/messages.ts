@@ -28,7 +28,11 @@ const ResultShape = z.discriminatedUnion('tag', [
 
 // ---- child → parent -------------------------------------------------------------------------
 
-const Hello = z.strictObject({ ...brand, type: z.literal('hello'), pid: z.int(), node: z.string().max(50) });
+/**
+ * `residentMB`: the runtime's own resident memory when it says hello, before any plugin code has
+ * run (the coordinator takes the lower of it and its own reading as the agent's baseline).
+ */
+const Hello = z.strictObject({ ...brand, type: z.literal('hello'), pid: z.int(), node: z.string().max(50), residentMB: z.number().nonnegative().max(1_048_576).optional() });
 const Ready = z.strictObject({
   ...brand,
   type: z.literal('ready'),

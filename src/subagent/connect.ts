@@ -41,13 +41,23 @@ export interface ConnectOptions {
   release(): Promise<void>;
 }
 
+/** A start-up message out of the handshake's order: anything before `hello`, or a second `hello`. */
+function outOfOrder(agentId: string, type: ChildMessage['type'], greeted: boolean): QiError {
+  const what = greeted ? `a second 'hello'` : `'${type}' before 'hello'`;
+  return qiError('INVALID_MESSAGE', `agent ${agentId} sent ${what} during start-up; the runtime says hello first and once; it was stopped`, { agentId, type });
+}
+
 type Handshake = Result<{ plugin: PluginInfo; baselineMB: number; pid: number | undefined }, QiError>;
 
 /**
- * Takes an agent through its handshake: `hello` (runtime up) → `init` (plugin path, workspace,
- * network guard) → `ready` (plugin loaded and valid). Any other outcome — exit, a protocol
- * violation, `init-failed`, the timeout — stops it and is a failure. `open` starts the link with
- * the channel handlers; an {@link ExitInfo} means it could not start at all.
+ * Takes an agent through its handshake: `init` (plugin path, workspace, network guard), `hello`
+ * (runtime up) → `ready` (plugin loaded and valid). `init` is sent as soon as the link is open,
+ * not in answer to `hello`: it waits in the channel while the child starts, and the runtime reads
+ * it as soon as it listens — a round trip less on every cold start. The order of the child's
+ * messages is still checked: its first message must be `hello` (then the agent's pid is measured),
+ * and `hello` comes once; anything else fails the start with INVALID_MESSAGE. Any other outcome —
+ * exit, a protocol violation, `init-failed`, the timeout — stops it and is a failure. `open`
+ * starts the link with the channel handlers; an {@link ExitInfo} means it could not start at all.
  */
 export async function connectAgent(open: (handlers: ChannelHandlers) => AgentLink | ExitInfo, options: ConnectOptions): Promise<Result<AgentConnection, QiError>> {
   const started = performance.now();
@@ -56,6 +66,7 @@ export async function connectAgent(open: (handlers: ChannelHandlers) => AgentLin
   const outcome = new Promise<Handshake>((resolve) => (settle = resolve));
   let measured: { pid: number | undefined; baselineMB: number } = { pid: undefined, baselineMB: 0 };
   let ready = false;
+  let greeted = false;
   // One budget for the agent's whole life (start-up, the pool, every subtask it runs); its
   // summary of dropped records is written once, when the agent is gone.
   const log = new AgentLogBudget(options.agentId, options.logger, { maxBytes: options.maxOutputBytes, recordsPerSecond: AGENT_LOG_RECORDS_PER_SECOND });
@@ -69,6 +80,7 @@ export async function connectAgent(open: (handlers: ChannelHandlers) => AgentLin
     return failure(qiError('SANDBOX_UNAVAILABLE', `agent ${options.agentId} could not be started: ${opened.spawnError ?? 'unknown error'}`, { agentId: options.agentId }));
   }
   const link = opened;
+  link.channel.send({ type: 'init', ...options.init });
   // The first end is the one recorded: the OOM verdict is read before the boundary is freed.
   const ended: Promise<AgentEnd> = link.exited.then(async (info) => {
     log.close();
@@ -100,9 +112,16 @@ export async function connectAgent(open: (handlers: ChannelHandlers) => AgentLin
       startupViolation(error);
       return;
     }
-    if (m.type === 'hello') {
-      measured = options.measure();
-      link.channel.send({ type: 'init', ...options.init });
+    if (greeted === (m.type === 'hello')) {
+      // The runtime says hello first, and once.
+      startupViolation(outOfOrder(options.agentId, m.type, greeted));
+    } else if (m.type === 'hello') {
+      greeted = true;
+      // `init` is already in the child's pipe, so by the time this runs the plugin may be
+      // loading: its top-level code could inflate the reading (and so its own memory allowance).
+      // The runtime's report was taken before any plugin code ran; the lower of the two counts.
+      const reading = options.measure();
+      measured = { pid: reading.pid, baselineMB: m.residentMB === undefined ? reading.baselineMB : Math.min(reading.baselineMB, m.residentMB) };
     } else if (m.type === 'ready') {
       ready = true;
       settle?.(success({ plugin: m.plugin, ...measured }));

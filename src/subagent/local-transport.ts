@@ -8,7 +8,7 @@ import { FdHeadroom, spawnThrew } from './fd-headroom.js';
 import { detectHost } from './host.js';
 import { agentIdentity, unreadablePath, untraversableAncestors } from './identity.js';
 import { planLaunch } from './launch.js';
-import { RUNTIME, runtimePaths, type RuntimePaths } from './package-root.js';
+import { runtimePaths, type RuntimePaths } from './package-root.js';
 import type { PluginSource } from './plugin-source.js';
 import { startProcess } from './start.js';
 import { findEscapingLinks } from './symlinks.js';
@@ -54,7 +54,7 @@ class LocalTransport implements AgentTransport {
     if (room.tag === 'failure') return room;
     this.starting++;
     try {
-      return await this.spawn(request);
+      return await this.spawn(request, this.runtime.value);
     } catch (e) {
       return failure(spawnThrew(e));
     } finally {
@@ -68,7 +68,8 @@ class LocalTransport implements AgentTransport {
     if (this.cgroupHost != null) removeCgroupParents(this.cgroupHost);
   }
 
-  private async spawn(request: StartRequest): Promise<Result<AgentConnection, QiError>> {
+  /** `runtime`: the paths resolved once for this transport (each read of `RUNTIME` reads package.json again). */
+  private async spawn(request: StartRequest, runtime: RuntimePaths): Promise<Result<AgentConnection, QiError>> {
     const { spec, plugin, sandbox, agentId } = request;
     const host = await detectHost(sandbox.nodePath);
     const runAs = spec.isolationLevel === 'monitored' ? null : agentIdentity(host.isRoot, { uid: sandbox.agentUid, gid: sandbox.agentGid });
@@ -83,7 +84,7 @@ class LocalTransport implements AgentTransport {
         }),
       );
     }
-    const reachable = this.checkReachable(runAs, plugin, workspace, sandbox);
+    const reachable = this.checkReachable(runAs, runtime, plugin, workspace, sandbox);
     const cgroup = this.createCgroup(spec, agentId, request);
     const release = (): void => {
       removeWorkspace(workspace);
@@ -93,8 +94,8 @@ class LocalTransport implements AgentTransport {
       spec,
       host,
       nodePath: sandbox.nodePath,
-      bootstrapPath: RUNTIME.bootstrap,
-      runtimeReadPaths: RUNTIME.readPaths,
+      bootstrapPath: runtime.bootstrap,
+      runtimeReadPaths: runtime.readPaths,
       pluginReadPaths: plugin.readPaths,
       workspace,
       extraReadPaths: sandbox.readPaths,
@@ -112,7 +113,7 @@ class LocalTransport implements AgentTransport {
     }
     const plan = planned.value;
     if (plan.isolationLevel !== 'monitored' && spec.securityConstraints.fileSystemAccess !== 'full') {
-      const grants = [...plugin.readPaths, ...sandbox.readPaths, ...RUNTIME.readPaths, workspace];
+      const grants = [...plugin.readPaths, ...sandbox.readPaths, ...runtime.readPaths, workspace];
       const escaping = findEscapingLinks([workspace, ...sandbox.readPaths, plugin.readPaths[0]!], grants);
       if (escaping.length > 0) {
         release();
@@ -186,9 +187,9 @@ class LocalTransport implements AgentTransport {
    * readable by that user; the folders on the way that are not are masked by the sandbox (the
    * list returned). A grant that is itself unreadable fails with the path and the fix.
    */
-  private checkReachable(runAs: ReturnType<typeof agentIdentity>, plugin: PluginSource, workspace: string, sandbox: StartRequest['sandbox']): Result<string[], QiError> {
+  private checkReachable(runAs: ReturnType<typeof agentIdentity>, runtime: RuntimePaths, plugin: PluginSource, workspace: string, sandbox: StartRequest['sandbox']): Result<string[], QiError> {
     if (runAs === null) return success([]);
-    const needed = [RUNTIME.bootstrap, ...RUNTIME.readPaths, ...plugin.readPaths, plugin.path, ...sandbox.readPaths, ...sandbox.writePaths, sandbox.nodePath];
+    const needed = [runtime.bootstrap, ...runtime.readPaths, ...plugin.readPaths, plugin.path, ...sandbox.readPaths, ...sandbox.writePaths, sandbox.nodePath];
     const unreadable = unreadablePath(needed, runAs);
     if (unreadable !== undefined) {
       return failure(

@@ -37,7 +37,10 @@ export function packageVersion(start: string = path.dirname(fileURLToPath(import
 
 /** Built files a SubAgent child needs, under a package root. */
 export interface RuntimePaths {
-  /** The child entry: the CommonJS build of sandbox/ (one loader pass fewer than ESM at start-up). */
+  /**
+   * The child entry: the CommonJS build of sandbox/ bundled into one file (scripts/bundle-sandbox.mjs):
+   * one loader pass fewer than ESM, and one file to resolve, read and check instead of fourteen.
+   */
   readonly bootstrap: string;
   readonly readPaths: readonly string[];
   /** What a plugin needs to import `qicoord/plugin`. */
@@ -47,7 +50,7 @@ export interface RuntimePaths {
 
 export function runtimePathsUnder(root: string): RuntimePaths {
   return {
-    bootstrap: path.join(root, 'dist/cjs/sandbox/bootstrap.js'),
+    bootstrap: path.join(root, 'dist/cjs/sandbox/agent.cjs'),
     readPaths: [path.join(root, 'dist/cjs'), path.join(root, 'package.json')],
     pluginApi: [path.join(root, 'dist/src/plugin'), path.join(root, 'package.json')],
     builtinPlugins: path.join(root, 'dist/plugins'),

@@ -198,7 +198,7 @@ describe('planned graph', () => {
 
 describe('package root', () => {
   it('is found above this folder, and a failure (not a throw) where there is none', () => {
-    expect(ok(runtimePaths()).bootstrap).toMatch(/dist\/cjs\/sandbox\/bootstrap\.js$/);
+    expect(ok(runtimePaths()).bootstrap).toMatch(/dist\/cjs\/sandbox\/agent\.cjs$/);
     expect(err(findPackageRoot('/')).code).toBe('SANDBOX_UNAVAILABLE');
   });
 });
