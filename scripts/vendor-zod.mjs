@@ -5,7 +5,7 @@
 // start; the bundle of the factories qicoord calls weighs ~3.5 MB (the English messages
 // included). The factories are listed here; a build that uses one not listed fails below.
 // Idempotent: runs after every build.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -16,7 +16,20 @@ const TYPE_ONLY = new Set(['ZodType', 'core', 'output', 'input', 'infer']);
 
 const out = 'dist/vendor/zod.js';
 const entry = `import { ${USED.map((n) => `${n} as _${n}`).join(', ')} } from 'zod';\nexport const z = { ${USED.map((n) => `${n}: _${n}`).join(', ')} };\n`;
-await build({ stdin: { contents: entry, resolveDir: process.cwd(), loader: 'js' }, bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile: out, legalComments: 'inline', logLevel: 'warning' });
+const { version } = JSON.parse(readFileSync('node_modules/zod/package.json', 'utf8'));
+await build({
+  stdin: { contents: entry, resolveDir: process.cwd(), loader: 'js' },
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  outfile: out,
+  legalComments: 'inline',
+  banner: { js: `// zod ${version} (MIT, https://github.com/colinhacks/zod; licence in zod.LICENSE beside this file), bundled by scripts/vendor-zod.mjs.` },
+  logLevel: 'warning',
+});
+// The MIT licence travels with the copy.
+copyFileSync('node_modules/zod/LICENSE', 'dist/vendor/zod.LICENSE');
 
 const target = path.resolve(out);
 const specifier = /(from\s+)(['"])zod\2/g;
