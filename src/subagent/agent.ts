@@ -5,7 +5,7 @@ import { qiError } from '../errors/catalogue.js';
 import { BRAND } from '../protocol/constants.js';
 import type { ChildMessage, SubtaskMessage } from '../protocol/messages.js';
 import type { SubTask } from '../schemas/task.js';
-import type { SubAgentInstance, SubAgentStatus } from './instance.js';
+import { assign, type SubAgentInstance, type SubAgentStatus } from './instance.js';
 import type { LimitKind, ResourceMonitor, UsageSample } from './monitor.js';
 import { exitCause } from './exit-cause.js';
 import { DEFAULT_MAX_DISK_MB } from './launch.js';
@@ -145,7 +145,7 @@ export class SubAgent {
       const running: Running = { subtask, endedByCoordinator: false, startedAt: Date.now(), settle: resolve };
       this.running = running;
       this.setStatus('executing');
-      this.instance.assignedTasks.push(subtask);
+      assign(this.instance, subtask);
       running.timer = setTimeout(() => this.onDeadline(running, deadlineMs), deadlineMs);
       this.o.connection.send({
         type: 'execute',

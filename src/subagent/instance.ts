@@ -21,6 +21,16 @@ export interface PluginInfo {
   readonly description?: string | undefined;
 }
 
+/** How many of its latest subtasks an agent's `assignedTasks` keeps. */
+export const MAX_ASSIGNED_TASKS = 64;
+
+/** Adds a subtask to `assignedTasks`, dropping the oldest past {@link MAX_ASSIGNED_TASKS}. */
+export function assign(instance: Pick<SubAgentInstance, 'assignedTasks'>, subtask: SubTask): void {
+  const tasks = instance.assignedTasks;
+  tasks.push(subtask);
+  if (tasks.length > MAX_ASSIGNED_TASKS) tasks.splice(0, tasks.length - MAX_ASSIGNED_TASKS);
+}
+
 /** The spec's SubAgentInstance, plus what qicoord knows of the real process. Plain data. */
 export interface SubAgentInstance {
   readonly id: string;
@@ -28,6 +38,7 @@ export interface SubAgentInstance {
   status: SubAgentStatus;
   readonly createdAt: Date;
   lastActivity: Date;
+  /** The subtasks it was given, the latest {@link MAX_ASSIGNED_TASKS} (an agent may run a whole run's subtasks: all of them would be held for its life). */
   assignedTasks: SubTask[];
   resourceUsage: ResourceUsage;
   performanceMetrics: SubAgentMetrics;

@@ -7,6 +7,8 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { success, type QiError, type Result } from '@qi/base';
 import { describe, expect, it } from 'vitest';
+import { assign, MAX_ASSIGNED_TASKS } from '../../src/subagent/instance.js';
+import type { SubTask } from '../../src/schemas/task.js';
 import { handOver, waitFor, type BudgetWait } from '../../src/execution/budget-waits.js';
 import { effectiveConcurrency } from '../../src/execution/concurrency.js';
 import { FinishedRuns } from '../../src/execution/finished-runs.js';
@@ -214,5 +216,15 @@ describe('ResourceManager.acquire untilReleased', () => {
     expect(err(rm.release(expiring)).code).toBe('NOT_FOUND');
     ok(rm.release(held));
     rm.close();
+  });
+});
+
+describe("an agent's assignedTasks", () => {
+  it('keeps its latest subtasks only: an agent that runs a whole run holds a bounded list', () => {
+    const instance = { assignedTasks: [] as SubTask[] };
+    for (let i = 0; i < MAX_ASSIGNED_TASKS + 10; i++) assign(instance, { id: `s${i}` } as SubTask);
+    expect(instance.assignedTasks).toHaveLength(MAX_ASSIGNED_TASKS);
+    expect(instance.assignedTasks[0]!.id).toBe('s10');
+    expect(instance.assignedTasks.at(-1)!.id).toBe(`s${MAX_ASSIGNED_TASKS + 9}`);
   });
 });
