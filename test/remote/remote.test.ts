@@ -5,9 +5,9 @@
  * worker, two agents per run: every run spreads over both workers. Effects are asserted on disk
  * (marker files written through the worker's tool broker) and in Redis.
  */
+import { MR_PLUGIN, remoteSetup, SECRET } from './setup.js';
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -19,13 +19,11 @@ import { readEntries } from '../../src/remote/wire.js';
 import { ok } from '../helpers.js';
 import { output, point, processesUnder, report, STEPS_PLUGIN, strategy, sub, task } from '../live-helpers.js';
 import { waitUntil } from '../sandbox-helpers.js';
-import { startRedis, type TestRedis } from './redis-server.js';
+import type { TestRedis } from './redis-server.js';
 import { qicoordEnv, startWorker, type WorkerProcess } from './worker-process.js';
 
-const MR_PLUGIN = path.join(import.meta.dirname, 'fixtures/mr.mjs');
 const DELEGATOR_PLUGIN = path.join(import.meta.dirname, '../fixtures/plugins/delegator.mjs');
 const COORDINATOR_RUN = path.join(import.meta.dirname, 'fixtures/coordinator-run.mjs');
-const SECRET = 'remote-test-secret-0123456789';
 const LOCK_MS = 1000;
 
 let redis: TestRedis;
@@ -99,10 +97,7 @@ function workerOf(agentId: string | null): string | undefined {
 }
 
 beforeAll(async () => {
-  process.env['QICOORD_JOB_SECRET'] = SECRET;
-  redis = await startRedis();
-  root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-remote-')));
-  chmodSync(root, 0o755);
+  ({ redis, root } = await remoteSetup('qicoord-remote-'));
   markers = path.join(root, 'markers');
   mkdirSync(markers);
   launchWorker('a');

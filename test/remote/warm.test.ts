@@ -5,8 +5,8 @@
  * agents the worker started beforehand (their workspaces are named after the worker's own ids),
  * a run of another profile never gets one, and a drain leaves no process behind.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { MR_PLUGIN, remoteCoordinator, remoteSetup, SECRET } from './setup.js';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { QiError, Result } from '@qi/base';
 import { success } from '@qi/base';
@@ -19,7 +19,7 @@ import type { AgentConnection } from '../../src/subagent/transport.js';
 import { ok } from '../helpers.js';
 import { processesUnder, strategy, task } from '../live-helpers.js';
 import { waitUntil } from '../sandbox-helpers.js';
-import { startRedis, type TestRedis } from './redis-server.js';
+import type { TestRedis } from './redis-server.js';
 import { startWorker, type WorkerProcess } from './worker-process.js';
 
 /** A stand-in connection: alive until stopped (or `die`d). */
@@ -188,8 +188,6 @@ describe('warm agents (bookkeeping)', () => {
   });
 });
 
-const MR_PLUGIN = path.join(import.meta.dirname, 'fixtures/mr.mjs');
-const SECRET = 'remote-test-secret-0123456789';
 
 describe('warm agents on a worker', () => {
   let redis: TestRedis;
@@ -200,10 +198,7 @@ describe('warm agents on a worker', () => {
   let coordinator: MultiAgentCoordinator;
 
   beforeAll(async () => {
-    process.env['QICOORD_JOB_SECRET'] = SECRET;
-    redis = await startRedis();
-    root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-warm-')));
-    chmodSync(root, 0o755);
+    ({ redis, root } = await remoteSetup('qicoord-warm-'));
     markers = path.join(root, 'markers');
     mkdirSync(markers);
     ws = path.join(root, 'ws');
@@ -219,18 +214,7 @@ describe('warm agents on a worker', () => {
     );
     worker = startWorker(['--config', config, '--slots', '2'], { QICOORD_JOB_SECRET: SECRET });
     await worker.ready;
-    coordinator = ok(
-      await createCoordinator({
-        cwd: root,
-        config: {
-          plugins: [MR_PLUGIN],
-          logging: { level: 'silent' },
-          pool: { enabled: false },
-          sandbox: { workspaceRoot: path.join(root, 'ws-coordinator') },
-          executor: { type: 'bullmq', connection: redis.socket, lockDurationMs: 1000 },
-        },
-      }),
-    );
+    coordinator = await remoteCoordinator(redis, root);
   });
 
   afterAll(async () => {

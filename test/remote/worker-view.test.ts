@@ -4,9 +4,9 @@
  * real terminal (`script` gives `qicoord worker` a pseudo-TTY) the worker draws that table while
  * it runs a coordinator's agent, and without one it prints one line per job.
  */
+import { MR_PLUGIN, remoteCoordinator, remoteSetup, SECRET } from './setup.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderFrame } from '../../src/cli/progress/frame.js';
@@ -25,7 +25,7 @@ import { builtinTools } from '../../src/tools/broker.js';
 import { ok } from '../helpers.js';
 import { strategy, task } from '../live-helpers.js';
 import { waitUntil } from '../sandbox-helpers.js';
-import { startRedis, type TestRedis } from './redis-server.js';
+import type { TestRedis } from './redis-server.js';
 import { startWorker } from './worker-process.js';
 
 const SPEC = {
@@ -127,8 +127,6 @@ describe("the worker's live view", () => {
   });
 });
 
-const MR_PLUGIN = path.join(import.meta.dirname, 'fixtures/mr.mjs');
-const SECRET = 'remote-test-secret-0123456789';
 const CLI = path.join(import.meta.dirname, '../../dist/src/cli/main.js');
 
 describe('qicoord worker on a terminal', () => {
@@ -137,22 +135,8 @@ describe('qicoord worker on a terminal', () => {
   let coordinator: MultiAgentCoordinator;
 
   beforeAll(async () => {
-    process.env['QICOORD_JOB_SECRET'] = SECRET;
-    redis = await startRedis();
-    root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-view-')));
-    chmodSync(root, 0o755);
-    coordinator = ok(
-      await createCoordinator({
-        cwd: root,
-        config: {
-          plugins: [MR_PLUGIN],
-          logging: { level: 'silent' },
-          pool: { enabled: false },
-          sandbox: { workspaceRoot: path.join(root, 'ws-coordinator') },
-          executor: { type: 'bullmq', connection: redis.socket, lockDurationMs: 1000 },
-        },
-      }),
-    );
+    ({ redis, root } = await remoteSetup('qicoord-view-'));
+    coordinator = await remoteCoordinator(redis, root);
   });
 
   /** Processes this test started, stopped if a failed assertion left them running (SIGKILL to `script` hangs its terminal up, which ends the worker on it). */
