@@ -99,6 +99,30 @@ describe('runPluginForTest: a plugin author unit-tests a plugin in process', () 
     });
   });
 
+  it('a cancel before the plugin first reads ctx.signal gives it an already-aborted signal', async () => {
+    const late: AgentPlugin = {
+      name: 'late-reader',
+      type: 'basic',
+      capabilities: [],
+      async execute() {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return {};
+      },
+    };
+    let seen: boolean | undefined;
+    const reader: AgentPlugin = {
+      ...late,
+      async execute(subtask, ctx) {
+        await late.execute(subtask, ctx);
+        seen = ctx.signal.aborted;
+        return { aborted: seen };
+      },
+    };
+    const run = await runPluginForTest(reader, { signal: AbortSignal.abort() });
+    expect(seen).toBe(true);
+    expect(run.result).toEqual({ tag: 'success', value: { aborted: true } });
+  });
+
   it('a plugin waiting on something no test provides ends with TIME_LIMIT at options.timeoutMs', async () => {
     const waiter: AgentPlugin = { name: 'waiter', type: 'basic', capabilities: [], execute: () => new Promise(() => undefined) };
     const run = await runPluginForTest(waiter, { timeoutMs: 100 });

@@ -32,7 +32,11 @@ export interface EffectiveConcurrency {
 
 /** The smallest of the caps wins; on a tie the strategy's own reason is kept. */
 export function effectiveConcurrency(o: ConcurrencyInputs): EffectiveConcurrency {
-  const cap = concurrencyCap(o);
+  return withReason(concurrencyCap(o), o);
+}
+
+/** A cap (from {@link concurrencyCap} on the same inputs) with its reason written out. */
+export function withReason(cap: Omit<EffectiveConcurrency, 'reason'>, o: ConcurrencyInputs): EffectiveConcurrency {
   return { ...cap, reason: explain(cap.limitedBy, cap.value, cap.requested, o) };
 }
 

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { SubtaskStatus } from '../events/types.js';
 import type { ReadySubtask, Scheduler, SchedulerState } from '../plugin/strategy-types.js';
-import { concurrencyCap, effectiveConcurrency } from './concurrency.js';
+import { concurrencyCap, withReason } from './concurrency.js';
 import { DagProgress, grow } from './dag-progress.js';
 import { ReadyQueue } from './ready-queue.js';
 import type { RunDeps } from './run-deps.js';
@@ -160,7 +160,7 @@ export class RunScheduling {
     const cap = concurrencyCap(inputs);
     if (cap.value !== this.lastConcurrency) {
       this.lastConcurrency = cap.value;
-      const { value, reason, limitedBy, requested } = effectiveConcurrency({ ...inputs, schedulerReason: this.scheduler.explain?.() ?? this.deps.strategy.name });
+      const { value, reason, limitedBy, requested } = withReason(cap, { ...inputs, schedulerReason: this.scheduler.explain?.() ?? this.deps.strategy.name });
       this.deps.emit({ type: 'concurrency', coordinationId: this.plan.id, value, reason, limitedBy, requested, at: Date.now() });
       if (limitedBy.startsWith('resources.')) this.deps.logger.info({ concurrency: value, requested, limitedBy }, reason);
     }
