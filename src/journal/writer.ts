@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, write, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
 import { qiError } from '../errors/catalogue.js';
@@ -21,34 +21,29 @@ export const MIN_WRITE_GAP_MS = 2;
  * end of the turn of the event loop they were appended in, or — when the last write was less than
  * MIN_WRITE_GAP_MS ago — when that gap has passed.
  *
- * Off the run's hot path: appending only queues a record; it is encoded when its batch is written
- * (records are the run's events, never changed once applied, so encoding them later writes the
- * same line), and the batch is written on libuv's thread pool, one write at a time (the next batch
- * collects meanwhile), so the event loop that dispatches subtasks never waits for the disk — a
- * profile of the throughput case found the loop blocked in write() for ≈ 5 % of the run, with
- * stalls of milliseconds when the disk was busy. With the crash switch armed every write is
- * synchronous, so "killed right after record N" means exactly records 1..N on disk.
+ * Appending only queues a record; it is encoded when its batch is written (records are the run's
+ * events, never changed once applied, so encoding them later writes the same line). The batch is
+ * written synchronously: a write handed to libuv's thread pool reached the kernel later, and an
+ * attempt's start must be in the file as soon as possible after its agent got the subtask (a
+ * coordinator killed meanwhile resumes it with the next attempt number); measured, the thread
+ * pool gained no throughput. "Killed right after record N" (the crash switch) therefore means
+ * exactly records 1..N on disk.
  *
  * `durable()` resolves once everything appended so far is written and fdatasync-ed, one sync per
- * batch (group commit); the fdatasync runs on the thread pool too. Records that later work depends
+ * batch (group commit); the fdatasync runs on the thread pool. Records that later work depends
  * on — a subtask's success and outputs — are followed by `await durable()` before that work
- * starts. At most one write is in flight and writes go out in order, so the file is always a
- * prefix of the records appended; a torn last line is dropped by the reader.
+ * starts. Writes go out in order, so the file is always a prefix of the records appended; a torn
+ * last line is dropped by the reader.
  */
 export class JournalWriter {
   private fd: number | undefined;
   /** Records (or lines already encoded) appended and not yet written, in order. */
   private readonly queued: (JournalRecord | string)[] = [];
-  /** The bytes of the next batch (encoded into), and of the one being written (swapped each write). */
-  private batch = new LineBatch();
-  private spare = new LineBatch();
+  /** The bytes of the next batch (encoded into, reused). */
+  private readonly batch = new LineBatch();
   private flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private lastWrite = -Infinity;
-  /** A background write is in flight (the next one waits for it: writes stay in order). */
-  private writing = false;
-  /** What waits for the write in flight to be done (a sync, a close). */
-  private afterWrite: (() => void)[] = [];
-  /** Writes and fdatasyncs on the thread pool (the fd stays open until they are done). */
+  /** fdatasyncs on the thread pool (the fd stays open until they are done). */
   private inFlight = 0;
   private unsynced = false;
   private pending: Promise<Result<void, QiError>> | undefined;
@@ -119,7 +114,7 @@ export class JournalWriter {
   private scheduleWrite(): void {
     if (this.flushTimer !== undefined || this.queued.length === 0) return;
     const wait = this.lastWrite + MIN_WRITE_GAP_MS - performance.now();
-    this.flushTimer = wait > 0 ? setTimeout(() => this.writeInBackground(), wait) : setImmediate(() => this.writeInBackground());
+    this.flushTimer = wait > 0 ? setTimeout(() => this.writeBatchNow(), wait) : setImmediate(() => this.writeBatchNow());
   }
 
   private clearTimer(): void {
@@ -129,51 +124,13 @@ export class JournalWriter {
     this.flushTimer = undefined;
   }
 
-  /** The batch's turn came: written on the thread pool (at once when the crash switch is armed). */
-  private writeInBackground(): void {
+  /** The batch's turn came. */
+  private writeBatchNow(): void {
     this.flushTimer = undefined;
-    // A write in flight: its end schedules the next one.
-    if (this.writing) return;
-    if (this.crash !== undefined) {
-      this.flush();
-      return;
-    }
-    const fd = this.fd;
-    if (this.queued.length === 0 || fd === undefined || this.writeFailure !== undefined) return;
-    const encoded = this.encode(this.queued.length);
-    this.written += encoded;
-    this.queued.length = 0;
-    this.lastWrite = performance.now();
-    const out = this.batch;
-    this.batch = this.spare;
-    this.spare = out;
-    if (out.length === 0) return;
-    this.writing = true;
-    this.inFlight++;
-    this.writeOut(fd, out, 0);
+    this.flush();
   }
 
-  /** Writes `out` from `from` on the thread pool; a short write is continued. */
-  private writeOut(fd: number, out: LineBatch, from: number): void {
-    write(fd, out.view(), from, out.length - from, null, (e, n) => {
-      if (e === null && from + n < out.length) {
-        this.writeOut(fd, out, from + n);
-        return;
-      }
-      if (e === null) this.unsynced = true;
-      else this.writeFailure ??= writeError(this.file, e);
-      out.clear();
-      this.writing = false;
-      this.inFlight--;
-      const waiting = this.afterWrite;
-      this.afterWrite = [];
-      for (const run of waiting) run();
-      if (this.closing !== undefined) this.maybeClose();
-      else this.scheduleWrite();
-    });
-  }
-
-  /** Encodes the queued records and writes them now, in one synchronous call (never while a background write is in flight). */
+  /** Encodes the queued records and writes them now, in one synchronous call. */
   private flush(): Result<void, QiError> {
     this.clearTimer();
     const queued = this.queued;
@@ -241,22 +198,14 @@ export class JournalWriter {
   /** Resolves once every record appended so far is on disk (one fdatasync per batch). */
   durable(): Promise<Result<void, QiError>> {
     // Nothing unwritten or unsynced: done, or done once the sync in flight (which covers it) is.
-    if (!this.unsynced && !this.writing && this.queued.length === 0) return this.syncInFlight ?? Promise.resolve(this.status());
+    if (!this.unsynced && this.queued.length === 0) return this.syncInFlight ?? Promise.resolve(this.status());
     this.pending ??= new Promise((resolve) => {
-      setImmediate(() =>
-        this.whenWritten(() => {
-          this.pending = undefined;
-          void this.sync().then(resolve);
-        }),
-      );
+      setImmediate(() => {
+        this.pending = undefined;
+        void this.sync().then(resolve);
+      });
     });
     return this.pending;
-  }
-
-  /** Runs `then` once no background write is in flight (at once when none is). */
-  private whenWritten(then: () => void): void {
-    if (this.writing) this.afterWrite.push(then);
-    else then();
   }
 
   private sync(): Promise<Result<void, QiError>> {
@@ -291,7 +240,7 @@ export class JournalWriter {
    * otherwise the rest is written and the fd closed once they are done, and `onClosed` tells when.
    */
   close(onClosed?: () => void): Result<void, QiError> {
-    const flushed = this.writing ? this.status() : this.flush();
+    const flushed = this.flush();
     this.clearTimer();
     if (this.fd !== undefined && this.inFlight > 0) {
       this.closing = onClosed ?? (() => undefined);
