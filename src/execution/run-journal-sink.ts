@@ -26,7 +26,10 @@ export class RunJournalSink {
   record(event: RunEvent): void {
     if (this.journal === undefined || this.broken || event.type === 'subtask-dispatched') return;
     if (event.type === 'subtask-started') this.started.set(event.index, { attempt: event.attempt, agentId: event.agentId, at: event.at });
-    const wrote = event.type === 'subtask-succeeded' ? this.succeeded(event) : this.journal.record(event as unknown as JournalRecord);
+    let wrote = event.type === 'subtask-succeeded' ? this.succeeded(event) : this.journal.record(event as unknown as JournalRecord);
+    // An attempt's start is in the file before its agent gets the subtask: a coordinator killed
+    // after that resumes it under the next attempt number, whatever the agent did meanwhile.
+    if (event.type === 'subtask-started' && wrote.tag === 'success') wrote = this.journal.writeNow();
     if ('index' in event && event.type !== 'subtask-started') this.started.delete(event.index);
     if (wrote.tag === 'failure') {
       this.broken = true;

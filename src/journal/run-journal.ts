@@ -80,6 +80,8 @@ export interface RunJournal {
   /** Appends one event record (written at once; on disk after the next `durable()`). */
   /** Appends an event's record; `replaces`: a queued record it stands for (see JournalWriter.append). */
   record(event: JournalRecord, replaces?: (queued: JournalRecord) => boolean): Result<void, QiError>;
+  /** Writes what is recorded so far to the file now (not synced). */
+  writeNow(): Result<void, QiError>;
   /** Appends one record already encoded (record.ts `encodeJson`). */
   recordLine(line: string): Result<void, QiError>;
   /** Resolves once everything recorded so far is on disk (one fdatasync per batch). */
@@ -101,6 +103,7 @@ function openJournal(runDir: string, runId: string, lock: RunLock, truncateTo?: 
     runId,
     dir: runDir,
     record: (event, replaces) => w.append(event, replaces),
+    writeNow: () => w.writeNow(),
     recordLine: (line) => w.appendLine(line),
     durable: () => w.durable(),
     close() {

@@ -98,6 +98,11 @@ export class JournalWriter {
     return this.enqueue(record);
   }
 
+  /** Writes what is queued now (not synced): what must be in the file before the caller goes on. */
+  writeNow(): Result<void, QiError> {
+    return this.flush();
+  }
+
   /** Appends one line already encoded (record.ts), as `append` does. */
   appendLine(line: string): Result<void, QiError> {
     return this.enqueue(line);
