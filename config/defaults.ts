@@ -76,6 +76,9 @@ export const DEFAULT_CONFIG = {
     maxDepth: 3,
     maxSubtasks: 200,
   },
+  dispatch: {
+    prefetch: 8,
+  },
   executor: {
     type: 'local',
   },

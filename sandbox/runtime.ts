@@ -34,6 +34,8 @@ export interface AgentRuntime {
 }
 
 const AGENT_TYPES = new Set(['basic', 'decision-capable', 'specialized']);
+/** Subtasks an agent holds beyond the one it runs (the coordinator sends far fewer: `dispatch.prefetch`). */
+const MAX_QUEUED = 64;
 /** Deepest outputs object the coordinator takes: its per-message cap minus the result message around it. */
 const MAX_OUTPUT_DEPTH = MAX_MESSAGE_DEPTH - 1;
 
@@ -80,6 +82,7 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
   let plugin: AgentPlugin | undefined;
   let agent: { agentId: string; workspace: string; grants: { read: string[]; write: string[] } } | undefined;
   let running: Running | undefined;
+  const queue: Execute[] = [];
   // The coordinator sends `init` without waiting for `hello`; where it can arrive first (the
   // in-memory pipe) it is held until the runtime has said hello, so hello is always first.
   let started = false;
@@ -124,12 +127,32 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
     channel.send({ type: 'ready', plugin: { name: plugin.name, type: plugin.type, capabilities: [...plugin.capabilities], ...description } });
   }
 
-  async function execute(message: Execute): Promise<void> {
+  /**
+   * A subtask sent while another runs waits here (the coordinator sends the next ones ahead, so
+   * the agent never idles between short subtasks); they run one at a time, in the order sent.
+   */
+  function enqueue(message: Execute): void {
     const subtaskId = message.subtask.id;
-    if (plugin === undefined || agent === undefined || running !== undefined) {
+    if (plugin === undefined || agent === undefined || queue.length >= MAX_QUEUED) {
       channel.send({ type: 'error', subtaskId, error: wireError('INTERNAL', 'SYSTEM', `agent is not ready for subtask '${subtaskId}'`) });
       return;
     }
+    if (running === undefined) void execute(message);
+    else queue.push(message);
+  }
+
+  /** A queued subtask taken back by the coordinator before it started: dropped, and the coordinator told. */
+  function unqueue(subtaskId: string): boolean {
+    const at = queue.findIndex((m) => m.subtask.id === subtaskId);
+    if (at < 0) return false;
+    queue.splice(at, 1);
+    channel.send({ type: 'unqueued', subtaskId });
+    return true;
+  }
+
+  async function execute(message: Execute): Promise<void> {
+    const subtaskId = message.subtask.id;
+    if (plugin === undefined || agent === undefined) return;
     const current: Running = { subtaskId };
     running = current;
     const signal = (): AbortSignal => {
@@ -155,6 +178,8 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
       channel.send({ type: 'error', subtaskId, error: toWireError(e, subtaskId) });
     } finally {
       running = undefined;
+      const next = queue.shift();
+      if (next !== undefined) void execute(next);
     }
   }
 
@@ -172,13 +197,16 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
           else early = message;
           return;
         case 'execute':
-          void execute(message);
+          enqueue(message);
           return;
         case 'cancel':
           if (running?.subtaskId === message.subtaskId) {
             running.cancelled ??= new Error(message.reason);
             running.abort?.abort(running.cancelled);
-          }
+          } else unqueue(message.subtaskId);
+          return;
+        case 'unqueue':
+          unqueue(message.subtaskId);
           return;
         case 'tool-result':
         case 'sync-release':

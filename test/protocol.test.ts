@@ -9,6 +9,7 @@ const validParent: unknown[] = [
   { ...b, type: 'init', agentId: 'a1', pluginPath: '/p.mjs', workspace: '/w', grants: { read: ['/w'], write: [] }, netGuard: { mode: 'deny-all', hosts: [] }, logLevel: 'warn' },
   { ...b, type: 'execute', subtask: { id: 's', parentTaskId: 't', description: '', expectedOutputs: [{ name: 'o', type: 'any', description: '' }], attempt: 1 }, inputs: { x: 1 } },
   { ...b, type: 'cancel', subtaskId: 's', reason: 'deadline' },
+  { ...b, type: 'unqueue', subtaskId: 's' },
   { ...b, type: 'tool-result', callId: 0, result: { tag: 'success', value: 'text' } },
   { ...b, type: 'sync-release', callId: 3, result: { tag: 'failure', error: { code: 'SYNC_TIMEOUT', message: 'm', category: 'TIMEOUT', context: {} } } },
   { ...b, type: 'channel-reply', callId: 1, result: { tag: 'success', value: null } },
@@ -28,6 +29,7 @@ const invalidParent: unknown[] = [
   { ...b, type: 'init', agentId: 'a', pluginPath: '/p', workspace: '/w', netGuard: 'deny' },
   { ...b, type: 'deliver', stream: 'carrier-pigeon', from: 'x', body: 1 },
   { ...b, type: 'toString' },
+  { ...b, type: 'unqueue' },
 ];
 
 describe('child-side guard agrees with the zod protocol schema', () => {

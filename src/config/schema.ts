@@ -104,6 +104,13 @@ export const ConfigSchema = z.strictObject({
     maxDepth: z.int().min(0).max(32),
     maxSubtasks: z.int().min(0).max(100_000),
   }),
+  /**
+   * Short subtasks are sent to an agent ahead of time: up to `prefetch` beyond the one it runs,
+   * while its subtasks average under 5 ms (they run one at a time, in order; 0 turns it off).
+   */
+  dispatch: z.strictObject({
+    prefetch: z.int().min(0).max(64),
+  }),
   /** Where agents run: this machine (local), or `qicoord worker` processes fed through BullMQ on Redis. */
   executor: Executor,
   pool: z.strictObject({

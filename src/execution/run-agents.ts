@@ -8,12 +8,14 @@ import type { CoordinationServices, SubAgentFactory } from '../subagent/factory.
 import { handOver, waitFor, type BudgetWait } from './budget-waits.js';
 import type { AgentRecord } from './report.js';
 
-/** An agent a run holds (leased for one subtask at a time). */
+/** An agent a run holds (leased for one subtask at a time, plus those sent ahead to it). */
 export interface LiveAgent {
   readonly agent: SubAgent;
   readonly profile: string;
   lane: number;
   busy: boolean;
+  /** Subtasks leased to the agent and not ended: the one it runs and those sent ahead. */
+  load: number;
   /** Set when the run itself stops the agent (not a failure of the agent). */
   retiring: boolean;
   /** The agent's budget allocation, held until its process is gone. */
@@ -41,6 +43,8 @@ export interface RunAgentsDeps {
   readonly context: AgentContext;
   readonly services: CoordinationServices;
   readonly maxConcurrentAgents: number;
+  /** How many subtasks an agent of short subtasks may hold beyond the one it runs (`dispatch.prefetch`; 0: none). */
+  readonly prefetch: number;
   /** Set once the run is cancelled: no agent is started after it. */
   readonly cancelled: () => QiError | undefined;
   readonly onStarted: (live: LiveAgent) => void;
@@ -59,6 +63,8 @@ export class RunAgents {
   private readonly records = new Map<string, AgentRecord>();
   /** Subtasks waiting for budget for a new agent, by key (abortAll() ends them at once). */
   private readonly waits = new Map<number, BudgetWait<LiveAgent>>();
+  /** Subtasks leased to agents behind the one each runs (sent ahead). */
+  private ahead = 0;
 
   constructor(private readonly deps: RunAgentsDeps) {}
 
@@ -94,8 +100,15 @@ export class RunAgents {
     const reused = r.fresh ? undefined : this.idleOf(r.profile, r.lane);
     if (reused !== undefined) {
       reused.busy = true;
+      reused.load = 1;
       reused.lane = r.lane;
       return success(reused);
+    }
+    const taker = r.fresh ? undefined : this.takerOf(r.profile, Date.now());
+    if (taker !== undefined) {
+      taker.load++;
+      this.ahead++;
+      return success(taker);
     }
     const kept = [...this.live.values()].filter((a) => !a.retiring);
     if (kept.length >= this.deps.maxConcurrentAgents) {
@@ -121,7 +134,7 @@ export class RunAgents {
       this.deps.resources.release(allocation.value.allocationId);
       return spawned;
     }
-    const live: LiveAgent = { agent: spawned.value, profile: r.profile, lane: r.lane, busy: true, retiring: false, allocationId: allocation.value.allocationId, memoryMB: r.memoryMB };
+    const live: LiveAgent = { agent: spawned.value, profile: r.profile, lane: r.lane, busy: true, load: 1, retiring: false, allocationId: allocation.value.allocationId, memoryMB: r.memoryMB };
     this.live.set(live.agent.id, live);
     this.record(live.agent.id);
     this.deps.onStarted(live);
@@ -142,8 +155,34 @@ export class RunAgents {
     return any;
   }
 
+  /** An agent of the profile that may be sent one more subtask ahead now (see SubAgent.canTakeAhead). */
+  private takerOf(profile: string, now: number): LiveAgent | undefined {
+    if (this.deps.prefetch === 0) return undefined;
+    for (const a of this.live.values()) {
+      if (a.profile === profile && !a.retiring && a.load > 0 && a.load <= this.deps.prefetch && a.agent.canTakeAhead(now)) return a;
+    }
+    return undefined;
+  }
+
+  /** How many more subtasks could be sent ahead to the run's agents now (what the scheduler may start beyond its concurrency). */
+  aheadRoom(): number {
+    if (this.deps.prefetch === 0) return 0;
+    const now = Date.now();
+    let room = 0;
+    for (const a of this.live.values()) if (!a.retiring && a.load > 0 && a.load <= this.deps.prefetch && a.agent.canTakeAhead(now)) room += this.deps.prefetch + 1 - a.load;
+    return room;
+  }
+
+  /** Subtasks sent ahead to agents (leased, behind the one each agent runs). */
+  get aheadCount(): number {
+    return this.ahead;
+  }
+
   /** The subtask is done with the agent: handed to a subtask waiting for budget for its profile, or kept idle. */
   release(live: LiveAgent): void {
+    if (live.load > 1) this.ahead--;
+    live.load = Math.max(0, live.load - 1);
+    if (live.load > 0 && live.agent.alive) return;
     live.busy = false;
     if (!live.agent.alive || live.agent.status !== 'ready') {
       this.forget(live);
@@ -152,6 +191,7 @@ export class RunAgents {
     const wait = waitFor(this.waits.values(), live.profile);
     if (wait === undefined) return;
     live.busy = true;
+    live.load = 1;
     live.lane = wait.lane;
     handOver(wait, live);
   }
@@ -216,6 +256,8 @@ export class RunAgents {
 
   private forget(live: LiveAgent): void {
     if (!this.live.delete(live.agent.id)) return;
+    this.ahead -= Math.max(0, live.load - 1);
+    live.load = 0;
     this.deps.resources.release(live.allocationId);
   }
 }

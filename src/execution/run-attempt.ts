@@ -4,7 +4,7 @@ import type { ResourceUsage } from '../schemas/resources.js';
 import type { SubAgentSpecification } from '../schemas/spec.js';
 import type { SubTask } from '../schemas/task.js';
 import type { SubtaskState } from './run-events.js';
-import type { SubtaskOutcome } from '../subagent/agent.js';
+import { NOT_STARTED, type SubtaskOutcome } from '../subagent/agent.js';
 import type { AgentRecord } from './report.js';
 import type { LiveAgent } from './run-agents.js';
 
@@ -33,15 +33,26 @@ export function msLeft(subtask: SubTask, spec: SubAgentSpecification, s: Pick<Su
  * Runs one attempt of a subtask on its leased agent: the agent may speak for the subtask on the
  * channels while it runs; its busy time, usage and the subtask's end are booked on the agent's record.
  */
-export async function attemptOn(live: LiveAgent, record: AgentRecord, router: ChannelRouter, subtask: SubTask, inputs: Record<string, unknown>, attempt: number, startedAt: number): Promise<AttemptEnd> {
+export async function attemptOn(
+  live: LiveAgent,
+  record: AgentRecord,
+  router: ChannelRouter,
+  subtask: SubTask,
+  inputs: Record<string, unknown>,
+  attempt: number,
+  startedAt: number,
+): Promise<AttemptEnd | typeof NOT_STARTED> {
   router.bindSubtask(subtask.id, live.agent.id);
-  const outcome = await live.agent.execute(subtask, inputs, attempt);
+  const outcome = await live.agent.run(subtask, inputs, attempt);
   router.unbindSubtask(subtask.id);
+  if (outcome === NOT_STARTED) return NOT_STARTED;
   const at = Date.now();
   const usage = live.agent.instance.resourceUsage;
-  record.busyMs += at - startedAt;
+  // One sent ahead began when the one before it ended, not when it was sent.
+  const began = outcome.tag === 'success' ? outcome.value.startedAt : startedAt;
+  record.busyMs += at - began;
   record.usage = usage;
   record.peakMemoryMB = Math.max(record.peakMemoryMB, live.agent.peakRssMB);
   (outcome.tag === 'success' ? record.completed : record.failed).push(subtask.id);
-  return { outcome, at, durationMs: at - startedAt, usage };
+  return { outcome, at, durationMs: at - began, usage };
 }

@@ -11,8 +11,10 @@ import type { RunPlan } from './run-plan.js';
 
 /** What scheduling reads of the run loop, each time it decides. */
 export interface RunLoad {
-  /** Subtasks holding a concurrency slot (not counting those waiting at a sync point). */
+  /** Subtasks holding a concurrency slot (not counting those waiting at a sync point, or sent ahead to an agent behind another). */
   readonly running: number;
+  /** How many more subtasks the run's agents could take ahead now (started beyond the concurrency). */
+  readonly aheadRoom: () => number;
   readonly agents: Iterable<LiveAgent>;
   readonly counts: Readonly<Record<SubtaskStatus, number>>;
 }
@@ -83,18 +85,23 @@ export class RunScheduling {
 
   /**
    * Starts (`start(i)`, each taken off the ready queue first) as many ready subtasks as the
-   * concurrency allows and the scheduler picks. The scheduler state is read once per call and
+   * concurrency allows and the scheduler picks, and then as many as the run's agents can take
+   * ahead (short subtasks: `dispatch.prefetch`). The scheduler state is read once per call and
    * kept current as subtasks start.
    */
   startReady(allowed: boolean, start: (i: number) => void): void {
     if (!allowed || this.ready.size === 0) return;
     let state = this.state();
-    while (this.ready.size > 0 && state.running < this.concurrency(state)) {
+    let ahead: number | undefined;
+    while (this.ready.size > 0) {
+      const slot = state.running < this.concurrency(state);
+      if (!slot && (ahead ??= this.load().aheadRoom()) <= 0) return;
       const i = this.ready.next(state);
       if (i === undefined) return;
       this.ready.delete(i);
       start(i);
-      state = { ...state, running: state.running + 1, memory: { ...state.memory, perAgentMB: Math.max(64, this.ready.maxMemoryMB()) } };
+      if (slot) state = { ...state, running: state.running + 1, memory: { ...state.memory, perAgentMB: Math.max(64, this.ready.maxMemoryMB()) } };
+      else ahead!--;
     }
   }
 

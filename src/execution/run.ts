@@ -6,6 +6,7 @@ import { resolveInputs } from './inputs.js';
 import { attemptOn, msLeft, withDeadline } from './run-attempt.js';
 import { applyEvent, initialRunState } from './reducer.js';
 import { RunAgents, type LiveAgent } from './run-agents.js';
+import { NOT_STARTED } from '../subagent/agent.js';
 import { RunDelegation } from './run-delegation.js';
 import { RunFailures } from './run-failures.js';
 import { replay, resumePoint } from './run-resume.js';
@@ -73,7 +74,12 @@ export class CoordinationRun {
       onReleased: (pointId, outcome) => pointId in this.state.syncOutcomes || this.record({ type: 'sync-released', pointId, outcome, at: Date.now() }),
       laneOf: (target) => this.plan.laneOfTarget(target, (agentId) => this.agents.laneOf(agentId)),
     });
-    this.scheduling = new RunScheduling(this.plan, deps, () => ({ running: this.running.size - this.services.waitingSync.size - this.waitingParents.size, agents: this.agents.values(), counts: this.state.counts }));
+    this.scheduling = new RunScheduling(this.plan, deps, () => ({
+      running: this.running.size - this.services.waitingSync.size - this.waitingParents.size - this.agents.aheadCount,
+      aheadRoom: () => this.agents.aheadRoom(),
+      agents: this.agents.values(),
+      counts: this.state.counts,
+    }));
     this.delegation = new RunDelegation({
       plan: this.plan,
       state: this.state,
@@ -92,6 +98,7 @@ export class CoordinationRun {
       context: deps.context,
       services: { ...this.services.forAgents(), delegate: (agent, subtaskId, requests, answer) => this.delegation.fromAgent(agent.id, subtaskId, requests, answer) },
       maxConcurrentAgents: distribution.strategy.maxConcurrentAgents,
+      prefetch: deps.config.dispatch.prefetch,
       cancelled: () => this.cancelled,
       onStarted: (live) => {
         deps.agentStarted?.(live.agent.id);
@@ -183,7 +190,8 @@ export class CoordinationRun {
     if (this.delegation.parent(i) === undefined) this.firstFailure ??= reason;
     this.record({ type: 'subtask-cancelled', index: i, subtaskId: s.id, error: cancelledError(s.id, reason), at: Date.now() });
     const live = this.running.get(i);
-    if (live !== undefined && live !== null) this.stops.stop(live, reason.message);
+    // One sent ahead and not begun is taken back from its agent; the agent's running subtask goes on.
+    if (live !== undefined && live !== null && !live.agent.cancelQueued(s.id, reason.message)) this.stops.stop(live, reason.message);
     return true;
   }
 
@@ -326,6 +334,7 @@ export class CoordinationRun {
     const inputs = resolveInputs(subtask, this.plan.graph.inputSources[i]!, this.outputs, this.distribution.originalTask.inputs ?? {});
     const end = await attemptOn(live, this.agents.record(live.agent.id), this.services.router, withDeadline(subtask, this.state.subtasks[i]!.deadlineFactor), inputs, attempt, startedAt);
     this.running.delete(i);
+    if (end === NOT_STARTED) return this.notStarted(i, live, attempt);
     if ((this.state.subtasks[i]!.status as string) === 'cancelled') {
       this.stops.returned(live);
       return this.pump();
@@ -341,6 +350,21 @@ export class CoordinationRun {
     }
     if (live.agent.alive) void this.agents.retire(live, `subtask '${subtask.id}' failed`, 'terminated');
     this.onFailure(i, end.outcome.error, end.usage);
+  }
+
+  /**
+   * A subtask sent ahead came back unstarted (its agent took it back or ended first): nothing of
+   * it ran, so it is ready again without counting as a failure (its next attempt has the next number).
+   */
+  private notStarted(i: number, live: LiveAgent, attempt: number): void {
+    this.agents.release(live);
+    const s = this.state.subtasks[i]!;
+    if (s.status === 'running') {
+      const error = qiError('CANCELLED', `subtask '${s.id}' was sent ahead to agent ${live.agent.id} and taken back before it began`, { subtaskId: s.id, agentId: live.agent.id, notStarted: true });
+      this.record({ type: 'subtask-requeued', index: i, subtaskId: s.id, attempt, error, delayMs: 0, reason: 'taken back before it began', at: Date.now() });
+      this.scheduling.ready.add(i);
+    }
+    this.pump();
   }
 
   /** An attempt failed: the failure policy decides (RunFailures carries it out). */

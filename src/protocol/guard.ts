@@ -37,6 +37,7 @@ const checks: Record<ParentMessage['type'], Check> = {
     str(m['agentId']) && str(m['pluginPath']) && str(m['workspace']) && obj(m['grants']) && Array.isArray(m['grants']['read']) && Array.isArray(m['grants']['write']) && obj(m['netGuard']) && str(m['netGuard']['mode']) && Array.isArray(m['netGuard']['hosts']),
   execute: (m) => isSubtaskView(m['subtask']) && obj(m['inputs']),
   cancel: (m) => str(m['subtaskId']) && str(m['reason']),
+  unqueue: (m) => str(m['subtaskId']),
   'tool-result': (m) => int(m['callId']) && isResult(m['result']),
   'sync-release': (m) => int(m['callId']) && isResult(m['result']),
   'channel-reply': (m) => int(m['callId']) && isResult(m['result']),

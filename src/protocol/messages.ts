@@ -107,6 +107,8 @@ const SubtaskResult = z.strictObject({
   outputs: z.record(z.string(), Json),
 });
 const SubtaskError = z.strictObject({ ...brand, type: z.literal('error'), subtaskId: Id, error: QiErrorShape });
+/** A subtask sent ahead was taken back before it started (the coordinator's `unqueue`, or `cancel` of a queued one). */
+const Unqueued = z.strictObject({ ...brand, type: z.literal('unqueued'), subtaskId: Id });
 
 /** Every message a child may send. */
 export const ChildMessage = z.discriminatedUnion('type', [
@@ -122,6 +124,7 @@ export const ChildMessage = z.discriminatedUnion('type', [
   Delegate,
   SubtaskResult,
   SubtaskError,
+  Unqueued,
 ]);
 export type ChildMessage = z.output<typeof ChildMessage>;
 
@@ -162,6 +165,8 @@ const Execute = z.strictObject({
   inputs: z.record(z.string(), Json),
 });
 const Cancel = z.strictObject({ ...brand, type: z.literal('cancel'), subtaskId: Id, reason: z.string() });
+/** Takes back a subtask sent ahead if it has not started (the child answers `unqueued`); one that started runs on. */
+const Unqueue = z.strictObject({ ...brand, type: z.literal('unqueue'), subtaskId: Id });
 const Reply = z.strictObject({
   ...brand,
   type: z.enum(['tool-result', 'sync-release', 'channel-reply', 'delegate-result']),
@@ -179,7 +184,7 @@ const Deliver = z.strictObject({
 const Shutdown = z.strictObject({ ...brand, type: z.literal('shutdown'), reason: z.string() });
 
 /** Every message the coordinator sends. */
-export const ParentMessage = z.discriminatedUnion('type', [Init, Execute, Cancel, Reply, Deliver, Shutdown]);
+export const ParentMessage = z.discriminatedUnion('type', [Init, Execute, Cancel, Unqueue, Reply, Deliver, Shutdown]);
 export type ParentMessage = z.output<typeof ParentMessage>;
 export type ParentMessageType = ParentMessage['type'];
 export type SubtaskViewMessage = z.output<typeof SubtaskViewShape>;
@@ -192,7 +197,7 @@ export type Unbranded<M> = DistributiveOmit<M, typeof BRAND>;
 /** Child messages that name a subtask; each must name the one its agent is running. */
 export type SubtaskMessage = Extract<ChildMessage, { subtaskId: string }>;
 
-const NAMES_SUBTASK: ReadonlySet<ChildMessage['type']> = new Set(['progress', 'log', 'tool-call', 'sync-arrive', 'channel', 'delegate', 'result', 'error']);
+const NAMES_SUBTASK: ReadonlySet<ChildMessage['type']> = new Set(['progress', 'log', 'tool-call', 'sync-arrive', 'channel', 'delegate', 'result', 'error', 'unqueued']);
 
 /** The subtask a child message names, or undefined when it names none (a log record may name one or not). */
 export function namedSubtask(m: ChildMessage): string | undefined {

@@ -61,15 +61,34 @@ export interface SubtaskOutcome {
   readonly endedAt: number;
 }
 
+/**
+ * A subtask sent ahead that the agent never started: taken back (it waited behind a long one, or
+ * was cancelled), or the agent ended first. Nothing of it ran; it may run elsewhere.
+ */
+export const NOT_STARTED = 'not-started';
+export type AttemptOutcome = Result<SubtaskOutcome, QiError> | typeof NOT_STARTED;
+
+/**
+ * Sending subtasks ahead (`dispatch.prefetch`) is for short subtasks only: an agent takes more
+ * while its subtasks average under this, and what waits behind one that has run this long is
+ * taken back to run elsewhere (a subtask blocked at a sync point, on its children or on a
+ * message never holds up the ones queued behind it for longer).
+ */
+export const PREFETCH_BELOW_MS = 5;
+
 interface Running {
   readonly subtask: SubTask;
+  readonly deadlineMs: number;
   /** True once the coordinator ended it (deadline, limit, violation), not the child's result or error. */
   endedByCoordinator: boolean;
   /** Aborts the subtask's tool calls when it ends; made by its first tool call (most subtasks make none). */
   abort?: AbortController;
-  readonly startedAt: number;
-  settle(r: Result<SubtaskOutcome, QiError>): void;
+  /** When it began running on the agent (a queued one: when the one before it ended). */
+  startedAt: number;
+  settle(r: AttemptOutcome): void;
   timer?: NodeJS.Timeout;
+  /** A queued subtask the coordinator asked back: to run elsewhere, or cancelled (its reason). */
+  taking?: { readonly why: 'steal' | 'cancel'; readonly reason: string };
 }
 
 /** One reason for every ended subtask's abort signal (building a DOMException per subtask is costly). */
@@ -87,6 +106,12 @@ export class SubAgent {
   readonly id: string;
   readonly instance: SubAgentInstance;
   private running: Running | undefined;
+  /** Subtasks sent ahead, in the order the agent will run them (after `running`). */
+  private readonly queue: Running[] = [];
+  /** Takes back what waits behind a long-running subtask (armed while the queue is not empty). */
+  private stealTimer: NodeJS.Timeout | undefined;
+  /** The agent is failing or gone: nothing queued is started any more. */
+  private ending = false;
   /** The last subtask that ended, to tell a late message from a forged one. */
   private lastEnded: Running | undefined;
   private stopping: Promise<void> | undefined;
@@ -134,19 +159,31 @@ export class SubAgent {
     return this.o.connection.alive;
   }
 
-  /** Runs one subtask with its resolved inputs; the deadline is min(maxDuration, maxExecutionTimeMs). */
-  execute(subtask: SubTask, inputs: Record<string, unknown>, attempt = 1): Promise<Result<SubtaskOutcome, QiError>> {
-    if (this.instance.status !== 'ready') {
-      return Promise.resolve(failure(qiError('INTERNAL', `agent ${this.id} is ${this.instance.status}, not ready for subtask '${subtask.id}'`, { agentId: this.id })));
-    }
+  /** Runs one subtask with its resolved inputs on an idle agent; the deadline is min(maxDuration, maxExecutionTimeMs). */
+  async execute(subtask: SubTask, inputs: Record<string, unknown>, attempt = 1): Promise<Result<SubtaskOutcome, QiError>> {
+    if (this.running !== undefined) return this.notReady(subtask);
+    const outcome = await this.run(subtask, inputs, attempt);
+    return outcome === NOT_STARTED ? this.notReady(subtask) : outcome;
+  }
+
+  /**
+   * Runs one subtask: at once on an idle agent, or sent ahead to one that runs another (see
+   * {@link SubAgent.canTakeAhead}), where it starts the moment the one before it ends, with its
+   * deadline counted from then. A subtask sent ahead may come back {@link NOT_STARTED}.
+   */
+  run(subtask: SubTask, inputs: Record<string, unknown>, attempt = 1): Promise<AttemptOutcome> {
+    const ahead = this.running !== undefined;
+    // An agent that is ending between its lease and this call never started the subtask.
+    if (ahead && (this.ending || this.instance.status !== 'executing')) return Promise.resolve(NOT_STARTED);
+    if (!ahead && this.instance.status !== 'ready') return this.notReady(subtask);
     const limits = this.instance.specification.resourceLimits;
     const deadlineMs = Math.min(subtask.executionConstraints.maxDuration ?? Infinity, limits.maxExecutionTimeMs);
     return new Promise((resolve) => {
-      const running: Running = { subtask, endedByCoordinator: false, startedAt: Date.now(), settle: resolve };
-      this.running = running;
-      this.setStatus('executing');
-      assign(this.instance, subtask);
-      running.timer = setTimeout(() => this.onDeadline(running, deadlineMs), deadlineMs);
+      const running: Running = { subtask, deadlineMs, endedByCoordinator: false, startedAt: Date.now(), settle: resolve };
+      if (ahead) {
+        this.queue.push(running);
+        this.stealTimer ??= setTimeout(() => this.takeBackStalled(), PREFETCH_BELOW_MS * 2);
+      } else this.begin(running);
       this.o.connection.send({
         type: 'execute',
         subtask: {
@@ -161,10 +198,78 @@ export class SubAgent {
     });
   }
 
+  private notReady(subtask: SubTask): Promise<Result<SubtaskOutcome, QiError>> {
+    return Promise.resolve(failure(qiError('INTERNAL', `agent ${this.id} is ${this.instance.status}, not ready for subtask '${subtask.id}'`, { agentId: this.id })));
+  }
+
+  /** `running` begins on the agent: its deadline counts from now. A queued one the run cancelled gets only killGraceMs (its plugin was told). */
+  private begin(running: Running): void {
+    running.startedAt = Date.now();
+    this.running = running;
+    if (this.instance.status !== 'executing') this.setStatus('executing');
+    assign(this.instance, running.subtask);
+    running.timer =
+      running.taking?.why === 'cancel'
+        ? setTimeout(() => this.onCancelGrace(running), this.o.killGraceMs)
+        : setTimeout(() => this.onDeadline(running, running.deadlineMs), running.deadlineMs);
+  }
+
+  /**
+   * Whether a subtask may be sent ahead to this agent now, once it is leased (how many, the run
+   * decides): it is an agent on this host whose running subtask, if it has begun, began under
+   * {@link PREFETCH_BELOW_MS} ago, and its subtasks so far averaged under that too. (The child runtime of an agent on another host's
+   * worker is relayed one subtask at a time.)
+   */
+  canTakeAhead(now: number): boolean {
+    const head = this.running;
+    if (this.ending || this.o.connection.pid === undefined || (head !== undefined && now - head.startedAt >= PREFETCH_BELOW_MS)) return false;
+    const m = this.instance.performanceMetrics;
+    return m.tasksCompleted > 0 && this.busyMs < PREFETCH_BELOW_MS * (m.tasksCompleted + m.errorCount);
+  }
+
+  /** Subtasks sent ahead and not started. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * What waits behind a subtask that has now run for 2 × {@link PREFETCH_BELOW_MS} is asked back
+   * (`unqueue`): each comes back {@link NOT_STARTED} when the child confirms, or runs here after
+   * all if it had begun meanwhile.
+   */
+  private takeBackStalled(): void {
+    this.stealTimer = undefined;
+    const head = this.running;
+    if (head === undefined || this.queue.length === 0 || this.ending) return;
+    const ranMs = Date.now() - head.startedAt;
+    if (ranMs < PREFETCH_BELOW_MS * 2) {
+      this.stealTimer = setTimeout(() => this.takeBackStalled(), PREFETCH_BELOW_MS * 2 - ranMs);
+      return;
+    }
+    for (const q of this.queue) {
+      if (q.taking !== undefined) continue;
+      q.taking = { why: 'steal', reason: `subtask '${head.subtask.id}' ahead of it ran for ${ranMs} ms` };
+      this.o.connection.send({ type: 'unqueue', subtaskId: q.subtask.id });
+    }
+  }
+
   /** Asks the running subtask to stop (its ctx.signal aborts); the plugin decides what it returns. */
   cancel(reason: string): void {
     const running = this.running;
     if (running !== undefined) this.o.connection.send({ type: 'cancel', subtaskId: running.subtask.id, reason });
+  }
+
+  /**
+   * Cancels a subtask sent ahead to this agent: true when it is queued here (it comes back
+   * {@link NOT_STARTED}, or, had it begun, its plugin sees ctx.signal abort and gets
+   * killGraceMs); false when it is not queued here.
+   */
+  cancelQueued(subtaskId: string, reason: string): boolean {
+    const queued = this.queue.find((q) => q.subtask.id === subtaskId);
+    if (queued === undefined) return false;
+    queued.taking = { why: 'cancel', reason };
+    this.o.connection.send({ type: 'cancel', subtaskId, reason });
+    return true;
   }
 
   /** Stops the agent (graceful unless `immediate`) and waits for the process to be gone. */
@@ -213,12 +318,32 @@ export class SubAgent {
     this.o.onEvent({ type: 'status', agentId: this.id, agentType: this.instance.specification.agentType, plugin: this.instance.plugin.name, status, ...(reason === undefined ? {} : { reason }) });
   }
 
-  /** Fails the running subtask (if any) with `error`, then stops the agent. */
+  /** Fails the running subtask (if any) with `error`, then stops the agent; what was queued comes back unstarted. */
   private fail(error: QiError, reason: string, immediate = false): void {
     if (this.running !== undefined) this.running.endedByCoordinator = true;
+    this.ending = true;
     this.finish(failure(error));
+    this.returnQueued();
     this.record('failed', `${reason}: ${error.code}`);
     void this.stop(reason, immediate);
+  }
+
+  /** The agent will not run what was sent ahead to it. */
+  private returnQueued(): void {
+    clearTimeout(this.stealTimer);
+    this.stealTimer = undefined;
+    for (const q of this.queue.splice(0)) q.settle(NOT_STARTED);
+  }
+
+  /** The child confirmed it dropped a queued subtask the coordinator asked back; anything else is a forged identity. */
+  private onUnqueued(named: string): void {
+    const at = this.queue.findIndex((q) => q.subtask.id === named && q.taking !== undefined);
+    if (at < 0) {
+      this.bind('unqueued', named);
+      return;
+    }
+    const [q] = this.queue.splice(at, 1);
+    q!.settle(NOT_STARTED);
   }
 
   private finish(result: Result<SubtaskOutcome, QiError>): void {
@@ -237,8 +362,23 @@ export class SubAgent {
     m.successRate = m.tasksCompleted / done;
     m.averageExecutionTime = this.busyMs / done;
     this.refreshUsage();
-    if (this.instance.status === 'executing') this.setStatus('ready');
+    // The next one sent ahead begins now (the child started it right after this one's end).
+    const next = this.ending ? undefined : this.queue.shift();
+    if (next !== undefined) this.begin(next);
+    else if (this.instance.status === 'executing') this.setStatus('ready');
     running.settle(result);
+  }
+
+  private onCancelGrace(running: Running): void {
+    if (this.running !== running) return;
+    this.fail(
+      qiError('CANCELLED', `subtask '${running.subtask.id}' on agent ${this.id} was cancelled (${running.taking?.reason ?? 'cancelled'}) and did not return within killGraceMs ${this.o.killGraceMs}; the agent was stopped`, {
+        agentId: this.id,
+        subtaskId: running.subtask.id,
+      }),
+      'cancelled',
+      true,
+    );
   }
 
   private onDeadline(running: Running, deadlineMs: number): void {
@@ -313,6 +453,7 @@ export class SubAgent {
   /** The agent ended: the running subtask (if any) fails with what ended it, and the end is recorded. */
   private onEnd(end: AgentEnd): void {
     this.unwatch();
+    this.ending = true;
     const { exitCode, signal } = end;
     const limits = this.instance.specification.resourceLimits;
     const cause = end.reason === 'lost' ? 'lost' : exitCause({
@@ -334,6 +475,7 @@ export class SubAgent {
         crash: () => qiError('AGENT_CRASHED', `agent ${this.id} exited during subtask '${subtaskId}' (exit code ${exitCode}, signal ${signal})`, context),
       };
       this.finish(failure(errors[cause]()));
+      this.returnQueued();
       this.record('failed', cause === 'crash' ? 'crashed' : cause === 'lost' ? 'lost' : `${cause} limit`);
     } else {
       this.record(cause === 'crash' || cause === 'lost' ? 'terminated' : 'failed', cause === 'lost' ? 'lost' : `process exited (exit code ${exitCode}, signal ${signal})`);
@@ -358,6 +500,9 @@ export class SubAgent {
       case 'log':
         if (m.subtaskId === undefined) this.writeLog(m, undefined);
         else if (this.bind(m.type, m.subtaskId) !== undefined) this.writeLog(m, m.subtaskId);
+        return;
+      case 'unqueued':
+        this.onUnqueued(m.subtaskId);
         return;
       default:
         this.onSubtaskMessage(m);

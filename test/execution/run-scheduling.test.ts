@@ -42,10 +42,10 @@ function scheduling(d: TaskDistribution, budget = { maxTotalMemory: 100_000, max
   const plan = new RunPlan(d);
   const state = initialRunState(plan.subtasks.map((s) => s.id));
   const events: CoordinatorEvent[] = [];
-  const load = { running: 0 };
+  const load = { running: 0, ahead: 0 };
   const resources = { usage: () => ({ budget }) } as unknown as ResourceManager;
   const hybridEntry = { kind: 'strategy' as const, name: 'hybrid', plugin: hybrid, path: '/h.js', origin: 'builtin' as const };
-  const s = new RunScheduling(plan, { strategy: hybridEntry, config, resources, emit: (e) => events.push(e), logger: createRootLogger({ level: 'silent' }) }, () => ({ running: load.running, agents: [], counts: state.counts }));
+  const s = new RunScheduling(plan, { strategy: hybridEntry, config, resources, emit: (e) => events.push(e), logger: createRootLogger({ level: 'silent' }) }, () => ({ running: load.running, aheadRoom: () => load.ahead, agents: [], counts: state.counts }));
   const apply = (e: RunEvent): void => {
     applyEvent(state, e);
     s.observe(e, state);
@@ -83,6 +83,20 @@ describe('RunScheduling', () => {
     s.startReady(true, (i) => started.push(i));
     expect(started).toHaveLength(1);
     expect(events).toMatchObject([{ type: 'concurrency', value: 1, limitedBy: 'resources.maxConcurrentAllocations', requested: 2 }]);
+  });
+
+  it('beyond the concurrency, starts as many as the agents can take ahead, and no more', () => {
+    const { s, load } = scheduling(distribute(['a', 'b', 'c', 'd', 'e', 'f'].map((id) => count(id, 1000))));
+    for (const i of s.dag.roots()) s.ready.add(i);
+    const started: number[] = [];
+    const start = (i: number): void => void started.push(i);
+    load.running = 2;
+    s.startReady(true, start);
+    expect(started).toHaveLength(0);
+    load.ahead = 3;
+    s.startReady(true, start);
+    expect(started).toHaveLength(3);
+    expect(s.ready.size).toBe(3);
   });
 
   it('a success releases the dependents whose inputs all exist; a failure removes its subtask from the ready queue', () => {

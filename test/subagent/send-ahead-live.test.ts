@@ -1,0 +1,129 @@
+/**
+ * Subtasks sent ahead to an agent (`dispatch.prefetch`), on real sandboxed agents: they run one
+ * at a time in the order sent, each with its deadline counted from its own start; what waits
+ * behind a subtask that runs long is taken back unstarted; a cancelled queued subtask comes back
+ * without touching the running one; an agent that dies returns what was queued; and a child may
+ * not claim to have dropped a subtask it was never asked to give back.
+ */
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SubTask } from '../../src/schemas/task.js';
+import { NOT_STARTED, type AttemptOutcome, type SubAgent } from '../../src/subagent/agent.js';
+import type { SubAgentFactory } from '../../src/subagent/factory.js';
+import { ok } from '../helpers.js';
+import { STEPS_PLUGIN, type Step } from '../live-helpers.js';
+import { makeFactory, pidAlive, spec, waitUntil } from '../sandbox-helpers.js';
+
+const FORGER = path.join(import.meta.dirname, '../fixtures/plugins/forger.mjs');
+
+let factory: SubAgentFactory | undefined;
+let pids: number[] = [];
+
+afterEach(async () => {
+  await factory?.close();
+  factory = undefined;
+  expect(await waitUntil(() => pids.every((p) => !pidAlive(p)))).toBe(true);
+  pids = [];
+});
+
+async function agentOf(plugin: string, capability: string): Promise<SubAgent> {
+  factory = makeFactory();
+  const base = spec({ plugin });
+  const agent = ok(await factory.spawn({ ...base, capabilities: [capability] }));
+  pids.push(agent.pid);
+  return agent;
+}
+
+function subtask(id: string, output = 'result'): SubTask {
+  return {
+    id,
+    parentTaskId: 'test',
+    description: id,
+    agentRequirements: { capabilities: [], minimumVersion: '0.10.0', resourceNeeds: [], securityLevel: 'high' as const, concurrencySupport: false },
+    inputs: [],
+    expectedOutputs: [{ name: output, type: 'any', description: '' }],
+    executionConstraints: {},
+    successCriteria: [],
+    estimatedDuration: 1,
+  };
+}
+
+/** Runs `steps` on the agent (at once, or queued behind what it runs). */
+function run(agent: SubAgent, id: string, steps: readonly Step[]): Promise<AttemptOutcome> {
+  return agent.run(subtask(id), { steps }, 1);
+}
+
+/** Blocks its subtask until the agent is stopped: it waits for a direct message nobody sends. */
+const BLOCK: Step[] = [{ do: 'receive' }];
+
+describe('subtasks sent ahead to an agent (real agents)', () => {
+  it('run one at a time in the order sent; each begins when the one before it ended', async () => {
+    const agent = await agentOf(STEPS_PLUGIN, 'steps');
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const outcomes = await Promise.all(ids.map((id) => run(agent, id, [{ do: 'inputs' }])));
+    // The first runs at once; one queued behind a subtask that happened to run long would be taken back unstarted.
+    expect(outcomes[0]).not.toBe(NOT_STARTED);
+    let lastEnd = 0;
+    let ran = 0;
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome === NOT_STARTED) continue;
+      const value = ok(outcome);
+      expect((value.outputs['result'] as { subtask: string }).subtask).toBe(ids[i]);
+      expect(value.startedAt).toBeGreaterThanOrEqual(lastEnd);
+      lastEnd = value.endedAt;
+      ran++;
+    }
+    expect(agent.instance.performanceMetrics.tasksCompleted).toBe(ran);
+    expect(agent.status).toBe('ready');
+  });
+
+  it('what waits behind a subtask that runs long is taken back unstarted; the running one goes on', async () => {
+    const agent = await agentOf(STEPS_PLUGIN, 'steps');
+    const blocked = run(agent, 'long', BLOCK);
+    const queued = [run(agent, 'q1', [{ do: 'inputs' }]), run(agent, 'q2', [{ do: 'inputs' }])];
+    expect(agent.queued).toBe(2);
+    expect(await Promise.all(queued)).toEqual([NOT_STARTED, NOT_STARTED]);
+    expect(agent.queued).toBe(0);
+    // The long one still runs on the live agent; it ends when the agent is stopped.
+    expect(agent.alive).toBe(true);
+    expect(agent.status).toBe('executing');
+    await agent.terminate('test over');
+    expect((await blocked) === NOT_STARTED).toBe(false);
+  });
+
+  it('a cancelled queued subtask comes back unstarted and the agent runs on; the running one still succeeds', async () => {
+    const agent = await agentOf(STEPS_PLUGIN, 'steps');
+    const first = run(agent, 'first', [{ do: 'sleep', ms: 300 }]);
+    const second = run(agent, 'second', [{ do: 'inputs' }]);
+    expect(agent.cancelQueued('second', 'host cancelled it')).toBe(true);
+    expect(agent.cancelQueued('first', 'not queued')).toBe(false);
+    expect(await second).toBe(NOT_STARTED);
+    const done = await first;
+    expect(done !== NOT_STARTED && done.tag === 'success').toBe(true);
+    expect(agent.alive).toBe(true);
+    expect(agent.status).toBe('ready');
+    // And the agent takes the next one as usual.
+    const next = await run(agent, 'third', [{ do: 'inputs' }]);
+    expect(next !== NOT_STARTED && next.tag === 'success').toBe(true);
+  });
+
+  it('an agent that dies fails its running subtask and returns the queued ones unstarted', async () => {
+    const agent = await agentOf(STEPS_PLUGIN, 'steps');
+    const crashing = run(agent, 'crash', [{ do: 'sleep', ms: 50 }, { do: 'exit' }]);
+    const queued = [run(agent, 'q1', [{ do: 'inputs' }]), run(agent, 'q2', [{ do: 'inputs' }])];
+    const crashed = await crashing;
+    expect(crashed !== NOT_STARTED && crashed.tag === 'failure' && crashed.error.code).toBe('AGENT_CRASHED');
+    expect(await Promise.all(queued)).toEqual([NOT_STARTED, NOT_STARTED]);
+    expect(await waitUntil(() => !agent.alive)).toBe(true);
+  });
+
+  it('a child that claims it dropped a subtask nobody asked back is stopped (INVALID_MESSAGE); the queued one comes back unstarted', async () => {
+    const agent = await agentOf(FORGER, 'forge');
+    const forging = agent.run(subtask('evil', 'data'), { attack: 'forge', frames: [{ type: 'unqueued', subtaskId: 'victim' }], sync: { point: 'never' } }, 1);
+    const victim = agent.run(subtask('victim', 'data'), { attack: 'echo', value: 'should not run here' }, 1);
+    const forged = await forging;
+    expect(forged !== NOT_STARTED && forged.tag === 'failure' && forged.error.code).toBe('INVALID_MESSAGE');
+    expect(await victim).toBe(NOT_STARTED);
+    expect(await waitUntil(() => !agent.alive)).toBe(true);
+  });
+});
