@@ -12,7 +12,8 @@ const MAX_PARENT_LINE = 256 * 1024 * 1024;
 
 /** The child's end of the channel. Its functions are captured before any plugin code runs. */
 export interface ChildChannel {
-  send(message: Unbranded<ChildMessage>): void;
+  /** `later`: the message may wait for the end of the turn (see FrameWriter.push). */
+  send(message: Unbranded<ChildMessage>, later?: boolean): void;
   onMessage(handler: (message: ParentMessage) => void): void;
 }
 
@@ -149,8 +150,8 @@ export function channelOver(socket: Duplex, exit: (code: number) => void, decode
   socket.on('error', () => exit(0));
 
   return {
-    send(message) {
-      writer.push(`${stringify({ [BRAND]: PROTOCOL_VERSION, ...message })}\n`);
+    send(message, later) {
+      writer.push(`${stringify({ [BRAND]: PROTOCOL_VERSION, ...message })}\n`, later);
     },
     onMessage(h) {
       handler = h;

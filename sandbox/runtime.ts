@@ -172,10 +172,11 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
         throw new TypeError(`execute returned outputs nested deeper than ${MAX_OUTPUT_DEPTH} levels of objects and arrays (each output value at most ${MAX_OUTPUT_DEPTH - 1}); the coordinator accepts at most ${MAX_MESSAGE_DEPTH} per message`);
       }
       scoped.end();
-      channel.send({ type: 'result', subtaskId, outputs });
+      // With more queued, the result may wait for the end of the turn: the next ones' results go with it.
+      channel.send({ type: 'result', subtaskId, outputs }, queue.length > 0);
     } catch (e) {
       scoped.end();
-      channel.send({ type: 'error', subtaskId, error: toWireError(e, subtaskId) });
+      channel.send({ type: 'error', subtaskId, error: toWireError(e, subtaskId) }, queue.length > 0);
     } finally {
       running = undefined;
       const next = queue.shift();

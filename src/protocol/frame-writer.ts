@@ -34,9 +34,16 @@ export class FrameWriter {
     private readonly defer: (fn: () => void) => void,
   ) {}
 
-  /** Sends one frame (a whole line, newline included). */
-  push(frame: string): void {
-    if (!this.turnOpen) {
+  /**
+   * Sends one frame (a whole line, newline included). `later`: it waits for the end of the turn
+   * even as the turn's first frame (its reader is busy with earlier frames anyway, so one write
+   * for the turn wakes it once instead of once per frame).
+   */
+  push(frame: string, later = false): void {
+    if (later && !this.turnOpen) {
+      this.turnOpen = true;
+      this.defer(this.endTurn);
+    } else if (!this.turnOpen) {
       this.turnOpen = true;
       this.write(frame);
       this.defer(this.endTurn);

@@ -68,13 +68,15 @@ export interface SubtaskOutcome {
 export const NOT_STARTED = 'not-started';
 export type AttemptOutcome = Result<SubtaskOutcome, QiError> | typeof NOT_STARTED;
 
-/**
- * Sending subtasks ahead (`dispatch.prefetch`) is for short subtasks only: an agent takes more
- * while its subtasks average under this, and what waits behind one that has run this long is
- * taken back to run elsewhere (a subtask blocked at a sync point, on its children or on a
- * message never holds up the ones queued behind it for longer).
- */
+/** Sending subtasks ahead (`dispatch.prefetch`) is for short subtasks only: an agent takes more while its subtasks average under this. */
 export const PREFETCH_BELOW_MS = 5;
+/**
+ * What waits behind a subtask that has run this long is taken back to run elsewhere: a subtask
+ * blocked at a sync point, on its children or on a message never holds up the ones queued behind
+ * it for longer. Ten times the eligibility bound, so that an agent merely descheduled on a busy
+ * host does not have its queue taken back and sent again.
+ */
+export const TAKE_BACK_AFTER_MS = 50;
 
 interface Running {
   readonly subtask: SubTask;
@@ -182,19 +184,23 @@ export class SubAgent {
       const running: Running = { subtask, deadlineMs, endedByCoordinator: false, startedAt: Date.now(), settle: resolve };
       if (ahead) {
         this.queue.push(running);
-        this.stealTimer ??= setTimeout(() => this.takeBackStalled(), PREFETCH_BELOW_MS * 2);
+        this.stealTimer ??= setTimeout(() => this.takeBackStalled(), TAKE_BACK_AFTER_MS);
       } else this.begin(running);
-      this.o.connection.send({
-        type: 'execute',
-        subtask: {
-          id: subtask.id,
-          parentTaskId: subtask.parentTaskId ?? '',
-          description: subtask.description,
-          expectedOutputs: subtask.expectedOutputs,
-          attempt,
+      // One sent ahead may wait for the end of the turn: the agent is busy until then anyway.
+      this.o.connection.send(
+        {
+          type: 'execute',
+          subtask: {
+            id: subtask.id,
+            parentTaskId: subtask.parentTaskId ?? '',
+            description: subtask.description,
+            expectedOutputs: subtask.expectedOutputs,
+            attempt,
+          },
+          inputs,
         },
-        inputs,
-      });
+        ahead,
+      );
     });
   }
 
@@ -233,7 +239,7 @@ export class SubAgent {
   }
 
   /**
-   * What waits behind a subtask that has now run for 2 × {@link PREFETCH_BELOW_MS} is asked back
+   * What waits behind a subtask that has now run for {@link TAKE_BACK_AFTER_MS} is asked back
    * (`unqueue`): each comes back {@link NOT_STARTED} when the child confirms, or runs here after
    * all if it had begun meanwhile.
    */
@@ -242,8 +248,8 @@ export class SubAgent {
     const head = this.running;
     if (head === undefined || this.queue.length === 0 || this.ending) return;
     const ranMs = Date.now() - head.startedAt;
-    if (ranMs < PREFETCH_BELOW_MS * 2) {
-      this.stealTimer = setTimeout(() => this.takeBackStalled(), PREFETCH_BELOW_MS * 2 - ranMs);
+    if (ranMs < TAKE_BACK_AFTER_MS) {
+      this.stealTimer = setTimeout(() => this.takeBackStalled(), TAKE_BACK_AFTER_MS - ranMs);
       return;
     }
     for (const q of this.queue) {

@@ -58,14 +58,14 @@ export class ParentChannel {
     socket.on('error', () => undefined);
   }
 
-  /** Sends a message; false when the channel is already closed. */
-  send(message: Unbranded<ParentMessage>): boolean {
+  /** Sends a message (`later`: it may wait for the end of the turn, see FrameWriter.push); false when the channel is already closed. */
+  send(message: Unbranded<ParentMessage>, later = false): boolean {
     if (this.socket.destroyed || !this.socket.writable) return false;
     // Never throws: a value that slipped past the bounds costs a marker, not the coordinator.
     // The brand is spliced in as text, ahead of the message's own keys (as `{ brand, ...message }`
     // would put it) without copying the message: this runs for every message to every agent.
     const text = safeStringify(message);
-    this.writer.push(text.startsWith('{') ? `${BRANDED_OPEN}${text.slice(1)}\n` : `${safeStringify({ [BRAND]: PROTOCOL_VERSION, ...message })}\n`);
+    this.writer.push(text.startsWith('{') ? `${BRANDED_OPEN}${text.slice(1)}\n` : `${safeStringify({ [BRAND]: PROTOCOL_VERSION, ...message })}\n`, later);
     return true;
   }
 

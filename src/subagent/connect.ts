@@ -165,7 +165,7 @@ export async function connectAgent(open: (handlers: ChannelHandlers) => AgentLin
     get alive() {
       return link.alive;
     },
-    send: (message) => link.channel.send(message),
+    send: (message, later) => link.channel.send(message, later),
     messages(next: MessageSink) {
       sink = next;
     },

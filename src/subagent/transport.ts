@@ -82,7 +82,8 @@ export interface AgentConnection {
   /** Resolves once with the first recorded end, after the agent's boundary (workspace, cgroup) was freed. */
   readonly ended: Promise<AgentEnd>;
   /** Sends a message to the agent; false when the connection is already closed. */
-  send(message: Unbranded<ParentMessage>): boolean;
+  /** `later`: the message may wait for the end of the turn (the agent is busy with earlier ones). */
+  send(message: Unbranded<ParentMessage>, later?: boolean): boolean;
   /** Routes the agent's messages to `sink` from now on (its owner takes over after start-up). */
   messages(sink: MessageSink): void;
   /** Stops the agent (graceful shutdown, then force after `graceMs`; `immediate`: force now), frees its boundary, and waits for its end. */
