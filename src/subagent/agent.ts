@@ -91,6 +91,8 @@ interface Running {
   timer?: NodeJS.Timeout;
   /** A queued subtask the coordinator asked back: to run elsewhere, or cancelled (its reason). */
   taking?: { readonly why: 'steal' | 'cancel'; readonly reason: string };
+  /** Calls it waits on that other subtasks may have to answer (a sync point, its children, a queue pull). */
+  blocked?: number;
 }
 
 /** One reason for every ended subtask's abort signal (building a DOMException per subtask is costly). */
@@ -223,12 +225,13 @@ export class SubAgent {
   /**
    * Whether a subtask may be sent ahead to this agent now, once it is leased (how many, the run
    * decides): it is an agent on this host whose running subtask, if it has begun, began under
-   * {@link PREFETCH_BELOW_MS} ago, and its subtasks so far averaged under that too. (The child runtime of an agent on another host's
+   * {@link PREFETCH_BELOW_MS} ago and waits on no other subtask, and its subtasks so far averaged
+   * under that too. (The child runtime of an agent on another host's
    * worker is relayed one subtask at a time.)
    */
   canTakeAhead(now: number): boolean {
     const head = this.running;
-    if (this.ending || this.o.connection.pid === undefined || (head !== undefined && now - head.startedAt >= PREFETCH_BELOW_MS)) return false;
+    if (this.ending || this.o.connection.pid === undefined || (head !== undefined && (now - head.startedAt >= PREFETCH_BELOW_MS || (head.blocked ?? 0) > 0))) return false;
     const m = this.instance.performanceMetrics;
     return m.tasksCompleted > 0 && this.busyMs < PREFETCH_BELOW_MS * (m.tasksCompleted + m.errorCount);
   }
@@ -252,9 +255,14 @@ export class SubAgent {
       this.stealTimer = setTimeout(() => this.takeBackStalled(), TAKE_BACK_AFTER_MS - ranMs);
       return;
     }
+    this.takeBack(`subtask '${head.subtask.id}' ahead of it ran for ${ranMs} ms`);
+  }
+
+  /** Asks the child to give back every queued subtask not asked back yet. */
+  private takeBack(reason: string): void {
     for (const q of this.queue) {
       if (q.taking !== undefined) continue;
-      q.taking = { why: 'steal', reason: `subtask '${head.subtask.id}' ahead of it ran for ${ranMs} ms` };
+      q.taking = { why: 'steal', reason };
       this.o.connection.send({ type: 'unqueue', subtaskId: q.subtask.id });
     }
   }
@@ -540,17 +548,25 @@ export class SubAgent {
         void this.onToolCall(running, m);
         return;
       case 'sync-arrive':
-        void this.reply('sync-release', m.callId, this.o.services.sync?.(this, subtaskId, m.pointId, m.value) ?? this.unavailable('synchronization points'));
+        this.blockedOn(running);
+        void this.reply('sync-release', m.callId, this.o.services.sync?.(this, subtaskId, m.pointId, m.value) ?? this.unavailable('synchronization points'), running);
         return;
       case 'channel': {
         const { subtaskId: _claimed, [BRAND]: _brand, ...request } = m;
-        void this.reply('channel-reply', m.callId, this.o.services.channel?.(this, subtaskId, request) ?? this.unavailable('channels'));
+        const blocking = request.op === 'queue-pull';
+        if (blocking) this.blockedOn(running);
+        void this.reply('channel-reply', m.callId, this.o.services.channel?.(this, subtaskId, request) ?? this.unavailable('channels'), blocking ? running : undefined);
         return;
       }
       case 'delegate': {
         const delegate = this.o.services.delegate;
-        if (delegate === undefined) void this.reply('delegate-result', m.callId, this.unavailable('sub-agents (ctx.delegate)'));
-        else delegate(this, subtaskId, m.requests, (result) => this.answer('delegate-result', m.callId, result));
+        this.blockedOn(running);
+        if (delegate === undefined) void this.reply('delegate-result', m.callId, this.unavailable('sub-agents (ctx.delegate)'), running);
+        else
+          delegate(this, subtaskId, m.requests, (result) => {
+            this.unblocked(running);
+            this.answer('delegate-result', m.callId, result);
+          });
         return;
       }
     }
@@ -597,8 +613,24 @@ export class SubAgent {
     return Promise.resolve(failure(qiError('NOT_FOUND', `${what} are only available to agents run by the execution engine`, { agentId: this.id })));
   }
 
-  private async reply(type: 'tool-result' | 'sync-release' | 'channel-reply' | 'delegate-result', callId: number, pending: Promise<Result<unknown, QiError>>): Promise<void> {
-    this.answer(type, callId, await pending);
+  private async reply(type: 'tool-result' | 'sync-release' | 'channel-reply' | 'delegate-result', callId: number, pending: Promise<Result<unknown, QiError>>, blocked?: Running): Promise<void> {
+    const result = await pending;
+    if (blocked !== undefined) this.unblocked(blocked);
+    this.answer(type, callId, result);
+  }
+
+  /**
+   * The running subtask waits on a call other subtasks may have to answer (a sync point, its
+   * delegated children, a queue pull): what is queued behind it is taken back at once (it may be
+   * what the call waits for), and nothing is sent ahead to this agent until the call returns.
+   */
+  private blockedOn(running: Running): void {
+    running.blocked = (running.blocked ?? 0) + 1;
+    if (this.queue.length > 0) this.takeBack(`subtask '${running.subtask.id}' ahead of it waits on other subtasks`);
+  }
+
+  private unblocked(running: Running): void {
+    if (running.blocked !== undefined) running.blocked--;
   }
 
   private answer(type: 'tool-result' | 'sync-release' | 'channel-reply' | 'delegate-result', callId: number, result: Result<unknown, QiError>): void {

@@ -1,7 +1,7 @@
 /**
  * Subtasks sent ahead to an agent (`dispatch.prefetch`), on real sandboxed agents: they run one
  * at a time in the order sent, each with its deadline counted from its own start; what waits
- * behind a subtask that runs long is taken back unstarted; a cancelled queued subtask comes back
+ * behind a subtask that runs long, or waits on other subtasks, is taken back unstarted; a cancelled queued subtask comes back
  * without touching the running one; an agent that dies returns what was queued; and a child may
  * not claim to have dropped a subtask it was never asked to give back.
  */
@@ -89,6 +89,18 @@ describe('subtasks sent ahead to an agent (real agents)', () => {
     expect(agent.status).toBe('executing');
     await agent.terminate('test over');
     expect((await blocked) === NOT_STARTED).toBe(false);
+  });
+
+  it('one that waits at a sync point has its queue taken back at once (it may be what the point waits for)', async () => {
+    const agent = await agentOf(STEPS_PLUGIN, 'steps');
+    // The factory's agent has no sync points: the arrival is answered at once (NOT_FOUND, caught),
+    // but only after the coordinator has asked the queued subtask back, and the channel keeps that order.
+    const first = run(agent, 'first', [{ do: 'sync', point: 'p', catch: true }, { do: 'inputs' }]);
+    const second = run(agent, 'second', [{ do: 'inputs' }]);
+    expect(await second).toBe(NOT_STARTED);
+    const done = await first;
+    expect(done !== NOT_STARTED && done.tag === 'success' && done.value.outputs['result']).toMatchObject({ log: [{ sync: 'p', error: 'NOT_FOUND' }, { inputs: {} }] });
+    expect(agent.alive).toBe(true);
   });
 
   it('a cancelled queued subtask comes back unstarted and the agent runs on; the running one still succeeds', async () => {
