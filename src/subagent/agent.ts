@@ -7,6 +7,7 @@ import type { ChildMessage, SubtaskMessage } from '../protocol/messages.js';
 import type { SubTask } from '../schemas/task.js';
 import { assign, type SubAgentInstance, type SubAgentStatus } from './instance.js';
 import type { LimitKind, ResourceMonitor, UsageSample } from './monitor.js';
+import { AheadQueue, NOT_STARTED } from './ahead-queue.js';
 import { exitCause } from './exit-cause.js';
 import { DEFAULT_MAX_DISK_MB } from './launch.js';
 import type { AgentConnection, AgentEnd } from './transport.js';
@@ -61,22 +62,12 @@ export interface SubtaskOutcome {
   readonly endedAt: number;
 }
 
-/**
- * A subtask sent ahead that the agent never started: taken back (it waited behind a long one, or
- * was cancelled), or the agent ended first. Nothing of it ran; it may run elsewhere.
- */
-export const NOT_STARTED = 'not-started';
+export { NOT_STARTED };
+/** A subtask's end, or NOT_STARTED for one sent ahead that came back unstarted (see ahead-queue.ts). */
 export type AttemptOutcome = Result<SubtaskOutcome, QiError> | typeof NOT_STARTED;
 
 /** Sending subtasks ahead (`dispatch.prefetch`) is for short subtasks only: an agent takes more while its subtasks average under this. */
 export const PREFETCH_BELOW_MS = 5;
-/**
- * What waits behind a subtask that has run this long is taken back to run elsewhere: a subtask
- * blocked at a sync point, on its children or on a message never holds up the ones queued behind
- * it for longer. Ten times the eligibility bound, so that an agent merely descheduled on a busy
- * host does not have its queue taken back and sent again.
- */
-export const TAKE_BACK_AFTER_MS = 50;
 
 interface Running {
   readonly subtask: SubTask;
@@ -111,9 +102,7 @@ export class SubAgent {
   readonly instance: SubAgentInstance;
   private running: Running | undefined;
   /** Subtasks sent ahead, in the order the agent will run them (after `running`). */
-  private readonly queue: Running[] = [];
-  /** Takes back what waits behind a long-running subtask (armed while the queue is not empty). */
-  private stealTimer: NodeJS.Timeout | undefined;
+  private readonly queue: AheadQueue<Running>;
   /** The agent is failing or gone: nothing queued is started any more. */
   private ending = false;
   /** The last subtask that ended, to tell a late message from a forged one. */
@@ -126,6 +115,10 @@ export class SubAgent {
   constructor(private readonly o: AgentOptions) {
     this.instance = o.instance;
     this.id = o.instance.id;
+    this.queue = new AheadQueue({
+      send: (subtaskId, why, reason) => this.o.connection.send(why === 'cancel' ? { type: 'cancel', subtaskId, reason } : { type: 'unqueue', subtaskId }),
+      running: () => (this.running === undefined || this.ending ? undefined : { id: this.running.subtask.id, ms: Date.now() - this.running.startedAt }),
+    });
     o.connection.messages({ message: (m) => this.onMessage(m), violation: (e) => this.fail(e, 'protocol violation') });
     // An agent on another host (a worker) is watched there: its samples come over the connection.
     this.unwatch = o.connection.pid === undefined ? (o.connection.usage?.((s) => this.onSample(s)) ?? (() => undefined)) : o.monitor.watch({
@@ -184,10 +177,8 @@ export class SubAgent {
     const deadlineMs = Math.min(subtask.executionConstraints.maxDuration ?? Infinity, limits.maxExecutionTimeMs);
     return new Promise((resolve) => {
       const running: Running = { subtask, deadlineMs, endedByCoordinator: false, startedAt: Date.now(), settle: resolve };
-      if (ahead) {
-        this.queue.push(running);
-        this.stealTimer ??= setTimeout(() => this.takeBackStalled(), TAKE_BACK_AFTER_MS);
-      } else this.begin(running);
+      if (ahead) this.queue.push(running);
+      else this.begin(running);
       // One sent ahead may wait for the end of the turn: the agent is busy until then anyway.
       this.o.connection.send(
         {
@@ -238,33 +229,7 @@ export class SubAgent {
 
   /** Subtasks sent ahead and not started. */
   get queued(): number {
-    return this.queue.length;
-  }
-
-  /**
-   * What waits behind a subtask that has now run for {@link TAKE_BACK_AFTER_MS} is asked back
-   * (`unqueue`): each comes back {@link NOT_STARTED} when the child confirms, or runs here after
-   * all if it had begun meanwhile.
-   */
-  private takeBackStalled(): void {
-    this.stealTimer = undefined;
-    const head = this.running;
-    if (head === undefined || this.queue.length === 0 || this.ending) return;
-    const ranMs = Date.now() - head.startedAt;
-    if (ranMs < TAKE_BACK_AFTER_MS) {
-      this.stealTimer = setTimeout(() => this.takeBackStalled(), TAKE_BACK_AFTER_MS - ranMs);
-      return;
-    }
-    this.takeBack(`subtask '${head.subtask.id}' ahead of it ran for ${ranMs} ms`);
-  }
-
-  /** Asks the child to give back every queued subtask not asked back yet. */
-  private takeBack(reason: string): void {
-    for (const q of this.queue) {
-      if (q.taking !== undefined) continue;
-      q.taking = { why: 'steal', reason };
-      this.o.connection.send({ type: 'unqueue', subtaskId: q.subtask.id });
-    }
+    return this.queue.size;
   }
 
   /** Asks the running subtask to stop (its ctx.signal aborts); the plugin decides what it returns. */
@@ -279,11 +244,7 @@ export class SubAgent {
    * killGraceMs); false when it is not queued here.
    */
   cancelQueued(subtaskId: string, reason: string): boolean {
-    const queued = this.queue.find((q) => q.subtask.id === subtaskId);
-    if (queued === undefined) return false;
-    queued.taking = { why: 'cancel', reason };
-    this.o.connection.send({ type: 'cancel', subtaskId, reason });
-    return true;
+    return this.queue.cancel(subtaskId, reason);
   }
 
   /** Stops the agent (graceful unless `immediate`) and waits for the process to be gone. */
@@ -337,27 +298,14 @@ export class SubAgent {
     if (this.running !== undefined) this.running.endedByCoordinator = true;
     this.ending = true;
     this.finish(failure(error));
-    this.returnQueued();
+    this.queue.returnAll();
     this.record('failed', `${reason}: ${error.code}`);
     void this.stop(reason, immediate);
   }
 
-  /** The agent will not run what was sent ahead to it. */
-  private returnQueued(): void {
-    clearTimeout(this.stealTimer);
-    this.stealTimer = undefined;
-    for (const q of this.queue.splice(0)) q.settle(NOT_STARTED);
-  }
-
   /** The child confirmed it dropped a queued subtask the coordinator asked back; anything else is a forged identity. */
   private onUnqueued(named: string): void {
-    const at = this.queue.findIndex((q) => q.subtask.id === named && q.taking !== undefined);
-    if (at < 0) {
-      this.bind('unqueued', named);
-      return;
-    }
-    const [q] = this.queue.splice(at, 1);
-    q!.settle(NOT_STARTED);
+    if (!this.queue.confirm(named)) this.bind('unqueued', named);
   }
 
   private finish(result: Result<SubtaskOutcome, QiError>): void {
@@ -489,7 +437,7 @@ export class SubAgent {
         crash: () => qiError('AGENT_CRASHED', `agent ${this.id} exited during subtask '${subtaskId}' (exit code ${exitCode}, signal ${signal})`, context),
       };
       this.finish(failure(errors[cause]()));
-      this.returnQueued();
+      this.queue.returnAll();
       this.record('failed', cause === 'crash' ? 'crashed' : cause === 'lost' ? 'lost' : `${cause} limit`);
     } else {
       this.record(cause === 'crash' || cause === 'lost' ? 'terminated' : 'failed', cause === 'lost' ? 'lost' : `process exited (exit code ${exitCode}, signal ${signal})`);
@@ -626,7 +574,7 @@ export class SubAgent {
    */
   private blockedOn(running: Running): void {
     running.blocked = (running.blocked ?? 0) + 1;
-    if (this.queue.length > 0) this.takeBack(`subtask '${running.subtask.id}' ahead of it waits on other subtasks`);
+    if (this.queue.size > 0) this.queue.takeBack(`subtask '${running.subtask.id}' ahead of it waits on other subtasks`);
   }
 
   private unblocked(running: Running): void {
