@@ -79,7 +79,6 @@ interface Running {
   /** When it began running on the agent (a queued one: when the one before it ended). */
   startedAt: number;
   settle(r: AttemptOutcome): void;
-  timer?: NodeJS.Timeout;
   /** A queued subtask the coordinator asked back: to run elsewhere, or cancelled (its reason). */
   taking?: { readonly why: 'steal' | 'cancel'; readonly reason: string };
   /** Calls it waits on that other subtasks may have to answer (a sync point, its children, a queue pull). */
@@ -103,6 +102,17 @@ export class SubAgent {
   private running: Running | undefined;
   /** Subtasks sent ahead, in the order the agent will run them (after `running`). */
   private readonly queue: AheadQueue<Running>;
+  /**
+   * The running subtask's deadline (or, for one cancelled while queued, its grace): one timer per
+   * agent, re-armed with `refresh()` when the next subtask has the same limit, not one per subtask.
+   */
+  private deadline: { timer: NodeJS.Timeout; ms: number } | undefined;
+  private readonly onTimer = (): void => {
+    const running = this.running;
+    if (running === undefined) return;
+    if (running.taking?.why === 'cancel') this.onCancelGrace(running);
+    else this.onDeadline(running, running.deadlineMs);
+  };
   /** The agent is failing or gone: nothing queued is started any more. */
   private ending = false;
   /** The last subtask that ended, to tell a late message from a forged one. */
@@ -207,10 +217,12 @@ export class SubAgent {
     this.running = running;
     if (this.instance.status !== 'executing') this.setStatus('executing');
     assign(this.instance, running.subtask);
-    running.timer =
-      running.taking?.why === 'cancel'
-        ? setTimeout(() => this.onCancelGrace(running), this.o.killGraceMs)
-        : setTimeout(() => this.onDeadline(running, running.deadlineMs), running.deadlineMs);
+    const ms = running.taking?.why === 'cancel' ? this.o.killGraceMs : running.deadlineMs;
+    if (this.deadline?.ms === ms) this.deadline.timer.refresh();
+    else {
+      clearTimeout(this.deadline?.timer);
+      this.deadline = { timer: setTimeout(this.onTimer, ms), ms };
+    }
   }
 
   /**
@@ -313,7 +325,6 @@ export class SubAgent {
     if (running === undefined) return;
     this.running = undefined;
     this.lastEnded = running;
-    clearTimeout(running.timer);
     running.abort?.abort(SUBTASK_ENDED);
     const elapsed = Date.now() - running.startedAt;
     this.busyMs += elapsed;
@@ -327,7 +338,11 @@ export class SubAgent {
     // The next one sent ahead begins now (the child started it right after this one's end).
     const next = this.ending ? undefined : this.queue.shift();
     if (next !== undefined) this.begin(next);
-    else if (this.instance.status === 'executing') this.setStatus('ready');
+    else {
+      clearTimeout(this.deadline?.timer);
+      this.deadline = undefined;
+      if (this.instance.status === 'executing') this.setStatus('ready');
+    }
     running.settle(result);
   }
 
