@@ -32,15 +32,18 @@ export class LineDecoder {
     const lines: string[] = [];
     let start = 0;
     for (let nl = chunk.indexOf(NEWLINE, start); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
-      const part = chunk.subarray(start, nl);
-      if (this.pending + part.length > this.maxLineBytes) return this.overflow(part);
-      lines.push(this.pending === 0 ? part.toString('utf8') : Buffer.concat([...this.pieces, part]).toString('utf8'));
-      this.pieces = [];
-      this.pending = 0;
+      if (this.pending + (nl - start) > this.maxLineBytes) return this.overflow(chunk.subarray(start, nl));
+      // A whole line in this chunk (the usual case) is decoded in place, with no view or copy.
+      if (this.pending === 0) lines.push(chunk.toString('utf8', start, nl));
+      else {
+        lines.push(Buffer.concat([...this.pieces, chunk.subarray(start, nl)]).toString('utf8'));
+        this.pieces = [];
+        this.pending = 0;
+      }
       start = nl + 1;
     }
-    const rest = chunk.subarray(start);
-    if (rest.length > 0) {
+    if (start < chunk.length) {
+      const rest = chunk.subarray(start);
       if (this.pending + rest.length > this.maxLineBytes) return this.overflow(rest);
       this.pieces.push(rest);
       this.pending += rest.length;
