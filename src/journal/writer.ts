@@ -80,21 +80,9 @@ export class JournalWriter {
 
   /**
    * Appends one record, written with its batch (see the class); a failed write (disk full) is
-   * reported by the next call, never thrown. `replaces`: a queued record this one stands for,
-   * dropped if it is still queued (written already, it stays).
+   * reported by the next call, never thrown.
    */
-  append(record: JournalRecord, replaces?: (queued: JournalRecord) => boolean): Result<void, QiError> {
-    // A record that stands for a queued one (not written yet) takes its place at the end: the
-    // other is never written. Searched from the newest: the one it replaces is usually recent.
-    if (replaces !== undefined && this.fd !== undefined && this.closing === undefined && this.writeFailure === undefined) {
-      for (let i = this.queued.length - 1; i >= 0; i--) {
-        const q = this.queued[i]!;
-        if (typeof q !== 'string' && replaces(q)) {
-          this.queued.splice(i, 1);
-          break;
-        }
-      }
-    }
+  append(record: JournalRecord): Result<void, QiError> {
     return this.enqueue(record);
   }
 

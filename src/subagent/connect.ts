@@ -166,6 +166,7 @@ export async function connectAgent(open: (handlers: ChannelHandlers) => AgentLin
       return link.alive;
     },
     send: (message) => link.channel.send(message),
+    beforeWrite: (fn) => link.channel.beforeWrite(fn),
     messages(next: MessageSink) {
       sink = next;
     },

@@ -83,6 +83,12 @@ export interface AgentConnection {
   readonly ended: Promise<AgentEnd>;
   /** Sends a message to the agent; false when the connection is already closed. */
   send(message: Unbranded<ParentMessage>): boolean;
+  /**
+   * Runs `fn` right before any message is actually written towards the agent (messages sent in
+   * one turn may share a write, and so one call); it replaces an earlier hook (the agent's owner
+   * sets it). `fn` must not throw. Where absent, no hook can be set.
+   */
+  beforeWrite?(fn: (() => void) | undefined): void;
   /** Routes the agent's messages to `sink` from now on (its owner takes over after start-up). */
   messages(sink: MessageSink): void;
   /** Stops the agent (graceful shutdown, then force after `graceMs`; `immediate`: force now), frees its boundary, and waits for its end. */
