@@ -23,10 +23,10 @@ export const MIN_WRITE_GAP_MS = 2;
  *
  * Appending only queues a record; it is encoded when its batch is written (records are the run's
  * events, never changed once applied, so encoding them later writes the same line). The batch is
- * written synchronously: a write handed to libuv's thread pool reached the kernel later, and an
- * attempt's start must be in the file as soon as possible after its agent got the subtask (a
- * coordinator killed meanwhile resumes it with the next attempt number); measured, the thread
- * pool gained no throughput. "Killed right after record N" (the crash switch) therefore means
+ * written synchronously: an attempt's start must be in the file before its agent gets the
+ * subtask (`writeNow`, called by the run's write barrier at the agent channel: a coordinator
+ * killed after that resumes the attempt under the next number), which a write handed to libuv's
+ * thread pool cannot promise; measured, the thread pool gained no throughput either. "Killed right after record N" (the crash switch) therefore means
  * exactly records 1..N on disk.
  *
  * `durable()` resolves once everything appended so far is written and fdatasync-ed, one sync per
@@ -104,11 +104,25 @@ export class JournalWriter {
     return success(undefined);
   }
 
+  /**
+   * Records go out at the end of the turn they were appended in; when the last write was less
+   * than MIN_WRITE_GAP_MS ago, once that gap has passed. The end of the turn is checked first
+   * (setImmediate), and only a batch still queued then sets a timer: a run's write barrier
+   * usually wrote it already, and a timer set for every record — firing into an empty queue —
+   * cost more CPU than the journal's encoding and writes together.
+   */
   private scheduleWrite(): void {
-    if (this.flushTimer !== undefined || this.queued.length === 0) return;
-    const wait = this.lastWrite + MIN_WRITE_GAP_MS - performance.now();
-    this.flushTimer = wait > 0 ? setTimeout(() => this.writeBatchNow(), wait) : setImmediate(() => this.writeBatchNow());
+    if (this.flushTimer !== undefined) return;
+    this.flushTimer = setImmediate(this.endOfTurn);
   }
+
+  private readonly endOfTurn = (): void => {
+    this.flushTimer = undefined;
+    if (this.queued.length === 0) return;
+    const wait = this.lastWrite + MIN_WRITE_GAP_MS - performance.now();
+    if (wait > 0) this.flushTimer = setTimeout(this.writeBatchNow, wait);
+    else this.flush();
+  };
 
   private clearTimer(): void {
     if (this.flushTimer === undefined) return;
@@ -117,15 +131,18 @@ export class JournalWriter {
     this.flushTimer = undefined;
   }
 
-  /** The batch's turn came. */
-  private writeBatchNow(): void {
+  /** The batch's time came. */
+  private readonly writeBatchNow = (): void => {
     this.flushTimer = undefined;
     this.flush();
-  }
+  };
 
-  /** Encodes the queued records and writes them now, in one synchronous call. */
+  /**
+   * Encodes the queued records and writes them now, in one synchronous call. A batch's check or
+   * timer already set is left to fire (it finds nothing, or what came since): clearing and
+   * setting one again on every write of the run's write barrier costs more.
+   */
   private flush(): Result<void, QiError> {
-    this.clearTimer();
     const queued = this.queued;
     if (queued.length === 0 || this.fd === undefined || this.writeFailure !== undefined) return this.status();
     if (this.crash !== undefined && this.written + queued.length >= this.crash.atRecord) this.crashNow(this.fd, this.crash);
