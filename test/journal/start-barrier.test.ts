@@ -11,10 +11,14 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentPlugin, AgentPluginContext, SubtaskView } from 'qicoord/plugin';
 import { inMemoryTransport } from 'qicoord/testing';
+import { RunJournalSink } from '../../src/execution/run-journal-sink.js';
+import type { RunEvent } from '../../src/execution/run-events.js';
 import { createCoordinator, type MultiAgentCoordinator } from '../../src/index.js';
+import { createRootLogger } from '../../src/logging/logger.js';
 import { readJournal } from '../../src/journal/read.js';
+import { runFingerprint, startRunJournal } from '../../src/journal/run-journal.js';
 import { JOURNAL_FILE } from '../../src/journal/runs.js';
-import { ok } from '../helpers.js';
+import { ok, tempProject } from '../helpers.js';
 import { STEPS_PLUGIN, strategy, sub, task } from '../live-helpers.js';
 
 const open: MultiAgentCoordinator[] = [];
@@ -71,5 +75,30 @@ describe('the journal write barrier', () => {
     // And the file ends with every start, each once.
     expect(startsOnDisk(journalDir).sort()).toEqual(['a#1', 'b#1', 'c#1', 'd#1', 'e#1']);
     expect(readFileSync(path.join(journalDir, readdirSync(journalDir)[0]!, JOURNAL_FILE), 'utf8')).toContain('"type":"run-ended"');
+  });
+});
+
+describe("the run's journal sink", () => {
+  it('flushPending writes only when a start is pending, and then everything queued before it, in order', async () => {
+    const dir = tempProject();
+    const journal = ok(await startRunJournal(dir, { runId: 'r', taskId: 't', subtaskCount: 2, task: { id: 't' }, strategy: {}, fingerprint: runFingerprint({ id: 't' }, {}, {}), configFingerprint: 'c', qicoordVersion: '0', startedAt: 1 }));
+    const sink = new RunJournalSink(journal, createRootLogger({ level: 'silent' }));
+    const file = path.join(dir, 'r', JOURNAL_FILE);
+    const types = (): string[] => ok(readJournal(file)).records.map((r) => r.type);
+    const succeeded = { type: 'subtask-succeeded', index: 0, subtaskId: 'a', attempt: 1, outputs: {}, usage: {}, at: 3 } as unknown as RunEvent;
+    const started = { type: 'subtask-started', index: 1, subtaskId: 'b', attempt: 1, agentId: 'x', at: 4 } as RunEvent;
+    sink.record(succeeded);
+    // No start pending: the barrier leaves the success to its batch.
+    sink.flushPending();
+    expect(types()).toEqual(['head']);
+    sink.record({ type: 'subtask-dispatched', index: 1, subtaskId: 'b', attempt: 1, at: 4 });
+    sink.record(started);
+    sink.flushPending();
+    expect(types()).toEqual(['head', 'subtask-succeeded', 'subtask-started']);
+    // Once written, the next barrier has nothing to do.
+    sink.flushPending();
+    expect(types()).toHaveLength(3);
+    await sink.durable();
+    ok(journal.close());
   });
 });
