@@ -26,8 +26,8 @@ export const MIN_WRITE_GAP_MS = 2;
  * written synchronously: an attempt's start must be in the file before its agent gets the
  * subtask (`writeNow`, called by the run's write barrier at the agent channel: a coordinator
  * killed after that resumes the attempt under the next number), which a write handed to libuv's
- * thread pool cannot promise; measured, the thread pool gained no throughput either. "Killed right after record N" (the crash switch) therefore means
- * exactly records 1..N on disk.
+ * thread pool cannot promise; measured, the thread pool gained no throughput either. "Killed
+ * right after record N" (the crash switch) therefore means exactly records 1..N on disk.
  *
  * `durable()` resolves once everything appended so far is written and fdatasync-ed, one sync per
  * batch (group commit); the fdatasync runs on the thread pool. Records that later work depends
