@@ -55,6 +55,46 @@ describe('FrameWriter', () => {
     expect(writes).toHaveLength(3);
   });
 
+  it('runs the before-write hook right before each write: the first frame of a turn, then once for the batch at its end', () => {
+    const { writer, writes, endTurn } = recorded();
+    const log: string[] = [];
+    writer.beforeWrite(() => log.push(`hook after ${writes.length} writes`));
+    writer.push('a\n');
+    expect(log).toEqual(['hook after 0 writes']);
+    expect(writes).toEqual(['a\n']);
+    // Queued frames do not run it; their one write at the end of the turn does, once.
+    writer.push('b\n');
+    writer.push('c\n');
+    expect(log).toHaveLength(1);
+    endTurn();
+    expect(log).toEqual(['hook after 0 writes', 'hook after 1 writes']);
+    expect(writes).toEqual(['a\n', 'b\nc\n']);
+    // A flush with nothing queued writes nothing and runs nothing.
+    writer.flush();
+    expect(log).toHaveLength(2);
+  });
+
+  it('runs the hook before an early flush at the batch cap and before a flush on demand; a new hook replaces the old, undefined removes it', () => {
+    const { writer, writes } = recorded();
+    let first = 0;
+    let second = 0;
+    writer.beforeWrite(() => first++);
+    writer.push('x\n');
+    writer.push(`${'y'.repeat(MAX_BATCH_CHARS)}\n`);
+    expect(writes).toHaveLength(2);
+    expect(first).toBe(2);
+    writer.beforeWrite(() => second++);
+    writer.push('z\n');
+    writer.flush();
+    expect(writes).toHaveLength(3);
+    expect([first, second]).toEqual([2, 1]);
+    writer.beforeWrite(undefined);
+    writer.push('w\n');
+    writer.flush();
+    expect(writes).toHaveLength(4);
+    expect([first, second]).toEqual([2, 1]);
+  });
+
   it("a batch decodes into the same messages, each checked against the cap on its own", () => {
     const { writer, writes, endTurn } = recorded();
     for (const line of ['{"n":1}\n', '{"n":2}\n', '{"n":3}\n']) writer.push(line);

@@ -9,8 +9,8 @@ import type { RunEvent } from './run-events.js';
  */
 export class RunJournalSink {
   private broken = false;
-  /** Attempts started and not ended: their agent, for a success that stands for its start. */
-  private readonly started = new Map<number, { readonly attempt: number; readonly agentId: string; readonly at: number }>();
+  /** An attempt's start was appended and is not written yet. */
+  private startPending = false;
 
   constructor(
     private readonly journal: RunJournal | undefined,
@@ -25,37 +25,36 @@ export class RunJournalSink {
   /** Appends an applied event. A dispatch is not written: until the attempt starts on an agent nothing has run, and a resume sets it from the attempt's next record (a third fewer records per subtask). */
   record(event: RunEvent): void {
     if (this.journal === undefined || this.broken || event.type === 'subtask-dispatched') return;
-    if (event.type === 'subtask-started') this.started.set(event.index, { attempt: event.attempt, agentId: event.agentId, at: event.at });
-    let wrote = event.type === 'subtask-succeeded' ? this.succeeded(event) : this.journal.record(event as unknown as JournalRecord);
-    // An attempt's start is in the file before its agent gets the subtask: a coordinator killed
-    // after that resumes it under the next attempt number, whatever the agent did meanwhile.
-    if (event.type === 'subtask-started' && wrote.tag === 'success') wrote = this.journal.writeNow();
-    if ('index' in event && event.type !== 'subtask-started') this.started.delete(event.index);
-    if (wrote.tag === 'failure') {
-      this.broken = true;
-      this.logger.warn({ code: wrote.error.code }, `the run's journal could not be written; it cannot be resumed past this point: ${wrote.error.message}`);
-    }
+    const wrote = this.journal.record(event as unknown as JournalRecord);
+    if (wrote.tag === 'failure') this.fail(wrote.error, `the run's journal could not be written; it cannot be resumed past this point: ${wrote.error.message}`);
+    else if (event.type === 'subtask-started') this.startPending = true;
   }
 
   /**
-   * A success carries its attempt's agent and start time, and replaces the attempt's start if that is still
-   * queued (not written yet): a trivial subtask's start and end usually share a batch, and then
-   * one record stands for both (a resume sets the start from it). A start already written stays.
+   * The write barrier, run right before any frame is written to one of the run's agents: an
+   * attempt's start appended since the last write is written now (synchronously, with whatever
+   * else is queued), so it is in the file before its agent can get the subtask — a coordinator
+   * killed after that resumes the attempt under the next number, whatever the agent did. Starts
+   * dispatched in one turn share one write; with no start pending this costs a test. Other
+   * records wait for their batch: an agent's messages never depend on them being on disk.
    */
-  private succeeded(event: Extract<RunEvent, { type: 'subtask-succeeded' }>): ReturnType<RunJournal['record']> {
-    const start = this.started.get(event.index);
-    if (start === undefined || start.attempt !== event.attempt) return this.journal!.record(event as unknown as JournalRecord);
-    const { index, attempt } = event;
-    return this.journal!.record({ ...event, agentId: start.agentId, startedAt: start.at } as unknown as JournalRecord, (q) => q.type === 'subtask-started' && q['index'] === index && q['attempt'] === attempt);
+  flushPending(): void {
+    if (!this.startPending) return;
+    this.startPending = false;
+    if (this.journal === undefined || this.broken) return;
+    const wrote = this.journal.writeNow();
+    if (wrote.tag === 'failure') this.fail(wrote.error, `the run's journal could not be written; it cannot be resumed past this point: ${wrote.error.message}`);
   }
 
   /** Resolves once everything appended is on disk (a success before the work that depends on it starts). */
   async durable(): Promise<void> {
     if (this.journal === undefined || this.broken) return;
     const synced = await this.journal.durable();
-    if (synced.tag === 'failure') {
-      this.broken = true;
-      this.logger.warn({ code: synced.error.code }, `the run's journal could not be synced: ${synced.error.message}`);
-    }
+    if (synced.tag === 'failure') this.fail(synced.error, `the run's journal could not be synced: ${synced.error.message}`);
+  }
+
+  private fail(error: { readonly code: string }, message: string): void {
+    this.broken = true;
+    this.logger.warn({ code: error.code }, message);
   }
 }

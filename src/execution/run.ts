@@ -103,6 +103,8 @@ export class CoordinationRun {
       onStarted: (live) => {
         deps.agentStarted?.(live.agent.id);
         router.register(live.agent.id, (d) => live.agent.deliver(d));
+        // The journal's write barrier: an attempt's start is in the file before the agent can get it.
+        live.agent.beforeWrite(() => this.journal.flushPending());
       },
       onExit: (live) => {
         deps.agentGone?.(live.agent.id);

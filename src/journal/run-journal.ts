@@ -15,8 +15,10 @@ import { JournalWriter } from './writer.js';
 
 /**
  * The journal format; a journal of another version is refused on resume. 2: the head holds a
- * fingerprint of the config alone, and attempts are not journaled at dispatch. 3: a success
- * written in the same batch as its attempt's start stands for both (it carries the `agentId`).
+ * fingerprint of the config alone, and attempts are not journaled at dispatch. 3: a success may
+ * stand for its attempt's start too (it carries the `agentId` and `startedAt`). Writers now write
+ * every start (it is in the file before its agent gets the subtask), so no success stands for one;
+ * the format is unchanged, and such successes in journals written before are still replayed.
  */
 export const JOURNAL_VERSION = 3;
 
@@ -77,9 +79,8 @@ function sortedKeys(_key: string, value: unknown): unknown {
 export interface RunJournal {
   readonly runId: string;
   readonly dir: string;
-  /** Appends one event record (written at once; on disk after the next `durable()`). */
-  /** Appends an event's record; `replaces`: a queued record it stands for (see JournalWriter.append). */
-  record(event: JournalRecord, replaces?: (queued: JournalRecord) => boolean): Result<void, QiError>;
+  /** Appends one event record (written with its batch, or by `writeNow`; on disk after the next `durable()`). */
+  record(event: JournalRecord): Result<void, QiError>;
   /** Writes what is recorded so far to the file now (not synced). */
   writeNow(): Result<void, QiError>;
   /** Appends one record already encoded (record.ts `encodeJson`). */
@@ -102,7 +103,7 @@ function openJournal(runDir: string, runId: string, lock: RunLock, truncateTo?: 
   return success({
     runId,
     dir: runDir,
-    record: (event, replaces) => w.append(event, replaces),
+    record: (event) => w.append(event),
     writeNow: () => w.writeNow(),
     recordLine: (line) => w.appendLine(line),
     durable: () => w.durable(),

@@ -23,11 +23,11 @@ export const MIN_WRITE_GAP_MS = 2;
  *
  * Appending only queues a record; it is encoded when its batch is written (records are the run's
  * events, never changed once applied, so encoding them later writes the same line). The batch is
- * written synchronously: a write handed to libuv's thread pool reached the kernel later, and an
- * attempt's start must be in the file as soon as possible after its agent got the subtask (a
- * coordinator killed meanwhile resumes it with the next attempt number); measured, the thread
- * pool gained no throughput. "Killed right after record N" (the crash switch) therefore means
- * exactly records 1..N on disk.
+ * written synchronously: an attempt's start must be in the file before its agent gets the
+ * subtask (`writeNow`, called by the run's write barrier at the agent channel: a coordinator
+ * killed after that resumes the attempt under the next number), which a write handed to libuv's
+ * thread pool cannot promise; measured, the thread pool gained no throughput either. "Killed
+ * right after record N" (the crash switch) therefore means exactly records 1..N on disk.
  *
  * `durable()` resolves once everything appended so far is written and fdatasync-ed, one sync per
  * batch (group commit); the fdatasync runs on the thread pool. Records that later work depends
@@ -80,21 +80,9 @@ export class JournalWriter {
 
   /**
    * Appends one record, written with its batch (see the class); a failed write (disk full) is
-   * reported by the next call, never thrown. `replaces`: a queued record this one stands for,
-   * dropped if it is still queued (written already, it stays).
+   * reported by the next call, never thrown.
    */
-  append(record: JournalRecord, replaces?: (queued: JournalRecord) => boolean): Result<void, QiError> {
-    // A record that stands for a queued one (not written yet) takes its place at the end: the
-    // other is never written. Searched from the newest: the one it replaces is usually recent.
-    if (replaces !== undefined && this.fd !== undefined && this.closing === undefined && this.writeFailure === undefined) {
-      for (let i = this.queued.length - 1; i >= 0; i--) {
-        const q = this.queued[i]!;
-        if (typeof q !== 'string' && replaces(q)) {
-          this.queued.splice(i, 1);
-          break;
-        }
-      }
-    }
+  append(record: JournalRecord): Result<void, QiError> {
     return this.enqueue(record);
   }
 
@@ -116,11 +104,25 @@ export class JournalWriter {
     return success(undefined);
   }
 
+  /**
+   * Records go out at the end of the turn they were appended in; when the last write was less
+   * than MIN_WRITE_GAP_MS ago, once that gap has passed. The end of the turn is checked first
+   * (setImmediate), and only a batch still queued then sets a timer: a run's write barrier
+   * usually wrote it already, and a timer set for every record — firing into an empty queue —
+   * cost more CPU than the journal's encoding and writes together.
+   */
   private scheduleWrite(): void {
-    if (this.flushTimer !== undefined || this.queued.length === 0) return;
-    const wait = this.lastWrite + MIN_WRITE_GAP_MS - performance.now();
-    this.flushTimer = wait > 0 ? setTimeout(() => this.writeBatchNow(), wait) : setImmediate(() => this.writeBatchNow());
+    if (this.flushTimer !== undefined) return;
+    this.flushTimer = setImmediate(this.endOfTurn);
   }
+
+  private readonly endOfTurn = (): void => {
+    this.flushTimer = undefined;
+    if (this.queued.length === 0) return;
+    const wait = this.lastWrite + MIN_WRITE_GAP_MS - performance.now();
+    if (wait > 0) this.flushTimer = setTimeout(this.writeBatchNow, wait);
+    else this.flush();
+  };
 
   private clearTimer(): void {
     if (this.flushTimer === undefined) return;
@@ -129,15 +131,18 @@ export class JournalWriter {
     this.flushTimer = undefined;
   }
 
-  /** The batch's turn came. */
-  private writeBatchNow(): void {
+  /** The batch's time came. */
+  private readonly writeBatchNow = (): void => {
     this.flushTimer = undefined;
     this.flush();
-  }
+  };
 
-  /** Encodes the queued records and writes them now, in one synchronous call. */
+  /**
+   * Encodes the queued records and writes them now, in one synchronous call. A batch's check or
+   * timer already set is left to fire (it finds nothing, or what came since): clearing and
+   * setting one again on every write of the run's write barrier costs more.
+   */
   private flush(): Result<void, QiError> {
-    this.clearTimer();
     const queued = this.queued;
     if (queued.length === 0 || this.fd === undefined || this.writeFailure !== undefined) return this.status();
     if (this.crash !== undefined && this.written + queued.length >= this.crash.atRecord) this.crashNow(this.fd, this.crash);

@@ -9,6 +9,11 @@
  * checks each message as before (size, rate, depth, schema): batching changes how many writes
  * carry them, never what is checked per message.
  *
+ * A "before write" hook ({@link FrameWriter.beforeWrite}) runs right before each write, so the
+ * coordinator can put what must precede a frame somewhere first (a run's journal: an attempt's
+ * start is in the file before its agent can get the subtask). It runs only when frames are
+ * actually written: for the first frame of a turn, and once for the frames joined at its end.
+ *
  * Shared by both ends; imports nothing.
  */
 
@@ -18,6 +23,7 @@ export const MAX_BATCH_CHARS = 256 * 1024;
 export class FrameWriter {
   private queued: string[] = [];
   private queuedChars = 0;
+  private before: (() => void) | undefined;
   /** A frame went out in this turn: the next ones wait for the turn's end. */
   private turnOpen = false;
   private readonly endTurn = (): void => {
@@ -35,6 +41,14 @@ export class FrameWriter {
   ) {}
 
   /**
+   * Runs `fn` right before every write from now on (undefined: none); it replaces an earlier
+   * hook. It must not throw: a frame is written after it either way.
+   */
+  beforeWrite(fn: (() => void) | undefined): void {
+    this.before = fn;
+  }
+
+  /**
    * Sends one frame (a whole line, newline included). `later`: it waits for the end of the turn
    * even as the turn's first frame (its reader is busy with earlier frames anyway, so one write
    * for the turn wakes it once instead of once per frame).
@@ -45,6 +59,7 @@ export class FrameWriter {
       this.defer(this.endTurn);
     } else if (!this.turnOpen) {
       this.turnOpen = true;
+      this.before?.();
       this.write(frame);
       this.defer(this.endTurn);
       return;
@@ -60,6 +75,7 @@ export class FrameWriter {
     const text = this.queued.length === 1 ? this.queued[0]! : this.queued.join('');
     this.queued = [];
     this.queuedChars = 0;
+    this.before?.();
     this.write(text);
   }
 

@@ -58,6 +58,8 @@ export class RemoteConnection implements AgentConnection {
   private stopTimer: NodeJS.Timeout | undefined;
   private usageListener: ((sample: UsageSample) => void) | undefined;
   private usageAt = 0;
+  /** Runs right before an entry is published to the worker's inbox (see AgentConnection.beforeWrite). */
+  private before: (() => void) | undefined;
   /** The last usage sample its worker relayed (undefined until one came). */
   lastUsage: UsageSample | undefined;
 
@@ -138,8 +140,14 @@ export class RemoteConnection implements AgentConnection {
   send(message: Unbranded<ParentMessage>): boolean {
     if (this.done) return false;
     // Never throws: a value past the bounds costs a marker (as on a local channel).
-    this.o.send('m', safeStringify({ [BRAND]: PROTOCOL_VERSION, ...message }));
+    const text = safeStringify({ [BRAND]: PROTOCOL_VERSION, ...message });
+    this.before?.();
+    this.o.send('m', text);
     return true;
+  }
+
+  beforeWrite(fn: (() => void) | undefined): void {
+    this.before = fn;
   }
 
   messages(sink: MessageSink): void {

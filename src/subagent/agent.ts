@@ -275,6 +275,11 @@ export class SubAgent {
     this.o.connection.send({ type: 'deliver', stream: delivery.stream, from: delivery.from, body: delivery.body, ...(delivery.topic === undefined ? {} : { topic: delivery.topic }) });
   }
 
+  /** Runs `fn` right before any message is written to the agent (AgentConnection.beforeWrite); replaces an earlier one. */
+  beforeWrite(fn: () => void): void {
+    this.o.connection.beforeWrite?.(fn);
+  }
+
   /** Replaces the coordination services (coordinateAgents attaches sync points to running agents). */
   setCoordination(services: Pick<AgentServices, 'sync' | 'channel' | 'delegate'>): void {
     this.o.services.sync = services.sync;

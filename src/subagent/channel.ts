@@ -69,6 +69,14 @@ export class ParentChannel {
     return true;
   }
 
+  /**
+   * Runs `fn` right before any frame is actually written to the child (frames of one turn share
+   * a write, and so one call); it replaces an earlier hook. `fn` must not throw.
+   */
+  beforeWrite(fn: (() => void) | undefined): void {
+    this.writer.beforeWrite(fn);
+  }
+
   close(): void {
     this.writer.flush();
     this.socket.destroy();

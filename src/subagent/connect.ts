@@ -166,6 +166,7 @@ export async function connectAgent(open: (handlers: ChannelHandlers) => AgentLin
       return link.alive;
     },
     send: (message, later) => link.channel.send(message, later),
+    beforeWrite: (fn) => link.channel.beforeWrite(fn),
     messages(next: MessageSink) {
       sink = next;
     },

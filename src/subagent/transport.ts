@@ -84,6 +84,12 @@ export interface AgentConnection {
   /** Sends a message to the agent; false when the connection is already closed. */
   /** `later`: the message may wait for the end of the turn (the agent is busy with earlier ones). */
   send(message: Unbranded<ParentMessage>, later?: boolean): boolean;
+  /**
+   * Runs `fn` right before any message is actually written towards the agent (messages sent in
+   * one turn may share a write, and so one call); it replaces an earlier hook (the agent's owner
+   * sets it). `fn` must not throw. Where absent, no hook can be set.
+   */
+  beforeWrite?(fn: (() => void) | undefined): void;
   /** Routes the agent's messages to `sink` from now on (its owner takes over after start-up). */
   messages(sink: MessageSink): void;
   /** Stops the agent (graceful shutdown, then force after `graceMs`; `immediate`: force now), frees its boundary, and waits for its end. */

@@ -121,21 +121,20 @@ describe('journal written by the writer', () => {
     expect(ok(readJournal(file)).records).toEqual([{ type: 'a' }]);
   });
 
-  it('a record that replaces a queued one takes its place; one already written stays', async () => {
+  it('writeNow writes what is queued at once, in order, before its batch would go', () => {
     const file = path.join(tempProject(), JOURNAL_FILE);
     const w = ok(JournalWriter.open(file));
-    const isStart = (i: number) => (q: JournalRecord) => q.type === 'start' && q['i'] === i;
     ok(w.append({ type: 'start', i: 0 }));
-    ok(w.append({ type: 'other' }));
-    // Still queued: the end stands for the start.
-    ok(w.append({ type: 'end', i: 0, from: 'start' }, isStart(0)));
     ok(w.append({ type: 'start', i: 1 }));
-    ok(await w.durable());
-    // Written already: the end is appended, the start stays.
-    ok(w.append({ type: 'end', i: 1 }, isStart(1)));
-    ok(await w.durable());
+    // Nothing is written before the batch's turn...
+    expect(readFileSync(file, 'utf8')).toBe('');
+    // ...unless asked: both starts are in the file now, synchronously.
+    ok(w.writeNow());
+    expect(ok(readJournal(file)).records).toEqual([{ type: 'start', i: 0 }, { type: 'start', i: 1 }]);
+    // With nothing queued it writes nothing.
+    ok(w.writeNow());
+    expect(ok(readJournal(file)).records).toHaveLength(2);
     w.close();
-    expect(ok(readJournal(file)).records).toEqual([{ type: 'other' }, { type: 'end', i: 0, from: 'start' }, { type: 'start', i: 1 }, { type: 'end', i: 1 }]);
   });
 
   it('batches written in turn keep the records in order; close() writes what is queued, then later appends fail', async () => {
