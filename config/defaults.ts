@@ -77,7 +77,7 @@ export const DEFAULT_CONFIG = {
     maxSubtasks: 200,
   },
   dispatch: {
-    prefetch: 8,
+    prefetch: 32,
   },
   executor: {
     type: 'local',

@@ -34,8 +34,8 @@ export interface AgentRuntime {
 }
 
 const AGENT_TYPES = new Set(['basic', 'decision-capable', 'specialized']);
-/** Subtasks an agent holds beyond the one it runs (the coordinator sends far fewer: `dispatch.prefetch`). */
-const MAX_QUEUED = 64;
+/** Subtasks an agent holds beyond the one it runs (the coordinator sends at most `dispatch.prefetch`, ≤ 64). */
+const MAX_QUEUED = 256;
 /** Deepest outputs object the coordinator takes: its per-message cap minus the result message around it. */
 const MAX_OUTPUT_DEPTH = MAX_MESSAGE_DEPTH - 1;
 

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
 import type { AgentContext } from '../context.js';
@@ -65,6 +66,8 @@ export class RunAgents {
   private readonly waits = new Map<number, BudgetWait<LiveAgent>>();
   /** Subtasks leased to agents behind the one each runs (sent ahead). */
   private ahead = 0;
+  /** Busy agents that cover the host's cores, one left for the coordinator (read once: it does not change during a run). */
+  private readonly agentCores = Math.max(1, os.availableParallelism() - 1);
 
   constructor(private readonly deps: RunAgentsDeps) {}
 
@@ -97,14 +100,20 @@ export class RunAgents {
 
   /** An idle agent of the request's profile, else a new one within the budget. */
   async acquire(r: LeaseRequest): Promise<Result<LiveAgent, QiError>> {
-    const reused = r.fresh ? undefined : this.idleOf(r.profile, r.lane);
+    const now = Date.now();
+    // Short subtasks fill the queues of the first busy agents that cover the cores the coordinator
+    // leaves before an idle agent is woken, and other busy agents drain: more agents would only
+    // compete for those cores (with the coordinator too) and split the batches. An agent beyond
+    // them is used when their queues are full. Longer subtasks never queue.
+    const early = r.fresh || this.busyAgents() < this.agentCores ? undefined : this.takerOf(r.profile, now, this.agentCores);
+    const reused = r.fresh || early !== undefined ? undefined : this.idleOf(r.profile, r.lane);
     if (reused !== undefined) {
       reused.busy = true;
       reused.load = 1;
       reused.lane = r.lane;
       return success(reused);
     }
-    const taker = r.fresh ? undefined : this.takerOf(r.profile, Date.now());
+    const taker = early ?? (r.fresh ? undefined : this.takerOf(r.profile, now));
     if (taker !== undefined) {
       taker.load++;
       this.ahead++;
@@ -155,22 +164,62 @@ export class RunAgents {
     return any;
   }
 
+  private busyAgents(): number {
+    let busy = 0;
+    for (const a of this.live.values()) if (a.load > 0) busy++;
+    return busy;
+  }
+
   /** An agent of the profile that may be sent one more subtask ahead now (see SubAgent.canTakeAhead). */
-  private takerOf(profile: string, now: number): LiveAgent | undefined {
+  private takerOf(profile: string, now: number, firstBusy = Infinity): LiveAgent | undefined {
     if (this.deps.prefetch === 0) return undefined;
+    let rank = 0;
     for (const a of this.live.values()) {
-      if (a.profile === profile && !a.retiring && a.load > 0 && a.load <= this.deps.prefetch && a.agent.canTakeAhead(now)) return a;
+      if (a.load === 0) continue;
+      if (++rank > firstBusy) return undefined;
+      if (a.profile === profile && !a.retiring && a.load <= a.agent.aheadDepth(this.deps.prefetch) && a.agent.canTakeAhead(now)) return a;
     }
     return undefined;
   }
 
-  /** How many more subtasks could be sent ahead to the run's agents now (what the scheduler may start beyond its concurrency). */
+  /**
+   * How many more subtasks could be sent ahead to the run's agents now (what the scheduler may
+   * start beyond its concurrency): while {@link RunAgents.saturated}, only the first busy agents'
+   * queues count.
+   */
   aheadRoom(): number {
-    if (this.deps.prefetch === 0) return 0;
+    return this.room().room;
+  }
+
+  /**
+   * Whether the first busy agents, covering the cores the coordinator leaves, all take short
+   * subtasks ahead: then new work waits for room in their queues instead of waking an idle agent
+   * or starting one (more agents would only compete for those cores, with the coordinator too,
+   * and split the batches).
+   */
+  saturated(): boolean {
+    return this.room().saturated;
+  }
+
+  private room(): { room: number; saturated: boolean } {
+    if (this.deps.prefetch === 0) return { room: 0, saturated: false };
     const now = Date.now();
-    let room = 0;
-    for (const a of this.live.values()) if (!a.retiring && a.load > 0 && a.load <= this.deps.prefetch && a.agent.canTakeAhead(now)) room += this.deps.prefetch + 1 - a.load;
-    return room;
+    let busy = 0;
+    let takers = 0;
+    let first = 0;
+    let rest = 0;
+    for (const a of this.live.values()) {
+      if (a.load === 0) continue;
+      busy++;
+      if (a.retiring || !a.agent.canTakeAhead(now)) continue;
+      const room = Math.max(0, a.agent.aheadDepth(this.deps.prefetch) + 1 - a.load);
+      if (busy <= this.agentCores) {
+        takers++;
+        first += room;
+      } else rest += room;
+    }
+    const saturated = takers >= this.agentCores;
+    return { room: saturated ? first : first + rest, saturated };
   }
 
   /** Subtasks sent ahead to agents (leased, behind the one each agent runs). */

@@ -15,6 +15,8 @@ export interface RunLoad {
   readonly running: number;
   /** How many more subtasks the run's agents could take ahead now (started beyond the concurrency). */
   readonly aheadRoom: () => number;
+  /** Whether new work should go only to the queues of the agents already busy (no free slot is used). */
+  readonly saturated: () => boolean;
   readonly agents: Iterable<LiveAgent>;
   readonly counts: Readonly<Record<SubtaskStatus, number>>;
 }
@@ -92,10 +94,13 @@ export class RunScheduling {
   startReady(allowed: boolean, start: (i: number) => void): void {
     if (!allowed || this.ready.size === 0) return;
     let state = this.state();
+    const load = this.load();
+    const saturated = load.saturated();
+    // The room is read once the free slots are used (their subtasks may have filled some of it).
     let ahead: number | undefined;
     while (this.ready.size > 0) {
-      const slot = state.running < this.concurrency(state);
-      if (!slot && (ahead ??= this.load().aheadRoom()) <= 0) return;
+      const slot = !saturated && state.running < this.concurrency(state);
+      if (!slot && (ahead ??= load.aheadRoom()) <= 0) return;
       const i = this.ready.next(state);
       if (i === undefined) return;
       this.ready.delete(i);

@@ -239,6 +239,18 @@ export class SubAgent {
     return m.tasksCompleted > 0 && this.busyMs < PREFETCH_BELOW_MS * (m.tasksCompleted + m.errorCount);
   }
 
+  /**
+   * How many subtasks this agent should hold ahead, at most `max`: about {@link PREFETCH_BELOW_MS}
+   * of work by its average so far (all of `max` for subtasks too short to time), so what waits in
+   * its queue is never much more than that, whatever `max` is.
+   */
+  aheadDepth(max: number): number {
+    const m = this.instance.performanceMetrics;
+    const done = m.tasksCompleted + m.errorCount;
+    if (done === 0 || this.busyMs === 0) return max;
+    return Math.max(1, Math.min(max, Math.floor((PREFETCH_BELOW_MS * done) / this.busyMs)));
+  }
+
   /** Subtasks sent ahead and not started. */
   get queued(): number {
     return this.queue.size;

@@ -42,10 +42,10 @@ function scheduling(d: TaskDistribution, budget = { maxTotalMemory: 100_000, max
   const plan = new RunPlan(d);
   const state = initialRunState(plan.subtasks.map((s) => s.id));
   const events: CoordinatorEvent[] = [];
-  const load = { running: 0, ahead: 0 };
+  const load = { running: 0, ahead: 0, saturated: false };
   const resources = { usage: () => ({ budget }) } as unknown as ResourceManager;
   const hybridEntry = { kind: 'strategy' as const, name: 'hybrid', plugin: hybrid, path: '/h.js', origin: 'builtin' as const };
-  const s = new RunScheduling(plan, { strategy: hybridEntry, config, resources, emit: (e) => events.push(e), logger: createRootLogger({ level: 'silent' }) }, () => ({ running: load.running, aheadRoom: () => load.ahead, agents: [], counts: state.counts }));
+  const s = new RunScheduling(plan, { strategy: hybridEntry, config, resources, emit: (e) => events.push(e), logger: createRootLogger({ level: 'silent' }) }, () => ({ running: load.running, aheadRoom: () => load.ahead, saturated: () => load.saturated, agents: [], counts: state.counts }));
   const apply = (e: RunEvent): void => {
     applyEvent(state, e);
     s.observe(e, state);
@@ -97,6 +97,22 @@ describe('RunScheduling', () => {
     s.startReady(true, start);
     expect(started).toHaveLength(3);
     expect(s.ready.size).toBe(3);
+  });
+
+  it('when the busy agents covering the cores all take work ahead, new work goes only to their queues, even under the concurrency', () => {
+    const { s, load } = scheduling(distribute(['a', 'b', 'c', 'd', 'e', 'f'].map((id) => count(id, 1000))));
+    for (const i of s.dag.roots()) s.ready.add(i);
+    const started: number[] = [];
+    load.running = 1;
+    load.saturated = true;
+    load.ahead = 2;
+    s.startReady(true, (i) => void started.push(i));
+    expect(started).toHaveLength(2);
+    load.saturated = false;
+    load.ahead = 0;
+    s.startReady(true, (i) => void started.push(i));
+    // Not saturated: the concurrency's free slot is used again.
+    expect(started).toHaveLength(3);
   });
 
   it('a success releases the dependents whose inputs all exist; a failure removes its subtask from the ready queue', () => {
