@@ -6,22 +6,10 @@
  */
 import { createCoordinator } from '../../dist/src/index.js';
 import { BENCH_DIR, configInput, fixture, ok } from '../lib/env.mjs';
-import { strategy, timedRun } from '../lib/coordinator.mjs';
+import { chainTask, strategy, timedRun } from '../lib/coordinator.mjs';
 
 const PLUGIN = fixture('delegate.mjs');
 
-function chain(id, n) {
-  return {
-    id,
-    subtasks: Array.from({ length: n }, (_, i) => ({
-      id: `c${i}`,
-      agent: 'bench-delegate',
-      inputs: i === 0 ? [{ name: 'value', value: 0 }] : [{ name: `o${i - 1}` }],
-      expectedOutputs: [{ name: `o${i}` }],
-      estimatedDuration: 100,
-    })),
-  };
-}
 
 function parent(id, rounds) {
   return { id, subtasks: [{ id: 'p', agent: 'bench-delegate', inputs: [{ name: 'rounds', value: rounds }], expectedOutputs: [{ name: 'us' }], estimatedDuration: 100_000 }] };
@@ -34,7 +22,7 @@ export async function run({ figures, progress, reps }) {
   const delegated = [];
   progress(`delegation round trip vs a top-level subtask's, ${n} each, interleaved`);
   for (let r = 0; r < reps(4, 2); r++) {
-    const { ends } = await timedRun(coordinator, chain(`chain-${r}`, n), strategy('sequential', 1));
+    const { ends } = await timedRun(coordinator, chainTask(`chain-${r}`, n, 'bench-delegate'), strategy('sequential', 1));
     // Warm: from the second end on (the first includes the agent's start).
     for (let i = 2; i < ends.length; i++) top.push((ends[i] - ends[i - 1]) * 1000);
     const { result } = await timedRun(coordinator, parent(`deleg-${r}`, n), strategy('sequential', 1));

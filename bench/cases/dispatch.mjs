@@ -1,14 +1,12 @@
 /**
- * 3. Per-subtask dispatch round trip through the coordinator vs. a bare fork IPC round trip;
- *    throughput of trivial subtasks on 2 agents vs. tinypool (child_process) and a bare 2-child
- *    fork ping-pong, all children with the agents' flags and environment.
+ * 3. Per-subtask dispatch round trip through the coordinator vs. a bare fork IPC round trip, all
+ *    children with the agents' flags and environment, unpinned and with both CPU placements
+ *    pinned (throughput against tinypool is the `throughput` group's).
  */
-import Tinypool from 'tinypool';
 import { agentSpec, benchConfig, fixture, forkLike, likeForLike, makeFactory, ok, subtask } from '../lib/env.mjs';
 import { benchCoordinator, independentTask, strategy, timedRun } from '../lib/coordinator.mjs';
 import { killGroup } from '../lib/proc.mjs';
 import { ALL_CPUS, canPin, pin } from '../lib/pin.mjs';
-import { tinypoolRate } from './throughput.mjs';
 import { findNodePid } from '../../dist/src/subagent/process.js';
 
 /** One echo round trip on a bare forked child. */
@@ -38,21 +36,6 @@ async function agentRtt(agent, n) {
     out.push((performance.now() - t0) * 1000);
   }
   return out;
-}
-
-/** Bare fork ping-pong on `children`, one message in flight each, `total` messages; msgs/s. */
-async function pingPong(children, total) {
-  let sent = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    children.map(async (child) => {
-      while (sent < total) {
-        sent++;
-        await echo(child, { value: sent });
-      }
-    }),
-  );
-  return total / ((performance.now() - t0) / 1000);
 }
 
 /** The placements measured: both ends on CPU 0, or the bench on CPU 0 and the child on CPU 1. */
@@ -95,7 +78,8 @@ async function pinnedRtt({ figures, progress, reps }, config, spec, launch, echo
       note: `SubAgent.execute of a trivial subtask on a live agent; ${placement.what}`,
     });
 
-    const coordinator = await benchCoordinator();
+    // Nothing sent ahead: each sample is one subtask's round trip (see dispatch.rtt).
+    const coordinator = await benchCoordinator({ dispatch: { prefetch: 0 } });
     const n = reps(300, 100);
     const gaps = [];
     for (let r = 0; r < reps(3, 1); r++) {
@@ -108,7 +92,7 @@ async function pinnedRtt({ figures, progress, reps }, config, spec, launch, echo
     figures.add(`dispatch.rtt.${placement.name}`, 'µs', gaps, {
       baseline: `fork.ipc.rtt.${placement.name}`,
       goal: { op: '<=', value: 1.5, of: 'ratio' },
-      note: `coordinator run, sequential strategy, ${n} trivial subtasks on 1 agent (time between consecutive subtask-end events); ${placement.what}`,
+      note: `coordinator run, sequential strategy, ${n} trivial subtasks on 1 agent, dispatch.prefetch 0 (time between consecutive subtask-end events); ${placement.what}`,
     });
   }
   pin(process.pid, ALL_CPUS);
@@ -136,31 +120,15 @@ export async function run({ figures, progress, reps, quick }) {
   }
   figures.add('fork.ipc.rtt', 'µs', bare, { note: 'bare forked child (agent flags/env) echoing a small IPC message, one in flight' });
   figures.add('dispatch.rtt.agent', 'µs', ours, { baseline: 'fork.ipc.rtt', note: 'SubAgent.execute of a trivial subtask on a live agent (no coordinator run): channel, schema checks, ctx, plugin call' });
-
-  progress('fork ping-pong with 2 children');
-  const pair = [child, forkLike(launch, echoScript)];
-  await echo(pair[1], 'warm');
-  const total = reps(20_000, 5_000);
-  await pingPong(pair, 2_000);
-  const bareRates = [];
-  for (let r = 0; r < reps(5, 2); r++) bareRates.push(await pingPong(pair, total));
-  figures.add('throughput.fork.2children', 'subtasks/s', bareRates, { note: 'bare fork ping-pong, 2 children (agent flags/env), 1 message in flight each' });
-  await Promise.all(pair.map(killGroup));
+  await killGroup(child);
   await agent.terminate('bench');
   await factory.close();
 
-  progress('tinypool child_process, 2 workers');
-  // Same node flags and empty env as an agent; tinypool forks process.execPath itself, so no
-  // setpriv/prlimit wrappers (they cost only at start, not per task).
-  const pool = new Tinypool({ filename: fixture('tinypool-task.cjs'), runtime: 'child_process', minThreads: 2, maxThreads: 2, env: {}, execArgv: launch.nodeFlags });
-  await tinypoolRate(pool, 2_000);
-  const poolRates = [];
-  for (let r = 0; r < reps(5, 2); r++) poolRates.push(await tinypoolRate(pool, total));
-  await pool.destroy();
-  figures.add('tinypool.child_process', 'subtasks/s', poolRates, { note: `tinypool runtime child_process, 2 workers, ${total} trivial tasks, 64 outstanding` });
-
-  progress('coordinator runs: dispatch.rtt (sequential) and throughput.2agents (parallel)');
-  const coordinator = await benchCoordinator();
+  progress('coordinator runs: dispatch.rtt');
+  // One subtask at a time and nothing sent ahead (dispatch.prefetch 0): each gap between two
+  // ends is one subtask's round trip through the run. With subtasks sent ahead, ends come in
+  // batches and the gaps stop being round trips (the throughput group measures that regime).
+  const coordinator = await benchCoordinator({ dispatch: { prefetch: 0 } });
   const seqN = reps(300, 100);
   await timedRun(coordinator, independentTask('seq-warm', 50, 'bench-echo', (i) => ({ value: i })), strategy('sequential', 1));
   const gaps = [];
@@ -171,20 +139,7 @@ export async function run({ figures, progress, reps, quick }) {
   figures.add('dispatch.rtt', 'µs', gaps, {
     baseline: 'fork.ipc.rtt',
     goal: { op: '<=', value: 1.5, of: 'ratio' },
-    note: `coordinator run, sequential strategy, ${seqN} trivial subtasks on 1 agent: time between consecutive subtask-end events`,
-  });
-
-  const n = reps(1000, 300);
-  await timedRun(coordinator, independentTask('tp-warm', 200, 'bench-echo', (i) => ({ value: i })), strategy('parallel', 2));
-  const rates = [];
-  for (let r = 0; r < reps(5, 2); r++) {
-    const { starts, ends } = await timedRun(coordinator, independentTask(`tp-${r}`, n, 'bench-echo', (i) => ({ value: i })), strategy('parallel', 2));
-    rates.push(n / ((ends[ends.length - 1] - starts[0]) / 1000));
-  }
-  figures.add('throughput.2agents', 'subtasks/s', rates, {
-    baseline: 'tinypool.child_process',
-    goal: { op: '>=', value: 1, of: 'ratio' },
-    note: `coordinator run, parallel strategy, ${n} independent trivial subtasks on 2 agents; first subtask-start to last subtask-end (agent start excluded)`,
+    note: `coordinator run, sequential strategy, ${seqN} trivial subtasks on 1 agent, dispatch.prefetch 0: time between consecutive subtask-end events`,
   });
   await coordinator.close();
 

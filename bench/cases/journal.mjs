@@ -6,25 +6,13 @@
  */
 import { createCoordinator } from '../../dist/src/index.js';
 import { BENCH_DIR, configInput, ok, scratchDir } from '../lib/env.mjs';
-import { FIXTURE_PLUGINS, independentTask, strategy, timedRun } from '../lib/coordinator.mjs';
+import { FIXTURE_PLUGINS, chainTask, independentTask, strategy, timedRun } from '../lib/coordinator.mjs';
 import { median } from '../lib/stats.mjs';
 
 async function coordinatorWith(journal) {
   return ok(await createCoordinator({ cwd: BENCH_DIR, agentId: 'bench', config: configInput({ plugins: FIXTURE_PLUGINS }), journal }), 'createCoordinator');
 }
 
-function chainTask(id, n) {
-  return {
-    id,
-    subtasks: Array.from({ length: n }, (_, i) => ({
-      id: `c${i}`,
-      agent: 'bench-echo',
-      inputs: i === 0 ? [{ name: 'value', value: 0 }] : [{ name: `o${i - 1}` }],
-      expectedOutputs: [{ name: `o${i}` }],
-      estimatedDuration: 100,
-    })),
-  };
-}
 
 export async function run({ figures, progress, reps }) {
   const on = await coordinatorWith({ dir: scratchDir('journal-') });

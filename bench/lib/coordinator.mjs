@@ -32,6 +32,24 @@ export function independentTask(id, n, agent, inputs = () => ({}), estimatedDura
   };
 }
 
+/**
+ * A chain of `n` subtasks on agent plugin `agent`, each taking its predecessor's output as its
+ * input (the data dependency orders them): one subtask is ready at a time, so consecutive ends
+ * are round trips (nothing can be sent ahead).
+ */
+export function chainTask(id, n, agent = 'bench-echo') {
+  return {
+    id,
+    subtasks: Array.from({ length: n }, (_, i) => ({
+      id: `c${i}`,
+      agent,
+      inputs: i === 0 ? [{ name: 'value', value: 0 }] : [{ name: `o${i - 1}` }],
+      expectedOutputs: [{ name: `o${i}` }],
+      estimatedDuration: 100,
+    })),
+  };
+}
+
 export function strategy(type, maxConcurrentAgents, extra = {}) {
   return { type, maxConcurrentAgents, failureHandling: 'fail-fast', ...extra };
 }
