@@ -36,6 +36,9 @@ export interface ChannelHandlers {
  * relays or stringifies it. Messages to the child sent in one event-loop turn share writes
  * ({@link FrameWriter}); the child's are checked one by one however many a write carries.
  */
+/** Child messages that answer the coordinator (one per execute, or per subtask asked back): not charged to the rate cap. */
+const ANSWERS: ReadonlySet<unknown> = new Set(['result', 'error', 'unqueued']);
+
 export class ParentChannel {
   private readonly decoder: LineDecoder;
   private tokens: number;
@@ -111,10 +114,6 @@ export class ParentChannel {
     }
     for (const line of decoded.lines) {
       if (this.violated) return;
-      if (!this.takeToken()) {
-        this.violation(`sent more than ${this.limits.maxMessagesPerSecond} messages per second (sandbox.maxMessagesPerSecond)`, {});
-        return;
-      }
       this.handleLine(line);
     }
   }
@@ -160,8 +159,16 @@ export class ParentChannel {
       this.violation(`sent a message nested deeper than ${MAX_MESSAGE_DEPTH} levels of objects and arrays`, { maxDepth: MAX_MESSAGE_DEPTH, bytes: Buffer.byteLength(line, 'utf8') });
       return;
     }
+    // A subtask's end answers an execute the coordinator sent (one each, checked against the
+    // subtask the agent runs): it is not charged to the rate cap, which bounds what an agent sends
+    // of its own accord, so an agent running many short subtasks is never taken for a flood.
     if (isPlainResult(raw)) {
       this.handlers.onMessage(raw);
+      return;
+    }
+    const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
+    if (!ANSWERS.has(type) && !this.takeToken()) {
+      this.violation(`sent more than ${this.limits.maxMessagesPerSecond} messages per second (sandbox.maxMessagesPerSecond)`, {});
       return;
     }
     const parsed = ChildMessageSchema.safeParse(raw);

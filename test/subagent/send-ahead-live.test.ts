@@ -12,7 +12,7 @@ import { NOT_STARTED, type AttemptOutcome, type SubAgent } from '../../src/subag
 import type { SubAgentFactory } from '../../src/subagent/factory.js';
 import { ok } from '../helpers.js';
 import { STEPS_PLUGIN, type Step } from '../live-helpers.js';
-import { makeFactory, pidAlive, spec, waitUntil } from '../sandbox-helpers.js';
+import { makeFactory, pidAlive, spec, testConfig, waitUntil } from '../sandbox-helpers.js';
 
 const FORGER = path.join(import.meta.dirname, '../fixtures/plugins/forger.mjs');
 
@@ -136,6 +136,23 @@ describe('subtasks sent ahead to an agent (real agents)', () => {
     const forged = await forging;
     expect(forged !== NOT_STARTED && forged.tag === 'failure' && forged.error.code).toBe('INVALID_MESSAGE');
     expect(await victim).toBe(NOT_STARTED);
+    expect(await waitUntil(() => !agent.alive)).toBe(true);
+  });
+});
+
+describe('the rate cap counts what an agent sends of its own accord (real agents)', () => {
+  it('an agent answering many short subtasks fast is not a flood; one sending log records past the cap is stopped', async () => {
+    factory = makeFactory(testConfig({ sandbox: { maxMessagesPerSecond: 20 } }));
+    const agent = ok(await factory.spawn({ ...spec({ plugin: FORGER }), capabilities: ['forge'] }));
+    pids.push(agent.pid);
+    // 200 results in a burst, five times the cap's bucket of 40: each answers an execute.
+    const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => agent.run(subtask(`q${i}`, 'data'), { attack: 'echo', value: i }, 1)));
+    expect(outcomes.every((o) => o === NOT_STARTED || o.tag === 'success')).toBe(true);
+    expect(agent.alive).toBe(true);
+    // Log records are the agent's own: 100 of them at once cross the cap.
+    const flood = await agent.run(subtask('flood', 'data'), { attack: 'flood', records: 100, bytes: 10 }, 1);
+    expect(flood !== NOT_STARTED && flood.tag === 'failure' && flood.error).toMatchObject({ code: 'INVALID_MESSAGE' });
+    expect(flood !== NOT_STARTED && flood.tag === 'failure' && flood.error.message).toContain('messages per second');
     expect(await waitUntil(() => !agent.alive)).toBe(true);
   });
 });
