@@ -11,8 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createCoordinator, type CoordinationResult, type MultiAgentCoordinator } from '../../src/index.js';
 import { encodeRecord } from '../../src/journal/record.js';
 import { JOURNAL_FILE } from '../../src/journal/runs.js';
-import { inMemoryTransport } from 'qicoord/testing';
-import type { AgentPlugin, AgentPluginContext, SubtaskView } from 'qicoord/plugin';
+import { watchedTransport } from '../watched-transport.js';
 import { ok } from '../helpers.js';
 import { report, strategy, task } from '../live-helpers.js';
 
@@ -24,18 +23,7 @@ afterEach(async () => {
 
 async function journaled(journal: string, runs: Map<string, number>): Promise<MultiAgentCoordinator> {
   const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-dresume-')));
-  const transport = inMemoryTransport({
-    loadPlugin: async (file) => {
-      const plugin = ((await import(file)) as { default: AgentPlugin }).default;
-      return {
-        ...plugin,
-        execute(subtask: SubtaskView, ctx: AgentPluginContext) {
-          runs.set(subtask.id, (runs.get(subtask.id) ?? 0) + 1);
-          return plugin.execute(subtask, ctx);
-        },
-      };
-    },
-  });
+  const transport = watchedTransport((subtask) => runs.set(subtask.id, (runs.get(subtask.id) ?? 0) + 1));
   const coordinator = ok(await createCoordinator({ cwd: root, transport, journal: { dir: journal }, config: { plugins: [DELEGATOR], logging: { level: 'silent' }, pool: { enabled: false }, sandbox: { workspaceRoot: root } } }));
   open.push(coordinator);
   return coordinator;

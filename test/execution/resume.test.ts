@@ -11,7 +11,7 @@ import { createCoordinator, type CoordinationResult, type MultiAgentCoordinator 
 import { encodeRecord } from '../../src/journal/record.js';
 import { JOURNAL_FILE } from '../../src/journal/runs.js';
 import { inMemoryTransport } from 'qicoord/testing';
-import type { AgentPlugin, AgentPluginContext, SubtaskView } from 'qicoord/plugin';
+import { watchedTransport } from '../watched-transport.js';
 import { err, ok } from '../helpers.js';
 import { output, point, report, STEPS_PLUGIN, strategy, sub, task } from '../live-helpers.js';
 
@@ -23,18 +23,7 @@ afterEach(async () => {
 /** A coordinator journaling under `journal`, its plugins run in-process, counting executions per subtask. */
 async function journaled(journal: string, runs: Map<string, number>): Promise<MultiAgentCoordinator> {
   const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-resume-')));
-  const transport = inMemoryTransport({
-    loadPlugin: async (file) => {
-      const steps = ((await import(file)) as { default: AgentPlugin }).default;
-      return {
-        ...steps,
-        execute(subtask: SubtaskView, ctx: AgentPluginContext) {
-          runs.set(subtask.id, (runs.get(subtask.id) ?? 0) + 1);
-          return steps.execute(subtask, ctx);
-        },
-      };
-    },
-  });
+  const transport = watchedTransport((subtask) => runs.set(subtask.id, (runs.get(subtask.id) ?? 0) + 1));
   const coordinator = ok(
     await createCoordinator({
       cwd: root,

@@ -9,8 +9,6 @@ import { mkdtempSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AgentPlugin, AgentPluginContext, SubtaskView } from 'qicoord/plugin';
-import { inMemoryTransport } from 'qicoord/testing';
 import { RunJournalSink } from '../../src/execution/run-journal-sink.js';
 import type { RunEvent } from '../../src/execution/run-events.js';
 import { createCoordinator, type MultiAgentCoordinator } from '../../src/index.js';
@@ -18,6 +16,7 @@ import { createRootLogger } from '../../src/logging/logger.js';
 import { readJournal } from '../../src/journal/read.js';
 import { runFingerprint, startRunJournal } from '../../src/journal/run-journal.js';
 import { JOURNAL_FILE } from '../../src/journal/runs.js';
+import { watchedTransport } from '../watched-transport.js';
 import { ok, tempProject } from '../helpers.js';
 import { STEPS_PLUGIN, strategy, sub, task } from '../live-helpers.js';
 
@@ -42,18 +41,7 @@ describe('the journal write barrier', () => {
     const journalDir = path.join(root, 'runs');
     // What the file held when each subtask reached its agent's plugin.
     const seen = new Map<string, string[]>();
-    const transport = inMemoryTransport({
-      loadPlugin: async (file) => {
-        const steps = ((await import(file)) as { default: AgentPlugin }).default;
-        return {
-          ...steps,
-          execute(subtask: SubtaskView, ctx: AgentPluginContext) {
-            seen.set(`${subtask.id}#${subtask.attempt}`, startsOnDisk(journalDir));
-            return steps.execute(subtask, ctx);
-          },
-        };
-      },
-    });
+    const transport = watchedTransport((subtask) => seen.set(`${subtask.id}#${subtask.attempt}`, startsOnDisk(journalDir)));
     const coordinator = ok(
       await createCoordinator({
         cwd: root,
