@@ -197,7 +197,8 @@ describe('qicoord run, interactive', () => {
     const cmd = `${process.execPath} ${cli} run examples/pipeline/task.yaml`;
     const { stdout } = await execFileAsync('script', ['-q', '-e', '-c', cmd, '/dev/null'], { cwd: root, env: { PATH: process.env['PATH'] ?? '', TERM: 'xterm' } });
     expect(stdout).toContain('\x1b[?25l');
-    expect(stdout).toMatch(/\x1b\[\d+A/);
+    // How many frames a run gets depends on how long it takes (one every 100 ms, and the last at
+    // its end); the redraw in place is test/cli-render.test.ts's, with a fake clock.
     expect(stdout).toContain('AGENT');
     expect(stdout).toContain('overall');
     expect(stdout).toContain('\x1b[?25h');

@@ -115,3 +115,31 @@ describe('interrupted runs as the user sees them', () => {
     expect(lines).toContain('fix: fix the plugin');
   });
 });
+
+describe('live table on a terminal: redrawn in place', () => {
+  it('draws a frame per interval while something changed, each new one over the last (cursor up, clear), and restores the cursor at the end', async () => {
+    const { vi } = await import('vitest');
+    const { TtyRenderer } = await import('../src/cli/progress/renderers.js');
+    vi.useFakeTimers();
+    try {
+      let text = '';
+      const out = { columns: 80, rows: 24, write: (t: string) => ((text += t), true) } as unknown as NodeJS.WriteStream;
+      const renderer = new TtyRenderer(out, 100);
+      expect(text).toBe('\x1b[?25l');
+      renderer.onEvent({ type: 'run-start', coordinationId: 'c', taskId: 't', subtasks: 2, at: T0 });
+      renderer.onEvent({ type: 'subtask-start', coordinationId: 'c', subtaskId: 'one', agentId: 'qicoord.sa1-0123abcd', attempt: 1, at: T0 });
+      vi.advanceTimersByTime(100);
+      const first = text.length;
+      expect(text).toContain('one');
+      expect(text).not.toMatch(/\x1b\[\d+A/);
+      renderer.onEvent({ type: 'subtask-end', coordinationId: 'c', subtaskId: 'one', agentId: 'qicoord.sa1-0123abcd', status: 'succeeded', attempt: 1, at: T0 + 5 });
+      vi.advanceTimersByTime(100);
+      // The second frame starts by moving up over the first and clearing below.
+      expect(text.slice(first)).toMatch(/^\x1b\[\d+A\r\x1b\[J/);
+      renderer.stop();
+      expect(text.endsWith('\x1b[?25h')).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
