@@ -47,6 +47,8 @@ export class CoordinationRun {
   private readonly running = new Map<number, LiveAgent | null>();
   /** Parents waiting for their delegated children (they hold no concurrency slot meanwhile). */
   private readonly waitingParents = new Set<number>();
+  /** Subtasks taken back from an agent's queue before they began, until their next dispatch. */
+  private readonly takenBack = new Set<number>();
   private admissionCheck: NodeJS.Immediate | undefined;
   /** Agents of cancelled subtasks given killGraceMs to return after their ctx.signal aborted. */
   private readonly stops: GracefulStops;
@@ -318,7 +320,8 @@ export class CoordinationRun {
     const attempt = this.state.subtasks[i]!.attempts + 1;
     this.record({ type: 'subtask-dispatched', index: i, subtaskId: subtask.id, attempt, at: Date.now() });
     this.running.set(i, null);
-    const acquired = await this.agents.acquire(this.plan.leaseRequest(i, this.id, attempt > 1));
+    // A retry runs on a fresh agent; a subtask taken back before it began failed nothing, and does not.
+    const acquired = await this.agents.acquire(this.plan.leaseRequest(i, this.id, attempt > 1 && !this.takenBack.delete(i)));
     if (this.state.subtasks[i]!.status !== 'running') {
       if (acquired.tag === 'success') this.agents.release(acquired.value);
       this.running.delete(i);
@@ -365,6 +368,7 @@ export class CoordinationRun {
     if (s.status === 'running') {
       const error = qiError('CANCELLED', `subtask '${s.id}' was sent ahead to agent ${live.agent.id} and taken back before it began`, { subtaskId: s.id, agentId: live.agent.id, notStarted: true });
       this.record({ type: 'subtask-requeued', index: i, subtaskId: s.id, attempt, error, delayMs: 0, reason: 'taken back before it began', at: Date.now() });
+      this.takenBack.add(i);
       this.scheduling.ready.add(i);
     }
     this.pump();
