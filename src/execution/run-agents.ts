@@ -184,24 +184,13 @@ export class RunAgents {
 
   /**
    * How many more subtasks could be sent ahead to the run's agents now (what the scheduler may
-   * start beyond its concurrency): while {@link RunAgents.saturated}, only the first busy agents'
-   * queues count.
+   * start beyond its concurrency), and whether the first busy agents, covering the cores the
+   * coordinator leaves, all take short subtasks ahead (`saturated`): then new work waits for room
+   * in their queues instead of waking an idle agent or starting one (more agents would only
+   * compete for those cores, with the coordinator too, and split the batches), and only their
+   * queues' room counts.
    */
-  aheadRoom(): number {
-    return this.room().room;
-  }
-
-  /**
-   * Whether the first busy agents, covering the cores the coordinator leaves, all take short
-   * subtasks ahead: then new work waits for room in their queues instead of waking an idle agent
-   * or starting one (more agents would only compete for those cores, with the coordinator too,
-   * and split the batches).
-   */
-  saturated(): boolean {
-    return this.room().saturated;
-  }
-
-  private room(): { room: number; saturated: boolean } {
+  queueRoom(): { room: number; saturated: boolean } {
     if (this.deps.prefetch === 0) return { room: 0, saturated: false };
     const now = Date.now();
     let busy = 0;

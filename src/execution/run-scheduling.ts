@@ -13,10 +13,11 @@ import type { RunPlan } from './run-plan.js';
 export interface RunLoad {
   /** Subtasks holding a concurrency slot (not counting those waiting at a sync point, or sent ahead to an agent behind another). */
   readonly running: number;
-  /** How many more subtasks the run's agents could take ahead now (started beyond the concurrency). */
-  readonly aheadRoom: () => number;
-  /** Whether new work should go only to the queues of the agents already busy (no free slot is used). */
-  readonly saturated: () => boolean;
+  /**
+   * How many more subtasks the run's agents could take ahead now (started beyond the
+   * concurrency), and whether new work should go only to their queues (no free slot is used).
+   */
+  readonly ahead: () => { readonly room: number; readonly saturated: boolean };
   readonly agents: Iterable<LiveAgent>;
   readonly counts: Readonly<Record<SubtaskStatus, number>>;
 }
@@ -95,12 +96,13 @@ export class RunScheduling {
     if (!allowed || this.ready.size === 0) return;
     let state = this.state();
     const load = this.load();
-    const saturated = load.saturated();
-    // The room is read once the free slots are used (their subtasks may have filled some of it).
-    let ahead: number | undefined;
+    const { saturated, room } = load.ahead();
+    // Saturated, no free slot is used and the room read now stands; otherwise it is read again
+    // once the free slots are used (their subtasks may have filled some of it).
+    let ahead: number | undefined = saturated ? room : undefined;
     while (this.ready.size > 0) {
       const slot = !saturated && state.running < this.concurrency(state);
-      if (!slot && (ahead ??= load.aheadRoom()) <= 0) return;
+      if (!slot && (ahead ??= load.ahead().room) <= 0) return;
       const i = this.ready.next(state);
       if (i === undefined) return;
       this.ready.delete(i);

@@ -78,8 +78,7 @@ export class CoordinationRun {
     });
     this.scheduling = new RunScheduling(this.plan, deps, () => ({
       running: this.running.size - this.services.waitingSync.size - this.waitingParents.size - this.agents.aheadCount,
-      aheadRoom: () => this.agents.aheadRoom(),
-      saturated: () => this.agents.saturated(),
+      ahead: () => this.agents.queueRoom(),
       agents: this.agents.values(),
       counts: this.state.counts,
     }));
