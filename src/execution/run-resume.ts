@@ -28,12 +28,6 @@ export function replay(events: readonly RunEvent[], host: ReplayHost): void {
     // `subtask-dispatched` is not journaled: an attempt's first record on disk stands for its dispatch too.
     if ('attempt' in event && event.type !== 'subtask-dispatched' && host.state.subtasks[event.index]!.status === 'pending') {
       host.record({ type: 'subtask-dispatched', index: event.index, subtaskId: event.subtaskId, attempt: event.attempt, at: event.at });
-      // A success written with its attempt's start stands for the start too (it names the agent).
-      const { agentId, startedAt } = event.type === 'subtask-succeeded' ? (event as { agentId?: unknown; startedAt?: unknown }) : {};
-      if (typeof agentId === 'string' && agentId.length > 0 && agentId.length <= 200) {
-        const at = typeof startedAt === 'number' && Number.isFinite(startedAt) && startedAt <= event.at ? startedAt : event.at;
-        host.record({ type: 'subtask-started', index: event.index, subtaskId: event.subtaskId, attempt: event.attempt, agentId, at });
-      }
     }
     host.record(event);
   }

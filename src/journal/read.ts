@@ -3,6 +3,7 @@ import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
 import { qiError } from '../errors/catalogue.js';
 import type { JournalRecord } from './record.js';
+import { expandRecord } from './event-group.js';
 import { decodeRecord } from './record.js';
 
 /** What was read back from a journal file. */
@@ -17,7 +18,8 @@ export interface JournalContents {
 /**
  * Reads a journal file. A bad final line — torn by a crash mid-write, or failing its checksum —
  * is dropped, never fatal; a bad line followed by good ones means the file was damaged after it
- * was written, and is an INVALID_JOURNAL failure naming the line.
+ * was written, and is an INVALID_JOURNAL failure naming the line. A group of records
+ * (event-group.ts) comes back as the records it stands for.
  */
 export function readJournal(file: string): Result<JournalContents, QiError> {
   let text: string;
@@ -36,17 +38,19 @@ export function readJournal(file: string): Result<JournalContents, QiError> {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     const decoded = decodeRecord(line);
-    if (!decoded.ok) {
+    const expanded = decoded.ok ? expandRecord(decoded.record) : undefined;
+    if (expanded === undefined) {
+      const problem = decoded.ok ? 'shape' : decoded.problem;
       if (i === lines.length - 1) return success({ records, droppedTail: true, goodBytes });
       return failure(
-        qiError('INVALID_JOURNAL', `journal ${file} is damaged at line ${i + 1} (${decoded.problem}), with records after it; it was changed after it was written`, {
+        qiError('INVALID_JOURNAL', `journal ${file} is damaged at line ${i + 1} (${problem}), with records after it; it was changed after it was written`, {
           file,
           line: i + 1,
-          problem: decoded.problem,
+          problem,
         }),
       );
     }
-    records.push(decoded.record);
+    for (const record of expanded) records.push(record);
     goodBytes += Buffer.byteLength(line) + 1;
   }
   if (tail !== '') return success({ records, droppedTail: true, goodBytes });

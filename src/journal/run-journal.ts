@@ -15,12 +15,11 @@ import { JournalWriter } from './writer.js';
 
 /**
  * The journal format; a journal of another version is refused on resume. 2: the head holds a
- * fingerprint of the config alone, and attempts are not journaled at dispatch. 3: a success may
- * stand for its attempt's start too (it carries the `agentId` and `startedAt`). Writers now write
- * every start (it is in the file before its agent gets the subtask), so no success stands for one;
- * the format is unchanged, and such successes in journals written before are still replayed.
+ * fingerprint of the config alone, and attempts are not journaled at dispatch. 3: a success could
+ * stand for its attempt's start too. 4: every start is written (in the file before its agent gets
+ * the subtask), and the starts and successes of one write share one line (event-group.ts).
  */
-export const JOURNAL_VERSION = 3;
+export const JOURNAL_VERSION = 4;
 
 /** What a run's journal starts with: enough to rebuild the run, and to tell it was not changed. */
 export interface JournalHead {

@@ -4,6 +4,7 @@ import { failure, success } from '@qi/base';
 import { qiError } from '../errors/catalogue.js';
 import { LineBatch } from './batch.js';
 import type { CrashSwitch } from './crash-switch.js';
+import { groupJson, groupable } from './event-group.js';
 import type { JournalRecord } from './record.js';
 import { recordJson } from './record.js';
 
@@ -26,8 +27,9 @@ export const MIN_WRITE_GAP_MS = 2;
  * written synchronously: an attempt's start must be in the file before its agent gets the
  * subtask (`writeNow`, called by the run's write barrier at the agent channel: a coordinator
  * killed after that resumes the attempt under the next number), which a write handed to libuv's
- * thread pool cannot promise; measured, the thread pool gained no throughput either. "Killed
- * right after record N" (the crash switch) therefore means exactly records 1..N on disk.
+ * thread pool cannot promise; measured, the thread pool gained no throughput either. Subtask
+ * starts and successes that go out in one write share one line (event-group.ts). "Killed right
+ * after line N" (the crash switch) therefore means exactly lines 1..N on disk.
  *
  * `durable()` resolves once everything appended so far is written and fdatasync-ed, one sync per
  * batch (group commit); the fdatasync runs on the thread pool. Records that later work depends
@@ -41,6 +43,8 @@ export class JournalWriter {
   private readonly queued: (JournalRecord | string)[] = [];
   /** The bytes of the next batch (encoded into, reused). */
   private readonly batch = new LineBatch();
+  /** Where each line of the batch ends (the crash switch cuts at these). */
+  private readonly lineEnds: number[] = [];
   private flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private lastWrite = -Infinity;
   /** fdatasyncs on the thread pool (the fd stays open until they are done). */
@@ -53,7 +57,7 @@ export class JournalWriter {
   private closing: (() => void) | undefined;
   /** The first write error, reported by the next append, durable() or close(). */
   private writeFailure: QiError | undefined;
-  /** Records this writer has written (the crash switch counts these). */
+  /** Lines this writer has written (the crash switch counts these). */
   private written = 0;
 
   private constructor(
@@ -145,14 +149,14 @@ export class JournalWriter {
   private flush(): Result<void, QiError> {
     const queued = this.queued;
     if (queued.length === 0 || this.fd === undefined || this.writeFailure !== undefined) return this.status();
-    if (this.crash !== undefined && this.written + queued.length >= this.crash.atRecord) this.crashNow(this.fd, this.crash);
-    const encoded = this.encode(queued.length);
-    this.written += encoded;
+    const lines = this.encode();
     queued.length = 0;
+    if (this.crash !== undefined && this.written + lines >= this.crash.atRecord) this.crashNow(this.fd, this.crash);
+    this.written += lines;
     this.lastWrite = performance.now();
     try {
       this.writeBatch(this.fd, this.batch.length);
-      if (encoded > 0) this.unsynced = true;
+      if (lines > 0) this.unsynced = true;
     } catch (e) {
       this.writeFailure ??= writeError(this.file, e);
     } finally {
@@ -162,24 +166,36 @@ export class JournalWriter {
   }
 
   /**
-   * Encodes the first `count` queued entries into the batch; returns how many could be. A record
-   * JSON cannot encode (a BigInt, a cycle) ends the journal there: the records before it are
-   * written, it and those after it are not (a journal is always a prefix of the run).
+   * Encodes the queued entries into the batch, one line each — a run of consecutive subtask
+   * starts and successes one line for all of them (event-group.ts) — and returns how many lines;
+   * `lineEnds` holds where each ends. A record JSON cannot encode (a BigInt, a cycle) ends the
+   * journal there: the lines before it are written, it and those after it are not (a journal is
+   * always a prefix of the run).
    */
-  private encode(count: number): number {
-    for (let i = 0; i < count; i++) {
-      const entry = this.queued[i]!;
+  private encode(): number {
+    const queued = this.queued;
+    const ends = this.lineEnds;
+    ends.length = 0;
+    for (let i = 0; i < queued.length; ) {
+      const entry = queued[i]!;
+      let next = i + 1;
       try {
         if (typeof entry === 'string') this.batch.addLine(entry);
-        else this.batch.addJson(recordJson(entry));
+        else if (!groupable(entry)) this.batch.addJson(recordJson(entry));
+        else {
+          while (next < queued.length && groupable(queued[next]!)) next++;
+          this.batch.addJson(next - i === 1 ? recordJson(entry) : groupJson(queued, i, next));
+        }
       } catch (e) {
         this.writeFailure ??= qiError('JOURNAL_UNAVAILABLE', `cannot encode a record of the journal ${this.file} (${typeof entry === 'string' ? 'line' : entry.type}): ${e instanceof Error ? e.message : String(e)}`, {
           file: this.file,
         });
-        return i;
+        break;
       }
+      ends.push(this.batch.length);
+      i = next;
     }
-    return count;
+    return ends.length;
   }
 
   /** Writes the batch's first `length` bytes synchronously (a short write is continued). */
@@ -189,17 +205,14 @@ export class JournalWriter {
   }
 
   /**
-   * The crash switch fired: writes the records before record N, then all of N or half of its
-   * bytes, and SIGKILLs this process (nothing else is flushed, as in a real kill).
+   * The crash switch fired: writes the lines before line N, then all of N or half of its bytes,
+   * and SIGKILLs this process (nothing else is flushed, as in a real kill).
    */
   private crashNow(fd: number, crash: CrashSwitch): never {
-    const upTo = crash.atRecord - this.written;
-    this.encode(upTo - 1);
-    const head = this.batch.length;
-    this.queued.splice(0, upTo - 1);
-    this.encode(1);
-    const last = this.batch.length - head;
-    this.writeBatch(fd, head + (crash.torn ? Math.floor(last / 2) : last));
+    const n = crash.atRecord - this.written;
+    const before = n > 1 ? this.lineEnds[n - 2]! : 0;
+    const last = this.lineEnds[n - 1]! - before;
+    this.writeBatch(fd, before + (crash.torn ? Math.floor(last / 2) : last));
     process.kill(process.pid, 'SIGKILL');
     // SIGKILL of oneself is delivered before kill() returns; this only satisfies the type.
     throw new Error('unreachable: SIGKILL did not end the process');

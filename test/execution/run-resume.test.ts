@@ -89,24 +89,13 @@ describe('msLeft', () => {
   });
 });
 
-describe('a success that stands for its start', () => {
-  it('is replayed as the start (its agent and start time) and the success', () => {
+describe('a success whose start is not in the journal', () => {
+  it('is replayed as its dispatch and the success, with no agent made up for it', () => {
     const { state, applied } = replayed([
       { type: 'run-started', at: 1 },
       { type: 'subtask-succeeded', index: 0, subtaskId: 'a', attempt: 1, outputs: { o: 1 }, at: 9, agentId: 'agent-7', startedAt: 4 } as RunEvent,
     ]);
-    expect(applied.map((e) => e.type)).toEqual(['run-started', 'subtask-dispatched', 'subtask-started', 'subtask-succeeded']);
-    expect(applied[2]).toMatchObject({ agentId: 'agent-7', at: 4 });
-    expect(state.subtasks[0]).toMatchObject({ status: 'succeeded', agentId: 'agent-7', startedAt: 4 });
-  });
-
-  it('an agent id that is not a short string, or a start time after the end, is not believed', () => {
-    const { applied } = replayed([
-      { type: 'run-started', at: 1 },
-      { type: 'subtask-succeeded', index: 0, subtaskId: 'a', attempt: 1, outputs: {}, at: 9, agentId: 'x'.repeat(201) } as RunEvent,
-      { type: 'subtask-succeeded', index: 1, subtaskId: 'b', attempt: 1, outputs: {}, at: 9, agentId: 'ok', startedAt: 50 } as RunEvent,
-    ]);
-    expect(applied.map((e) => e.type)).toEqual(['run-started', 'subtask-dispatched', 'subtask-succeeded', 'subtask-dispatched', 'subtask-started', 'subtask-succeeded']);
-    expect(applied[4]).toMatchObject({ agentId: 'ok', at: 9 });
+    expect(applied.map((e) => e.type)).toEqual(['run-started', 'subtask-dispatched', 'subtask-succeeded']);
+    expect(state.subtasks[0]).toMatchObject({ status: 'succeeded', agentId: undefined, outputs: { o: 1 } });
   });
 });

@@ -15,6 +15,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSy
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CRASH_SWITCH_ENV } from '../../src/journal/crash-switch.js';
+import { expandRecord } from '../../src/journal/event-group.js';
 import { decodeRecord, type JournalRecord } from '../../src/journal/record.js';
 import { JOURNAL_FILE } from '../../src/journal/runs.js';
 import { CLI } from '../cli-helpers.js';
@@ -89,14 +90,17 @@ const runDirOf = (dir: string): string | undefined => {
   return existsSync(runs) ? readdirSync(runs).map((id) => path.join(runs, id))[0] : undefined;
 };
 
-/** The journal's good records (a torn tail dropped, as a resume reads it). */
-function journalRecords(dir: string): JournalRecord[] {
+/** The journal's good lines, decoded (a torn tail dropped, as a resume reads it): what the crash switch counts. */
+function journalLines(dir: string): JournalRecord[] {
   const runDir = runDirOf(dir);
   if (runDir === undefined || !existsSync(path.join(runDir, JOURNAL_FILE))) return [];
   const lines = readFileSync(path.join(runDir, JOURNAL_FILE), 'utf8').split('\n');
   lines.pop();
   return lines.map((l) => decodeRecord(l)).flatMap((d) => (d.ok ? [d.record] : []));
 }
+
+/** The records those lines stand for (a group of starts and successes expanded). */
+const journalRecords = (dir: string): JournalRecord[] => journalLines(dir).flatMap((r) => expandRecord(r) ?? []);
 
 const succeededIn = (records: readonly JournalRecord[]): Set<string> => new Set(records.filter((r) => r.type === 'subtask-succeeded').map((r) => String(r['subtaskId'])));
 const decisionIn = (records: readonly JournalRecord[]): unknown => records.find((r) => r.type === 'sync-released' && r['pointId'] === 'vote')?.['outcome'];
@@ -191,7 +195,7 @@ async function referenceRun(): Promise<{ outputs: Outputs; records: number }> {
   const dir = project();
   const r = await cli(['run', 'task.json', '--json'], dir).done;
   expect(r.code, r.stderr).toBe(0);
-  return { outputs: outputsOf(r.stdout), records: journalRecords(dir).length };
+  return { outputs: outputsOf(r.stdout), records: journalLines(dir).length };
 }
 
 describe('crash-test sweep', () => {

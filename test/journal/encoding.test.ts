@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/execution/run-events.js';
 import { LineBatch } from '../../src/journal/batch.js';
+import { expandRecord, GROUP_TYPE, groupJson } from '../../src/journal/event-group.js';
 import { readJournal } from '../../src/journal/read.js';
 import type { JournalRecord } from '../../src/journal/record.js';
 import { decodeRecord, encodeJson, encodeRecord, recordJson } from '../../src/journal/record.js';
@@ -85,10 +86,56 @@ describe('journal written by the writer', () => {
     return file;
   }
 
-  it('reads back every event type as written, byte for byte the line encoder', () => {
+  it('reads back every event type as written: one line each, but one line for a run of starts and successes', () => {
     const file = written(events.map(asRecord));
-    expect(readFileSync(file, 'utf8')).toBe(events.map((e) => encodeRecord(asRecord(e))).join(''));
+    const records = events.map(asRecord);
+    // Events 3..6 are a start and three successes: one group line; every other event its own.
+    const lines = [...records.slice(0, 3).map((r) => encodeRecord(r)), encodeJson(groupJson(records, 3, 7)), ...records.slice(7).map((r) => encodeRecord(r))];
+    expect(readFileSync(file, 'utf8')).toBe(lines.join(''));
+    expect(decodeRecord(lines[3]!.slice(0, -1))).toMatchObject({ ok: true, record: { type: GROUP_TYPE } });
     expect(ok(readJournal(file)).records).toEqual(events.map(plain));
+  });
+
+  it('a lone start or success stays a plain record; a group keeps its records in their order', () => {
+    const started = (i: number): JournalRecord => ({ type: 'subtask-started', index: i, subtaskId: `s${i}`, attempt: 1, agentId: 'a#1', at: i });
+    const succeeded = (i: number): JournalRecord => ({ type: 'subtask-succeeded', index: i, subtaskId: `s${i}`, attempt: 1, outputs: { v: i }, usage: i === 2 ? { ...usage, cpuPercent: undefined } : usage, at: i });
+    const records = [started(0), { type: 'run-started', at: 0 }, succeeded(0), started(1), succeeded(2), started(3), succeeded(1), { type: 'run-ended', status: 'completed', at: 9 }];
+    const file = written(records);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines.map((l) => (decodeRecord(l) as { record: JournalRecord }).record.type)).toEqual(['subtask-started', 'run-started', GROUP_TYPE, 'run-ended']);
+    expect(ok(readJournal(file)).records).toEqual(records.map(plain));
+  });
+
+  it('a group torn at any byte or with any byte flipped is dropped whole; a group of the wrong shape is a damaged line', () => {
+    const records: JournalRecord[] = [{ type: 'run-started', at: 0 }, ...[0, 1, 2].map((i) => ({ type: 'subtask-started', index: i, subtaskId: `s${i}`, attempt: 1, agentId: 'ü', at: i }))];
+    const file = written(records);
+    const full = readFileSync(file);
+    const lastStart = full.lastIndexOf(0x0a, full.length - 2) + 1;
+    for (let cut = lastStart + 1; cut < full.length; cut++) {
+      writeFileSync(file, full.subarray(0, cut));
+      expect(ok(readJournal(file))).toMatchObject({ records: [plain(records[0])], droppedTail: true, goodBytes: lastStart });
+    }
+    for (let at = lastStart; at < full.length - 1; at++) {
+      const flipped = Buffer.from(full);
+      flipped[at] = flipped[at]! ^ 0x01;
+      writeFileSync(file, flipped);
+      expect(ok(readJournal(file)).records).toEqual([plain(records[0])]);
+    }
+    const bad = [
+      { type: GROUP_TYPE },
+      { type: GROUP_TYPE, e: [[0, 1, 's1', 1, 'agent']] },
+      { type: GROUP_TYPE, e: [[1, 1, 's1', 1, 5, []]] },
+      { type: GROUP_TYPE, e: [[1, 1, 's1', 1, 5, {}, 'usage']] },
+      { type: GROUP_TYPE, e: [[1, 1, 's1', 1, 5, {}, 1, 2, 3, '4', 5]] },
+      { type: GROUP_TYPE, e: [[2, 1, 's1', 1, 5, {}]] },
+      { type: GROUP_TYPE, e: [[0, '1', 's1', 1, 'agent', 5]] },
+      { type: GROUP_TYPE, e: ['x'] },
+    ];
+    for (const group of bad) {
+      expect(expandRecord(group)).toBeUndefined();
+      writeFileSync(file, encodeRecord({ type: 'run-started', at: 0 }) + encodeRecord(group) + encodeRecord({ type: 'run-ended', status: 'completed', at: 1 }));
+      expect(err(readJournal(file))).toMatchObject({ code: 'INVALID_JOURNAL', context: { line: 2, problem: 'shape' } });
+    }
   });
 
   it('a torn final record (cut at every byte) or a corrupt one (any byte flipped) is dropped on read, never fatal', () => {
