@@ -1,4 +1,5 @@
 import type { AgentPlugin } from '../src/plugin/types.js';
+import { MAX_AGENT_CONCURRENCY } from '../src/protocol/constants.js';
 import { MAX_MESSAGE_DEPTH, exceedsDepth } from '../src/protocol/depth.js';
 import type { NetGuardPolicy, ParentMessage } from '../src/protocol/messages.js';
 import type { ChildChannel } from './channel.js';
@@ -48,6 +49,10 @@ function checkPlugin(mod: unknown): AgentPlugin | string {
   const caps = candidate['capabilities'];
   if (!Array.isArray(caps) || !caps.every((c) => typeof c === 'string')) problems.push('capabilities must be an array of strings');
   if (typeof candidate['execute'] !== 'function') problems.push('execute must be a function');
+  const concurrency = candidate['concurrency'];
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && (concurrency as number) >= 1 && (concurrency as number) <= MAX_AGENT_CONCURRENCY)) {
+    problems.push(`concurrency must be an integer from 1 to ${MAX_AGENT_CONCURRENCY}`);
+  }
   return problems.length > 0 ? problems.join('; ') : (candidate as unknown as AgentPlugin);
 }
 
@@ -67,7 +72,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * mailboxes, `shutdown` exits. The sandbox bootstrap runs it on fd 3 inside the OS boundary;
  * qicoord/testing runs it in-process over an in-memory pipe.
  */
-/** The subtask running; its AbortController is made when the plugin first reads `ctx.signal` (most never do). */
+/** A subtask running; its AbortController is made when the plugin first reads `ctx.signal` (most never do). */
 interface Running {
   readonly subtaskId: string;
   abort?: AbortController;
@@ -81,7 +86,9 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
   const mailboxes = createMailboxes();
   let plugin: AgentPlugin | undefined;
   let agent: { agentId: string; workspace: string; grants: { read: string[]; write: string[] } } | undefined;
-  let running: Running | undefined;
+  /** The subtasks running now: one, or up to the plugin's `concurrency` for a reentrant plugin. */
+  const running = new Map<string, Running>();
+  let slots = 1;
   const queue: Execute[] = [];
   // The coordinator sends `init` without waiting for `hello`; where it can arrive first (the
   // in-memory pipe) it is held until the runtime has said hello, so hello is always first.
@@ -123,13 +130,16 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
       return;
     }
     plugin = checked;
+    slots = plugin.concurrency ?? 1;
     const description = typeof plugin.description === 'string' ? { description: plugin.description.slice(0, 65_536) } : {};
-    channel.send({ type: 'ready', plugin: { name: plugin.name, type: plugin.type, capabilities: [...plugin.capabilities], ...description } });
+    const reentrant = slots > 1 ? { concurrency: slots } : {};
+    channel.send({ type: 'ready', plugin: { name: plugin.name, type: plugin.type, capabilities: [...plugin.capabilities], ...description, ...reentrant } });
   }
 
   /**
-   * A subtask sent while another runs waits here (the coordinator sends the next ones ahead, so
-   * the agent never idles between short subtasks); they run one at a time, in the order sent.
+   * A subtask sent while the agent's slots are taken waits here (the coordinator sends the next
+   * ones ahead, so the agent never idles between short subtasks); they run in the order sent, one
+   * at a time — or, for a reentrant plugin, as many at once as its `concurrency`.
    */
   function enqueue(message: Execute): void {
     const subtaskId = message.subtask.id;
@@ -137,7 +147,7 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
       channel.send({ type: 'error', subtaskId, error: wireError('INTERNAL', 'SYSTEM', `agent is not ready for subtask '${subtaskId}'`) });
       return;
     }
-    if (running === undefined) void execute(message);
+    if (running.size < slots) void execute(message);
     else queue.push(message);
   }
 
@@ -154,7 +164,7 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
     const subtaskId = message.subtask.id;
     if (plugin === undefined || agent === undefined) return;
     const current: Running = { subtaskId };
-    running = current;
+    running.set(subtaskId, current);
     const signal = (): AbortSignal => {
       if (current.abort === undefined) {
         current.abort = new AbortController();
@@ -181,7 +191,7 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
       scoped.end();
       channel.send({ type: 'error', subtaskId, error: toWireError(e, subtaskId) }, queue.length > 0);
     } finally {
-      running = undefined;
+      running.delete(subtaskId);
       const next = queue.shift();
       if (next !== undefined) void execute(next);
     }
@@ -203,12 +213,14 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
         case 'execute':
           enqueue(message);
           return;
-        case 'cancel':
-          if (running?.subtaskId === message.subtaskId) {
-            running.cancelled ??= new Error(message.reason);
-            running.abort?.abort(running.cancelled);
+        case 'cancel': {
+          const target = running.get(message.subtaskId);
+          if (target !== undefined) {
+            target.cancelled ??= new Error(message.reason);
+            target.abort?.abort(target.cancelled);
           } else unqueue(message.subtaskId);
           return;
+        }
         case 'unqueue':
           unqueue(message.subtaskId);
           return;
@@ -227,7 +239,8 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
       }
     },
     reportFatal(e) {
-      if (running !== undefined) channel.send({ type: 'error', subtaskId: running.subtaskId, error: toWireError(e, running.subtaskId) });
+      // Which of several running subtasks threw cannot be told: each of them reports it.
+      for (const { subtaskId } of running.values()) channel.send({ type: 'error', subtaskId, error: toWireError(e, subtaskId) });
     },
   };
 }

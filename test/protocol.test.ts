@@ -51,6 +51,13 @@ describe('child messages are checked strictly', () => {
     expect(ChildMessage.safeParse({ ...b, type: 'log', level: 'info', msg: 'x'.repeat(70_000) }).success).toBe(false);
     expect(ChildMessage.safeParse({ ...b, type: 'progress', subtaskId: 's', fraction: 2 }).success).toBe(false);
   });
+
+  it("a reentrant plugin's ready names its concurrency: an integer from 2 to 64", () => {
+    const ready = (concurrency: unknown) => ({ ...b, type: 'ready', plugin: { name: 'p', type: 'basic', capabilities: [], concurrency } });
+    expect(ChildMessage.safeParse(ready(2)).success).toBe(true);
+    expect(ChildMessage.safeParse(ready(64)).success).toBe(true);
+    for (const bad of [1, 0, 65, 2.5, '4', null]) expect(ChildMessage.safeParse(ready(bad)).success).toBe(false);
+  });
 });
 
 describe('framing', () => {

@@ -3,7 +3,8 @@ import type { LiveAgent } from './run-agents.js';
 /**
  * Agents of cancelled subtasks on their way out: the plugin is told (its ctx.signal aborts) and
  * gets `graceMs` to return; an agent still busy then is killed. Whichever comes first, the agent
- * is retired: it may hold the cancelled work's state.
+ * is retired: it may hold the cancelled work's state. A reentrant agent (several subtasks at once)
+ * is told for the cancelled subtask alone and stays for the others if that one returns in time.
  */
 export class GracefulStops {
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -13,25 +14,29 @@ export class GracefulStops {
     private readonly retire: (live: LiveAgent, reason: string, force: boolean) => void,
   ) {}
 
-  /** Tells the agent's plugin to stop, and kills the agent if it has not returned after the grace. */
-  stop(live: LiveAgent, reason: string): void {
-    const id = live.agent.id;
-    if (this.timers.has(id)) return;
-    live.agent.cancel(reason);
+  /** Tells the agent's plugin to stop `subtaskId`, and kills the agent if it has not returned after the grace. */
+  stop(live: LiveAgent, reason: string, subtaskId: string): void {
+    const shared = live.agent.concurrency > 1;
+    const key = shared ? `${live.agent.id}\0${subtaskId}` : live.agent.id;
+    if (this.timers.has(key)) return;
+    if (shared) live.agent.cancel(reason, subtaskId);
+    else live.agent.cancel(reason);
     this.timers.set(
-      id,
+      key,
       setTimeout(() => {
-        this.timers.delete(id);
-        this.retire(live, `cancelled: ${reason}`, true);
+        this.timers.delete(key);
+        if (!shared || live.agent.runs(subtaskId)) this.retire(live, `cancelled: ${reason}`, true);
       }, this.graceMs),
     );
   }
 
-  /** The cancelled attempt returned (or its agent died) within the grace: the agent goes quietly. */
-  returned(live: LiveAgent): void {
-    clearTimeout(this.timers.get(live.agent.id));
-    this.timers.delete(live.agent.id);
-    if (live.agent.alive) this.retire(live, 'subtask cancelled', false);
+  /** The cancelled attempt returned (or its agent died) within the grace: the agent goes quietly (a reentrant one stays). */
+  returned(live: LiveAgent, subtaskId: string): void {
+    const shared = live.agent.concurrency > 1;
+    const key = shared ? `${live.agent.id}\0${subtaskId}` : live.agent.id;
+    clearTimeout(this.timers.get(key));
+    this.timers.delete(key);
+    if (!shared && live.agent.alive) this.retire(live, 'subtask cancelled', false);
   }
 
   clear(): void {

@@ -9,13 +9,13 @@ import type { CoordinationServices, SubAgentFactory } from '../subagent/factory.
 import { handOver, waitFor, type BudgetWait } from './budget-waits.js';
 import type { AgentRecord } from './report.js';
 
-/** An agent a run holds (leased for one subtask at a time, plus those sent ahead to it). */
+/** An agent a run holds (leased for one subtask at a time, plus those sent ahead to it; a reentrant one for up to its concurrency at once). */
 export interface LiveAgent {
   readonly agent: SubAgent;
   readonly profile: string;
   lane: number;
   busy: boolean;
-  /** Subtasks leased to the agent and not ended: the one it runs and those sent ahead. */
+  /** Subtasks leased to the agent and not ended: the one it runs and those sent ahead (or running beside it). */
   load: number;
   /** Set when the run itself stops the agent (not a failure of the agent). */
   retiring: boolean;
@@ -98,8 +98,17 @@ export class RunAgents {
     return record;
   }
 
-  /** An idle agent of the request's profile, else a new one within the budget. */
+  /** A reentrant agent of the profile with a free slot, an idle agent of the profile, else a new one within the budget. */
   async acquire(r: LeaseRequest): Promise<Result<LiveAgent, QiError>> {
+    // A reentrant agent runs the subtask beside those it runs: it holds no concurrency slot of
+    // its own (as one sent ahead), so `maxConcurrentAgents` counts processes, each running up to
+    // its plugin's concurrency.
+    const beside = r.fresh ? undefined : this.besideOf(r.profile);
+    if (beside !== undefined) {
+      beside.load++;
+      this.ahead++;
+      return success(beside);
+    }
     const now = Date.now();
     // Short subtasks fill the queues of the first busy agents that cover the cores the coordinator
     // leaves before an idle agent is woken, and other busy agents drain: more agents would only
@@ -164,6 +173,23 @@ export class RunAgents {
     return any;
   }
 
+  /** A busy reentrant agent of the profile with a free slot. */
+  private besideOf(profile: string): LiveAgent | undefined {
+    for (const a of this.live.values()) {
+      if (a.load > 0 && a.load < a.agent.concurrency && a.profile === profile && !a.retiring && a.agent.status === 'executing') return a;
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether a subtask of the profile could be leased now without a concurrency slot: beside the
+   * subtasks of a reentrant agent, or sent ahead to an agent of short subtasks. The room
+   * {@link RunAgents.queueRoom} counts is any profile's; this says whether it is this one's.
+   */
+  takesAhead(profile: string): boolean {
+    return this.besideOf(profile) !== undefined || this.takerOf(profile, Date.now()) !== undefined;
+  }
+
   private busyAgents(): number {
     let busy = 0;
     for (const a of this.live.values()) if (a.load > 0) busy++;
@@ -197,9 +223,14 @@ export class RunAgents {
     let takers = 0;
     let first = 0;
     let rest = 0;
+    let beside = 0;
     for (const a of this.live.values()) {
       if (a.load === 0) continue;
       busy++;
+      if (a.agent.concurrency > 1) {
+        if (!a.retiring && a.agent.status === 'executing') beside += Math.max(0, a.agent.concurrency - a.load);
+        continue;
+      }
       if (a.retiring || !a.agent.canTakeAhead(now)) continue;
       const room = Math.max(0, a.agent.aheadDepth(this.deps.prefetch) + 1 - a.load);
       if (busy <= this.agentCores) {
@@ -208,7 +239,7 @@ export class RunAgents {
       } else rest += room;
     }
     const saturated = takers >= this.agentCores;
-    return { room: saturated ? first : first + rest, saturated };
+    return { room: (saturated ? first : first + rest) + beside, saturated };
   }
 
   /** Subtasks sent ahead to agents (leased, behind the one each agent runs). */

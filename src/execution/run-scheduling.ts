@@ -18,6 +18,8 @@ export interface RunLoad {
    * concurrency), and whether new work should go only to their queues (no free slot is used).
    */
   readonly ahead: () => { readonly room: number; readonly saturated: boolean };
+  /** Whether subtask `i` could start without a slot now (an agent of its profile has room ahead of it, or beside its running subtasks). */
+  readonly takesAhead: (i: number) => boolean;
   readonly agents: Iterable<LiveAgent>;
   readonly counts: Readonly<Record<SubtaskStatus, number>>;
 }
@@ -104,7 +106,7 @@ export class RunScheduling {
       const slot = !saturated && state.running < this.concurrency(state);
       if (!slot && (ahead ??= load.ahead().room) <= 0) return;
       const i = this.ready.next(state);
-      if (i === undefined) return;
+      if (i === undefined || (!slot && !load.takesAhead(i))) return;
       this.ready.delete(i);
       start(i);
       if (slot) state = { ...state, running: state.running + 1, memory: { ...state.memory, perAgentMB: Math.max(64, this.ready.maxMemoryMB()) } };

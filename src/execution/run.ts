@@ -79,6 +79,7 @@ export class CoordinationRun {
     this.scheduling = new RunScheduling(this.plan, deps, () => ({
       running: this.running.size - this.services.waitingSync.size - this.waitingParents.size - this.agents.aheadCount,
       ahead: () => this.agents.queueRoom(),
+      takesAhead: (i) => this.agents.takesAhead(this.plan.profiles[i]!),
       agents: this.agents.values(),
       counts: this.state.counts,
     }));
@@ -195,7 +196,7 @@ export class CoordinationRun {
     this.record({ type: 'subtask-cancelled', index: i, subtaskId: s.id, error: cancelledError(s.id, reason), at: Date.now() });
     const live = this.running.get(i);
     // One sent ahead and not begun is taken back from its agent; the agent's running subtask goes on.
-    if (live !== undefined && live !== null && !live.agent.cancelQueued(s.id, reason.message)) this.stops.stop(live, reason.message);
+    if (live !== undefined && live !== null && !live.agent.cancelQueued(s.id, reason.message)) this.stops.stop(live, reason.message, s.id);
     return true;
   }
 
@@ -341,7 +342,9 @@ export class CoordinationRun {
     this.running.delete(i);
     if (end === NOT_STARTED) return this.notStarted(i, live, attempt);
     if ((this.state.subtasks[i]!.status as string) === 'cancelled') {
-      this.stops.returned(live);
+      this.stops.returned(live, subtask.id);
+      // A reentrant agent stays for the subtasks running beside it; another one is being retired.
+      if (live.agent.concurrency > 1) this.agents.release(live);
       return this.pump();
     }
     if (end.outcome.tag === 'success') {
@@ -353,7 +356,11 @@ export class CoordinationRun {
       this.pump();
       return;
     }
-    if (live.agent.alive) void this.agents.retire(live, `subtask '${subtask.id}' failed`, 'terminated');
+    // The agent of a failed attempt goes (it may hold the failure's state); a reentrant one stays
+    // for the subtasks running beside it (its plugin declared its calls independent), and the retry
+    // runs on another agent.
+    if (live.agent.concurrency > 1) this.agents.release(live);
+    else if (live.agent.alive) void this.agents.retire(live, `subtask '${subtask.id}' failed`, 'terminated');
     this.onFailure(i, end.outcome.error, end.usage);
   }
 

@@ -128,6 +128,14 @@ export interface AgentPlugin {
   /** What subtasks it can run (matched against agentRequirements.capabilities). */
   readonly capabilities: readonly string[];
   readonly description?: string;
+  /**
+   * How many subtasks one agent of this plugin may run at once (an integer 1–64; default 1). A
+   * plugin that declares more is **reentrant**: `execute` is called again before earlier calls
+   * return, in the same process, sharing the module's state, each call with its own `ctx`. For
+   * plugins that mostly wait (network calls, model APIs): one agent's process, memory and limits
+   * then serve that many subtasks.
+   */
+  readonly concurrency?: number;
   /** Runs one subtask; returns its outputs keyed by expectedOutputs names. */
   execute(
     subtask: SubtaskView,

@@ -1,6 +1,6 @@
 import { ErrorCategories } from '@qi/base';
 import { z } from 'zod';
-import { BRAND, PROTOCOL_VERSION } from './constants.js';
+import { BRAND, MAX_AGENT_CONCURRENCY, PROTOCOL_VERSION } from './constants.js';
 
 /**
  * The SubAgent channel protocol, version 1: one discriminated union per direction, every message
@@ -41,6 +41,7 @@ const Ready = z.strictObject({
     type: z.enum(['basic', 'decision-capable', 'specialized']),
     capabilities: z.array(z.string().min(1).max(200)).max(1000),
     description: Text.optional(),
+    concurrency: z.int().min(2).max(MAX_AGENT_CONCURRENCY).optional(),
   }),
 });
 const InitFailed = z.strictObject({ ...brand, type: z.literal('init-failed'), error: QiErrorShape });

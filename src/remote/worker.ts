@@ -266,10 +266,12 @@ export class RemoteWorker {
     this.sessions.set(payload.session, { session, coordinator: payload.coordinator, memoryMB });
     this.runtime?.watch.track(payload.coordinator, beatKey(this.o.executor.queue, payload.coordinator));
     const { boundary } = connection.value;
+    // A session relays one subtask at a time: a reentrant plugin's concurrency stays on this side.
+    const { concurrency: _oneAtATime, ...info } = connection.value.plugin;
     const ready: Started = {
       worker: this.id,
       host: os.hostname().slice(0, 255),
-      plugin: { ...connection.value.plugin, capabilities: [...connection.value.plugin.capabilities] },
+      plugin: { ...info, capabilities: [...info.capabilities] },
       boundary: { workspace: boundary.workspace, layers: [...boundary.layers], isolationLevel: boundary.isolationLevel, ...(boundary.downgradedFrom === undefined ? {} : { downgradedFrom: boundary.downgradedFrom }) },
       baselineMB: connection.value.baselineMB,
     };

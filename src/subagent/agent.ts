@@ -83,6 +83,8 @@ interface Running {
   taking?: { readonly why: 'steal' | 'cancel'; readonly reason: string };
   /** Calls it waits on that other subtasks may have to answer (a sync point, its children, a queue pull). */
   blocked?: number;
+  /** Its own deadline timer, on an agent running several subtasks at once (one agent-wide timer otherwise). */
+  timer?: NodeJS.Timeout;
 }
 
 /** One reason for every ended subtask's abort signal (building a DOMException per subtask is costly). */
@@ -93,13 +95,19 @@ const REFUSAL_CODES: ReadonlySet<string> = new Set(['TOOL_DENIED', 'INVALID_TOOL
 
 /**
  * A live SubAgent: the real process, its enforced limits and its lifecycle. One subtask runs at
- * a time. A crossed limit stops the process and fails the running subtask with the limit's error;
- * the agent's end is recorded once, with the first reason.
+ * a time — or, for a reentrant plugin, up to its `concurrency` at once. A crossed limit stops the
+ * process and fails the running subtasks with the limit's error; the agent's end is recorded
+ * once, with the first reason.
  */
 export class SubAgent {
   readonly id: string;
   readonly instance: SubAgentInstance;
+  /** How many subtasks the agent runs at once (its plugin's `concurrency`; 1 unless it is reentrant). */
+  readonly concurrency: number;
+  /** The subtask running (the first begun, when several run). */
   private running: Running | undefined;
+  /** The others running at once on a reentrant agent, in the order they began (always empty at concurrency 1). */
+  private readonly alongside: Running[] = [];
   /** Subtasks sent ahead, in the order the agent will run them (after `running`). */
   private readonly queue: AheadQueue<Running>;
   /**
@@ -125,6 +133,7 @@ export class SubAgent {
   constructor(private readonly o: AgentOptions) {
     this.instance = o.instance;
     this.id = o.instance.id;
+    this.concurrency = o.instance.plugin.concurrency ?? 1;
     this.queue = new AheadQueue({
       send: (subtaskId, why, reason) => this.o.connection.send(why === 'cancel' ? { type: 'cancel', subtaskId, reason } : { type: 'unqueue', subtaskId }),
       running: () => (this.running === undefined || this.ending ? undefined : { id: this.running.subtask.id, ms: Date.now() - this.running.startedAt }),
@@ -166,6 +175,11 @@ export class SubAgent {
     return this.o.connection.alive;
   }
 
+  /** Subtasks running on the agent now. */
+  get runningCount(): number {
+    return (this.running === undefined ? 0 : 1) + this.alongside.length;
+  }
+
   /** Runs one subtask with its resolved inputs on an idle agent; the deadline is min(maxDuration, maxExecutionTimeMs). */
   async execute(subtask: SubTask, inputs: Record<string, unknown>, attempt = 1): Promise<Result<SubtaskOutcome, QiError>> {
     if (this.running !== undefined) return this.notReady(subtask);
@@ -179,6 +193,7 @@ export class SubAgent {
    * deadline counted from then. A subtask sent ahead may come back {@link NOT_STARTED}.
    */
   run(subtask: SubTask, inputs: Record<string, unknown>, attempt = 1): Promise<AttemptOutcome> {
+    if (this.concurrency > 1) return this.runAlongside(subtask, inputs, attempt);
     const ahead = this.running !== undefined;
     // An agent that is ending between its lease and this call never started the subtask.
     if (ahead && (this.ending || this.instance.status !== 'executing')) return Promise.resolve(NOT_STARTED);
@@ -204,6 +219,31 @@ export class SubAgent {
         },
         ahead,
       );
+    });
+  }
+
+  /**
+   * A reentrant agent: the subtask begins at once beside those running, each with its own
+   * deadline timer (the child runs up to `concurrency` at once; the run leases no more).
+   */
+  private runAlongside(subtask: SubTask, inputs: Record<string, unknown>, attempt: number): Promise<AttemptOutcome> {
+    // An agent that is ending between its lease and this call never started the subtask.
+    if (this.ending || (this.instance.status !== 'ready' && this.instance.status !== 'executing')) return Promise.resolve(NOT_STARTED);
+    if (this.runningCount >= this.concurrency) return this.notReady(subtask);
+    const limits = this.instance.specification.resourceLimits;
+    const deadlineMs = Math.min(subtask.executionConstraints.maxDuration ?? Infinity, limits.maxExecutionTimeMs);
+    return new Promise((resolve) => {
+      const running: Running = { subtask, deadlineMs, endedByCoordinator: false, startedAt: Date.now(), settle: resolve };
+      if (this.running === undefined) this.running = running;
+      else this.alongside.push(running);
+      if (this.instance.status !== 'executing') this.setStatus('executing');
+      assign(this.instance, subtask);
+      running.timer = setTimeout(() => this.onDeadline(running, deadlineMs), deadlineMs);
+      this.o.connection.send({
+        type: 'execute',
+        subtask: { id: subtask.id, parentTaskId: subtask.parentTaskId ?? '', description: subtask.description, expectedOutputs: subtask.expectedOutputs, attempt },
+        inputs,
+      });
     });
   }
 
@@ -234,7 +274,7 @@ export class SubAgent {
    */
   canTakeAhead(now: number): boolean {
     const head = this.running;
-    if (this.ending || this.o.connection.pid === undefined || (head !== undefined && (now - head.startedAt >= PREFETCH_BELOW_MS || (head.blocked ?? 0) > 0))) return false;
+    if (this.ending || this.concurrency > 1 || this.o.connection.pid === undefined || (head !== undefined && (now - head.startedAt >= PREFETCH_BELOW_MS || (head.blocked ?? 0) > 0))) return false;
     const m = this.instance.performanceMetrics;
     return m.tasksCompleted > 0 && this.busyMs < PREFETCH_BELOW_MS * (m.tasksCompleted + m.errorCount);
   }
@@ -256,10 +296,21 @@ export class SubAgent {
     return this.queue.size;
   }
 
-  /** Asks the running subtask to stop (its ctx.signal aborts); the plugin decides what it returns. */
-  cancel(reason: string): void {
-    const running = this.running;
+  /** Asks the running subtask (on a reentrant agent: the one named) to stop (its ctx.signal aborts); the plugin decides what it returns. */
+  cancel(reason: string, subtaskId?: string): void {
+    const running = subtaskId === undefined ? this.running : this.runningNamed(subtaskId);
     if (running !== undefined) this.o.connection.send({ type: 'cancel', subtaskId: running.subtask.id, reason });
+  }
+
+  /** Whether the subtask runs on this agent now. */
+  runs(subtaskId: string): boolean {
+    return this.runningNamed(subtaskId) !== undefined;
+  }
+
+  /** The running subtask of that id (among those running at once on a reentrant agent). */
+  private runningNamed(subtaskId: string): Running | undefined {
+    if (this.running?.subtask.id === subtaskId) return this.running;
+    return this.alongside.find((r) => r.subtask.id === subtaskId);
   }
 
   /**
@@ -322,11 +373,17 @@ export class SubAgent {
     this.o.onEvent({ type: 'status', agentId: this.id, agentType: this.instance.specification.agentType, plugin: this.instance.plugin.name, status, ...(reason === undefined ? {} : { reason }) });
   }
 
-  /** Fails the running subtask (if any) with `error`, then stops the agent; what was queued comes back unstarted. */
-  private fail(error: QiError, reason: string, immediate = false): void {
-    if (this.running !== undefined) this.running.endedByCoordinator = true;
+  /**
+   * Fails the running subtask (or `culprit`, on a reentrant agent) with `error`, then stops the
+   * agent; what was queued comes back unstarted. Subtasks running beside it on a reentrant agent
+   * fail too: `error` itself when the culprit is not known (the agent's memory), else as stopped
+   * with the agent.
+   */
+  private fail(error: QiError, reason: string, immediate = false, culprit = this.running): void {
+    if (culprit !== undefined) culprit.endedByCoordinator = true;
     this.ending = true;
-    this.finish(failure(error));
+    if (this.alongside.length > 0 || culprit !== this.running) this.failBeside(culprit, error, reason);
+    this.finish(failure(error), culprit);
     this.queue.returnAll();
     this.record('failed', `${reason}: ${error.code}`);
     void this.stop(reason, immediate);
@@ -337,12 +394,17 @@ export class SubAgent {
     if (!this.queue.confirm(named)) this.bind('unqueued', named);
   }
 
-  private finish(result: Result<SubtaskOutcome, QiError>): void {
-    const running = this.running;
+  private finish(result: Result<SubtaskOutcome, QiError>, running = this.running): void {
     if (running === undefined) return;
-    this.running = undefined;
+    if (running === this.running) this.running = undefined;
+    else {
+      const at = this.alongside.indexOf(running);
+      if (at < 0) return;
+      this.alongside.splice(at, 1);
+    }
     this.lastEnded = running;
     running.abort?.abort(SUBTASK_ENDED);
+    if (running.timer !== undefined) clearTimeout(running.timer);
     const elapsed = Date.now() - running.startedAt;
     this.busyMs += elapsed;
     const m = this.instance.performanceMetrics;
@@ -352,6 +414,13 @@ export class SubAgent {
     m.successRate = m.tasksCompleted / done;
     m.averageExecutionTime = this.busyMs / done;
     this.refreshUsage();
+    if (this.concurrency > 1) {
+      // The longest running of the others is the one the agent's messages name first.
+      this.running ??= this.alongside.shift();
+      if (this.running === undefined && this.instance.status === 'executing') this.setStatus('ready');
+      running.settle(result);
+      return;
+    }
     // The next one sent ahead begins now (the child started it right after this one's end).
     const next = this.ending ? undefined : this.queue.shift();
     if (next !== undefined) this.begin(next);
@@ -361,6 +430,21 @@ export class SubAgent {
       if (this.instance.status === 'executing') this.setStatus('ready');
     }
     running.settle(result);
+  }
+
+  /** The agent stops: every subtask running beside `culprit` ends with it (see {@link SubAgent.fail}). */
+  private failBeside(culprit: Running | undefined, error: QiError, reason: string): void {
+    const known = culprit !== undefined && (error.code === 'TIME_LIMIT' || error.code === 'TOOL_BUDGET' || error.code === 'FILE_OP_BUDGET');
+    for (const other of [this.running, ...this.alongside]) {
+      if (other === undefined || other === culprit) continue;
+      other.endedByCoordinator = true;
+      const stopped = qiError('AGENT_CRASHED', `agent ${this.id} was stopped (${reason}: ${error.code}${culprit === undefined ? '' : `, subtask '${culprit.subtask.id}'`}) while subtask '${other.subtask.id}' ran on it beside others`, {
+        agentId: this.id,
+        subtaskId: other.subtask.id,
+        cause: error.code,
+      });
+      this.finish(failure(known ? stopped : { ...error, context: { ...error.context, subtaskId: other.subtask.id } }), other);
+    }
   }
 
   private onCancelGrace(running: Running): void {
@@ -376,7 +460,7 @@ export class SubAgent {
   }
 
   private onDeadline(running: Running, deadlineMs: number): void {
-    if (this.running !== running) return;
+    if (this.running !== running && !this.alongside.includes(running)) return;
     this.o.connection.send({ type: 'cancel', subtaskId: running.subtask.id, reason: 'deadline passed' });
     this.fail(
       qiError('TIME_LIMIT', `subtask '${running.subtask.id}' on agent ${this.id} ran past its ${deadlineMs} ms limit (maxDuration / maxExecutionTimeMs) and was stopped`, {
@@ -385,13 +469,16 @@ export class SubAgent {
         limitMs: deadlineMs,
       }),
       'deadline',
+      false,
+      running,
     );
   }
 
   private onLimit(kind: LimitKind, sample: UsageSample): void {
     const limits = this.instance.specification.resourceLimits;
     const subtaskId = this.running?.subtask.id;
-    const where = subtaskId === undefined ? `agent ${this.id}` : `subtask '${subtaskId}' on agent ${this.id}`;
+    const where =
+      subtaskId === undefined ? `agent ${this.id}` : this.alongside.length > 0 ? `agent ${this.id} (running ${this.runningCount} subtasks)` : `subtask '${subtaskId}' on agent ${this.id}`;
     const errors: Record<LimitKind, () => QiError> = {
       memory: () =>
         qiError('MEMORY_LIMIT', `${where} used ${Math.round(sample.rssMB - this.o.connection.baselineMB)} MB over its runtime's ${Math.round(this.o.connection.baselineMB)} MB, more than maxMemoryMB ${limits.maxMemoryMB}; it was killed`, {
@@ -468,7 +555,10 @@ export class SubAgent {
         disk: () => qiError('DISK_LIMIT', `subtask '${subtaskId}' on agent ${this.id} wrote a file past maxDiskMB ${this.maxDiskMB}; the agent died`, { ...context, limitMB: this.maxDiskMB }),
         crash: () => qiError('AGENT_CRASHED', `agent ${this.id} exited during subtask '${subtaskId}' (exit code ${exitCode}, signal ${signal})`, context),
       };
-      this.finish(failure(errors[cause]()));
+      const error = errors[cause]();
+      // Subtasks running beside it on a reentrant agent end with the agent too.
+      for (const other of [...this.alongside]) this.finish(failure({ ...error, context: { ...error.context, subtaskId: other.subtask.id } }), other);
+      this.finish(failure(error));
       this.queue.returnAll();
       this.record('failed', cause === 'crash' ? 'crashed' : cause === 'lost' ? 'lost' : `${cause} limit`);
     } else {
@@ -518,8 +608,8 @@ export class SubAgent {
           const limits = this.instance.specification.resourceLimits;
           const disk = m.error.code === 'DISK_LIMIT';
           const context = disk ? { limitMB: this.maxDiskMB } : { limitMB: limits.maxMemoryMB, peakRssMB: this.peakRssMB };
-          this.fail({ ...(m.error as QiError), context: { ...m.error.context, agentId: this.id, ...context } }, disk ? 'disk limit' : 'memory limit', true);
-        } else this.finish(failure(m.error as QiError));
+          this.fail({ ...(m.error as QiError), context: { ...m.error.context, agentId: this.id, ...context } }, disk ? 'disk limit' : 'memory limit', true, running);
+        } else this.finish(failure(m.error as QiError), running);
         return;
       case 'progress':
         this.o.onEvent({ type: 'progress', agentId: this.id, subtaskId, fraction: m.fraction, ...(m.note === undefined ? {} : { note: m.note }) });
@@ -566,6 +656,12 @@ export class SubAgent {
   private bind(type: ChildMessage['type'], named: string): Running | undefined {
     const running = this.running;
     if (running !== undefined && running.subtask.id === named) return running;
+    if (this.concurrency > 1) {
+      const beside = this.alongside.find((r) => r.subtask.id === named);
+      if (beside !== undefined) return beside;
+      // Several subtasks ended with the agent: it is being stopped, and nothing it sends has an effect any more.
+      if (this.ending) return undefined;
+    }
     const last = this.lastEnded;
     if (running === undefined && last !== undefined && last.endedByCoordinator && last.subtask.id === named) {
       this.o.connection.log.write('debug', { type, subtaskId: named }, `late '${type}' for subtask '${named}' dropped: the coordinator had already ended it`);
@@ -631,7 +727,7 @@ export class SubAgent {
     }
     if (result.tag === 'failure' && (result.error.code === 'TOOL_BUDGET' || result.error.code === 'FILE_OP_BUDGET')) {
       // A spent budget is enforced even if the plugin swallows the error.
-      this.fail(result.error, 'budget spent');
+      this.fail(result.error, 'budget spent', false, running);
     }
   }
 
@@ -648,9 +744,10 @@ export class SubAgent {
             returned: Object.keys(outputs),
           }),
         ),
+        running,
       );
       return;
     }
-    this.finish(success({ outputs, startedAt: running.startedAt, endedAt: Date.now() }));
+    this.finish(success({ outputs, startedAt: running.startedAt, endedAt: Date.now() }), running);
   }
 }

@@ -19,6 +19,8 @@ export interface PluginInfo {
   readonly type: 'basic' | 'decision-capable' | 'specialized';
   readonly capabilities: readonly string[];
   readonly description?: string | undefined;
+  /** Subtasks one agent runs at once, when more than 1 (a reentrant plugin; see AgentPlugin.concurrency). */
+  readonly concurrency?: number | undefined;
 }
 
 /** How many of its latest subtasks an agent's `assignedTasks` keeps. */

@@ -45,7 +45,7 @@ function scheduling(d: TaskDistribution, budget = { maxTotalMemory: 100_000, max
   const load = { running: 0, ahead: 0, saturated: false };
   const resources = { usage: () => ({ budget }) } as unknown as ResourceManager;
   const hybridEntry = { kind: 'strategy' as const, name: 'hybrid', plugin: hybrid, path: '/h.js', origin: 'builtin' as const };
-  const s = new RunScheduling(plan, { strategy: hybridEntry, config, resources, emit: (e) => events.push(e), logger: createRootLogger({ level: 'silent' }) }, () => ({ running: load.running, ahead: () => ({ room: load.ahead, saturated: load.saturated }), agents: [], counts: state.counts }));
+  const s = new RunScheduling(plan, { strategy: hybridEntry, config, resources, emit: (e) => events.push(e), logger: createRootLogger({ level: 'silent' }) }, () => ({ running: load.running, ahead: () => ({ room: load.ahead, saturated: load.saturated }), takesAhead: () => load.ahead > 0, agents: [], counts: state.counts }));
   const apply = (e: RunEvent): void => {
     applyEvent(state, e);
     s.observe(e, state);

@@ -1,0 +1,124 @@
+/**
+ * A reentrant plugin (`concurrency` above 1) on a real sandboxed agent: its subtasks run at once
+ * in one process, up to its concurrency; a cancel reaches only the subtask it names; a deadline
+ * stops the agent and ends the subtasks beside the late one with it; a concurrency that is not
+ * an integer from 1 to 64 is refused when the agent starts.
+ */
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SubTask } from '../../src/schemas/task.js';
+import { NOT_STARTED, type AttemptOutcome, type SubAgent } from '../../src/subagent/agent.js';
+import type { SubAgentFactory } from '../../src/subagent/factory.js';
+import { err, ok } from '../helpers.js';
+import { makeFactory, pidAlive, spec, waitUntil } from '../sandbox-helpers.js';
+
+const REENTRANT = path.join(import.meta.dirname, '../fixtures/plugins/reentrant.mjs');
+const BAD = path.join(import.meta.dirname, '../fixtures/plugins/reentrant-bad.mjs');
+
+let factory: SubAgentFactory | undefined;
+let pids: number[] = [];
+
+afterEach(async () => {
+  await factory?.close();
+  factory = undefined;
+  expect(await waitUntil(() => pids.every((p) => !pidAlive(p)))).toBe(true);
+  pids = [];
+});
+
+async function agentOf(plugin = REENTRANT, capability = 'reentrant'): Promise<SubAgent> {
+  factory = makeFactory();
+  const agent = ok(await factory.spawn({ ...spec({ plugin }), capabilities: [capability] }));
+  pids.push(agent.pid);
+  return agent;
+}
+
+function subtask(id: string, maxDuration?: number): SubTask {
+  return {
+    id,
+    parentTaskId: 'test',
+    description: id,
+    agentRequirements: { capabilities: [], minimumVersion: '0.10.0', resourceNeeds: [], securityLevel: 'high' as const, concurrencySupport: true },
+    inputs: [],
+    expectedOutputs: [{ name: 'out', type: 'any', description: '' }],
+    executionConstraints: maxDuration === undefined ? {} : { maxDuration },
+    successCriteria: [],
+    estimatedDuration: 1,
+  };
+}
+
+const outOf = (outcome: AttemptOutcome): Record<string, unknown> => {
+  expect(outcome).not.toBe(NOT_STARTED);
+  return ok(outcome as Exclude<AttemptOutcome, typeof NOT_STARTED>).outputs['out'] as Record<string, unknown>;
+};
+const errorOf = (outcome: AttemptOutcome) => {
+  expect(outcome).not.toBe(NOT_STARTED);
+  return err(outcome as Exclude<AttemptOutcome, typeof NOT_STARTED>);
+};
+
+describe('a reentrant plugin on a real agent', () => {
+  it('runs its subtasks at once in one process, up to its concurrency', async () => {
+    const agent = await agentOf();
+    expect(agent.concurrency).toBe(4);
+    // Each call returns only once four are in flight together: with one at a time, none would.
+    const ids = ['a', 'b', 'c', 'd'];
+    const running = ids.map((id) => agent.run(subtask(id), { gather: 4 }, 1));
+    expect(agent.runningCount).toBe(4);
+    expect(agent.status).toBe('executing');
+    const outs = (await Promise.all(running)).map(outOf);
+    expect(outs.map((o) => o['id'])).toEqual(ids);
+    expect(new Set(outs.map((o) => o['process'])).size).toBe(1);
+    expect(outs.every((o) => o['peak'] === 4)).toBe(true);
+    expect(agent.status).toBe('ready');
+    expect(agent.instance.performanceMetrics.tasksCompleted).toBe(4);
+    // A fifth while four run is refused: the run never leases more than the concurrency.
+    const full = ['e', 'f', 'g', 'h'].map((id) => agent.run(subtask(id), { mode: 'until-aborted' }, 1));
+    const fifth = await agent.run(subtask('i'), {}, 1);
+    expect(errorOf(fifth).code).toBe('INTERNAL');
+    for (const id of ['e', 'f', 'g', 'h']) agent.cancel('test over', id);
+    expect((await Promise.all(full)).map(outOf).map((o) => o['aborted'])).toEqual([true, true, true, true]);
+  });
+
+  it('a cancel reaches only the subtask it names; the agent runs on', async () => {
+    const agent = await agentOf();
+    const x = agent.run(subtask('x'), { mode: 'until-aborted' }, 1);
+    const y = agent.run(subtask('y'), { mode: 'until-aborted' }, 1);
+    agent.cancel('host cancelled x', 'x');
+    expect(outOf(await x)).toEqual({ id: 'x', aborted: true });
+    expect(agent.runs('y')).toBe(true);
+    expect(agent.runs('x')).toBe(false);
+    agent.cancel('host cancelled y', 'y');
+    expect(outOf(await y)).toEqual({ id: 'y', aborted: true });
+    expect(agent.alive).toBe(true);
+    expect(agent.status).toBe('ready');
+  });
+
+  it('a plugin error fails its own subtask only', async () => {
+    const agent = await agentOf();
+    const waiting = agent.run(subtask('w'), { mode: 'until-aborted' }, 1);
+    const thrown = await agent.run(subtask('t'), { mode: 'throw' }, 1);
+    expect(errorOf(thrown)).toMatchObject({ code: 'AGENT_ERROR' });
+    expect(agent.runs('w')).toBe(true);
+    agent.cancel('done', 'w');
+    expect(outOf(await waiting)).toEqual({ id: 'w', aborted: true });
+    expect(agent.alive).toBe(true);
+  });
+
+  it('a subtask past its deadline stops the agent: it fails TIME_LIMIT, the ones beside it AGENT_CRASHED naming it', async () => {
+    const agent = await agentOf();
+    const beside = [agent.run(subtask('b1'), { mode: 'until-aborted' }, 1), agent.run(subtask('b2'), { mode: 'hang' }, 1)];
+    const late = await agent.run(subtask('late', 300), { mode: 'hang' }, 1);
+    expect(errorOf(late)).toMatchObject({ code: 'TIME_LIMIT', context: { subtaskId: 'late' } });
+    for (const [i, outcome] of (await Promise.all(beside)).entries()) {
+      expect(errorOf(outcome)).toMatchObject({ code: 'AGENT_CRASHED', context: { subtaskId: `b${i + 1}`, cause: 'TIME_LIMIT' } });
+      expect(errorOf(outcome).message).toContain("subtask 'late'");
+    }
+    expect(await waitUntil(() => !agent.alive && !pidAlive(agent.pid))).toBe(true);
+  });
+
+  it('a concurrency that is not an integer from 1 to 64 is refused at start (PLUGIN_INVALID); no process is left', async () => {
+    factory = makeFactory();
+    const started = await factory.spawn({ ...spec({ plugin: BAD }), capabilities: ['reentrant-bad'] });
+    expect(err(started)).toMatchObject({ code: 'PLUGIN_INVALID' });
+    expect(err(started).message).toContain('concurrency must be an integer from 1 to 64');
+  });
+});
