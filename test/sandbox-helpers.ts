@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveConfig, type Config, type ConfigInput } from '../src/index.js';
 import { createRootLogger } from '../src/logging/logger.js';
+import type { SubAgent } from '../src/subagent/agent.js';
 import { SubAgentFactory } from '../src/subagent/factory.js';
 import type { SubAgentSpecificationInput } from '../src/schemas/spec.js';
 import type { SubTask } from '../src/schemas/task.js';
@@ -61,6 +62,51 @@ export function spec(o: SpecOptions = {}): SubAgentSpecificationInput {
     },
     isolationLevel: o.isolationLevel ?? 'restricted',
     parentAgentId: 'test-coordinator',
+  };
+}
+
+/** A subtask of one declared output (`output`), with an optional deadline (maxDuration, ms). */
+export function liveSubtask(id: string, output = 'result', maxDuration?: number): SubTask {
+  return {
+    id,
+    parentTaskId: 'test',
+    description: id,
+    agentRequirements: { capabilities: [], minimumVersion: '0.10.0', resourceNeeds: [], securityLevel: 'high' as const, concurrencySupport: false },
+    inputs: [],
+    expectedOutputs: [{ name: output, type: 'any', description: '' }],
+    executionConstraints: maxDuration === undefined ? {} : { maxDuration },
+    successCriteria: [],
+    estimatedDuration: 1,
+  };
+}
+
+/**
+ * Real agents for one test at a time: `spawn` starts one of a plugin (one factory per test, made
+ * with `config` by its first use); `cleanup` (the afterEach) closes the factory and waits until
+ * none of their processes is left, true when none is.
+ */
+export function agentsUnderTest(): {
+  spawn(plugin: string, capability: string, config?: Config): Promise<SubAgent>;
+  factory(config?: Config): SubAgentFactory;
+  cleanup(): Promise<boolean>;
+} {
+  let factory: SubAgentFactory | undefined;
+  let pids: number[] = [];
+  const made = (config?: Config): SubAgentFactory => (factory ??= makeFactory(config));
+  return {
+    factory: made,
+    async spawn(plugin, capability, config) {
+      const agent = ok(await made(config).spawn({ ...spec({ plugin }), capabilities: [capability] }));
+      pids.push(agent.pid);
+      return agent;
+    },
+    async cleanup() {
+      await factory?.close();
+      factory = undefined;
+      const gone = await waitUntil(() => pids.every((p) => !pidAlive(p)));
+      pids = [];
+      return gone;
+    },
   };
 }
 

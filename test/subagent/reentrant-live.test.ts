@@ -8,43 +8,20 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SubTask } from '../../src/schemas/task.js';
 import { NOT_STARTED, type AttemptOutcome, type SubAgent } from '../../src/subagent/agent.js';
-import type { SubAgentFactory } from '../../src/subagent/factory.js';
 import { err, ok } from '../helpers.js';
-import { makeFactory, pidAlive, spec, waitUntil } from '../sandbox-helpers.js';
+import { agentsUnderTest, liveSubtask, pidAlive, spec, waitUntil } from '../sandbox-helpers.js';
 
 const REENTRANT = path.join(import.meta.dirname, '../fixtures/plugins/reentrant.mjs');
 const BAD = path.join(import.meta.dirname, '../fixtures/plugins/reentrant-bad.mjs');
 
-let factory: SubAgentFactory | undefined;
-let pids: number[] = [];
+const agents = agentsUnderTest();
 
 afterEach(async () => {
-  await factory?.close();
-  factory = undefined;
-  expect(await waitUntil(() => pids.every((p) => !pidAlive(p)))).toBe(true);
-  pids = [];
+  expect(await agents.cleanup()).toBe(true);
 });
 
-async function agentOf(plugin = REENTRANT, capability = 'reentrant'): Promise<SubAgent> {
-  factory = makeFactory();
-  const agent = ok(await factory.spawn({ ...spec({ plugin }), capabilities: [capability] }));
-  pids.push(agent.pid);
-  return agent;
-}
-
-function subtask(id: string, maxDuration?: number): SubTask {
-  return {
-    id,
-    parentTaskId: 'test',
-    description: id,
-    agentRequirements: { capabilities: [], minimumVersion: '0.10.0', resourceNeeds: [], securityLevel: 'high' as const, concurrencySupport: true },
-    inputs: [],
-    expectedOutputs: [{ name: 'out', type: 'any', description: '' }],
-    executionConstraints: maxDuration === undefined ? {} : { maxDuration },
-    successCriteria: [],
-    estimatedDuration: 1,
-  };
-}
+const agentOf = (): Promise<SubAgent> => agents.spawn(REENTRANT, 'reentrant');
+const subtask = (id: string, maxDuration?: number): SubTask => liveSubtask(id, 'out', maxDuration);
 
 const outOf = (outcome: AttemptOutcome): Record<string, unknown> => {
   expect(outcome).not.toBe(NOT_STARTED);
@@ -116,8 +93,7 @@ describe('a reentrant plugin on a real agent', () => {
   });
 
   it('a concurrency that is not an integer from 1 to 64 is refused at start (PLUGIN_INVALID); no process is left', async () => {
-    factory = makeFactory();
-    const started = await factory.spawn({ ...spec({ plugin: BAD }), capabilities: ['reentrant-bad'] });
+    const started = await agents.factory().spawn({ ...spec({ plugin: BAD }), capabilities: ['reentrant-bad'] });
     expect(err(started)).toMatchObject({ code: 'PLUGIN_INVALID' });
     expect(err(started).message).toContain('concurrency must be an integer from 1 to 64');
   });

@@ -9,44 +9,20 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SubTask } from '../../src/schemas/task.js';
 import { NOT_STARTED, type AttemptOutcome, type SubAgent } from '../../src/subagent/agent.js';
-import type { SubAgentFactory } from '../../src/subagent/factory.js';
 import { ok } from '../helpers.js';
 import { STEPS_PLUGIN, type Step } from '../live-helpers.js';
-import { makeFactory, pidAlive, spec, testConfig, waitUntil } from '../sandbox-helpers.js';
+import { agentsUnderTest, liveSubtask, pidAlive, testConfig, waitUntil } from '../sandbox-helpers.js';
 
 const FORGER = path.join(import.meta.dirname, '../fixtures/plugins/forger.mjs');
 
-let factory: SubAgentFactory | undefined;
-let pids: number[] = [];
+const agents = agentsUnderTest();
 
 afterEach(async () => {
-  await factory?.close();
-  factory = undefined;
-  expect(await waitUntil(() => pids.every((p) => !pidAlive(p)))).toBe(true);
-  pids = [];
+  expect(await agents.cleanup()).toBe(true);
 });
 
-async function agentOf(plugin: string, capability: string): Promise<SubAgent> {
-  factory = makeFactory();
-  const base = spec({ plugin });
-  const agent = ok(await factory.spawn({ ...base, capabilities: [capability] }));
-  pids.push(agent.pid);
-  return agent;
-}
-
-function subtask(id: string, output = 'result'): SubTask {
-  return {
-    id,
-    parentTaskId: 'test',
-    description: id,
-    agentRequirements: { capabilities: [], minimumVersion: '0.10.0', resourceNeeds: [], securityLevel: 'high' as const, concurrencySupport: false },
-    inputs: [],
-    expectedOutputs: [{ name: output, type: 'any', description: '' }],
-    executionConstraints: {},
-    successCriteria: [],
-    estimatedDuration: 1,
-  };
-}
+const agentOf = (plugin: string, capability: string): Promise<SubAgent> => agents.spawn(plugin, capability);
+const subtask = (id: string, output = 'result'): SubTask => liveSubtask(id, output);
 
 /** Runs `steps` on the agent (at once, or queued behind what it runs). */
 function run(agent: SubAgent, id: string, steps: readonly Step[]): Promise<AttemptOutcome> {
@@ -142,9 +118,7 @@ describe('subtasks sent ahead to an agent (real agents)', () => {
 
 describe('the rate cap counts what an agent sends of its own accord (real agents)', () => {
   it('an agent answering many short subtasks fast is not a flood; one sending log records past the cap is stopped', async () => {
-    factory = makeFactory(testConfig({ sandbox: { maxMessagesPerSecond: 20 } }));
-    const agent = ok(await factory.spawn({ ...spec({ plugin: FORGER }), capabilities: ['forge'] }));
-    pids.push(agent.pid);
+    const agent = await agents.spawn(FORGER, 'forge', testConfig({ sandbox: { maxMessagesPerSecond: 20 } }));
     // 200 results in a burst, five times the cap's bucket of 40: each answers an execute.
     const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => agent.run(subtask(`q${i}`, 'data'), { attack: 'echo', value: i }, 1)));
     expect(outcomes.every((o) => o === NOT_STARTED || o.tag === 'success')).toBe(true);
