@@ -176,7 +176,7 @@ export class RunAgents {
   /** A busy reentrant agent of the profile with a free slot. */
   private besideOf(profile: string): LiveAgent | undefined {
     for (const a of this.live.values()) {
-      if (a.load > 0 && a.load < a.agent.concurrency && a.profile === profile && !a.retiring && a.agent.status === 'executing') return a;
+      if (a.load > 0 && Math.max(a.load, a.agent.runningCount) < a.agent.concurrency && a.profile === profile && !a.retiring && a.agent.status === 'executing') return a;
     }
     return undefined;
   }
@@ -228,7 +228,7 @@ export class RunAgents {
       if (a.load === 0) continue;
       busy++;
       if (a.agent.concurrency > 1) {
-        if (!a.retiring && a.agent.status === 'executing') beside += Math.max(0, a.agent.concurrency - a.load);
+        if (!a.retiring && a.agent.status === 'executing') beside += Math.max(0, a.agent.concurrency - Math.max(a.load, a.agent.runningCount));
         continue;
       }
       if (a.retiring || !a.agent.canTakeAhead(now)) continue;

@@ -108,6 +108,11 @@ export class SubAgent {
   private running: Running | undefined;
   /** The others running at once on a reentrant agent, in the order they began (always empty at concurrency 1). */
   private readonly alongside: Running[] = [];
+  /**
+   * On a reentrant agent, subtasks ended at their deadline whose plugin call has not returned yet,
+   * by id: each has killGraceMs to return before the agent is stopped (with what runs beside it).
+   */
+  private readonly expiring = new Map<string, NodeJS.Timeout>();
   /** Subtasks sent ahead, in the order the agent will run them (after `running`). */
   private readonly queue: AheadQueue<Running>;
   /**
@@ -175,9 +180,9 @@ export class SubAgent {
     return this.o.connection.alive;
   }
 
-  /** Subtasks running on the agent now. */
+  /** Subtasks running on the agent now (on a reentrant agent, with those past their deadline that have not returned yet: they hold a place in the child). */
   get runningCount(): number {
-    return (this.running === undefined ? 0 : 1) + this.alongside.length;
+    return (this.running === undefined ? 0 : 1) + this.alongside.length + this.expiring.size;
   }
 
   /** Runs one subtask with its resolved inputs on an idle agent; the deadline is min(maxDuration, maxExecutionTimeMs). */
@@ -376,14 +381,15 @@ export class SubAgent {
   /**
    * Fails the running subtask (or `culprit`, on a reentrant agent) with `error`, then stops the
    * agent; what was queued comes back unstarted. Subtasks running beside it on a reentrant agent
-   * fail too: `error` itself when the culprit is not known (the agent's memory), else as stopped
-   * with the agent.
+   * fail too: `error` itself when the culprit is not known (the agent's memory; `null`: none of
+   * them), else as stopped with the agent.
    */
-  private fail(error: QiError, reason: string, immediate = false, culprit = this.running): void {
-    if (culprit !== undefined) culprit.endedByCoordinator = true;
+  private fail(error: QiError, reason: string, immediate = false, culprit: Running | null | undefined = this.running): void {
+    if (culprit) culprit.endedByCoordinator = true;
     this.ending = true;
-    if (this.alongside.length > 0 || culprit !== this.running) this.failBeside(culprit, error, reason);
-    this.finish(failure(error), culprit);
+    this.clearExpiring();
+    if (this.alongside.length > 0 || (culprit ?? undefined) !== this.running) this.failBeside(culprit ?? undefined, error, reason);
+    if (culprit !== null) this.finish(failure(error), culprit);
     this.queue.returnAll();
     this.record('failed', `${reason}: ${error.code}`);
     void this.stop(reason, immediate);
@@ -432,6 +438,12 @@ export class SubAgent {
     running.settle(result);
   }
 
+  /** The agent is ending: the late subtasks' graces no longer matter. */
+  private clearExpiring(): void {
+    for (const timer of this.expiring.values()) clearTimeout(timer);
+    this.expiring.clear();
+  }
+
   /** The agent stops: every subtask running beside `culprit` ends with it (see {@link SubAgent.fail}). */
   private failBeside(culprit: Running | undefined, error: QiError, reason: string): void {
     const known = culprit !== undefined && (error.code === 'TIME_LIMIT' || error.code === 'TOOL_BUDGET' || error.code === 'FILE_OP_BUDGET');
@@ -461,17 +473,29 @@ export class SubAgent {
 
   private onDeadline(running: Running, deadlineMs: number): void {
     if (this.running !== running && !this.alongside.includes(running)) return;
-    this.o.connection.send({ type: 'cancel', subtaskId: running.subtask.id, reason: 'deadline passed' });
-    this.fail(
-      qiError('TIME_LIMIT', `subtask '${running.subtask.id}' on agent ${this.id} ran past its ${deadlineMs} ms limit (maxDuration / maxExecutionTimeMs) and was stopped`, {
-        agentId: this.id,
-        subtaskId: running.subtask.id,
-        limitMs: deadlineMs,
-      }),
-      'deadline',
-      false,
-      running,
+    const id = running.subtask.id;
+    this.o.connection.send({ type: 'cancel', subtaskId: id, reason: 'deadline passed' });
+    const error = qiError('TIME_LIMIT', `subtask '${id}' on agent ${this.id} ran past its ${deadlineMs} ms limit (maxDuration / maxExecutionTimeMs) and was stopped`, {
+      agentId: this.id,
+      subtaskId: id,
+      limitMs: deadlineMs,
+    });
+    if (this.concurrency === 1) {
+      this.fail(error, 'deadline');
+      return;
+    }
+    // A reentrant agent runs others beside it: the late one ends now, its plugin told
+    // (ctx.signal); only if its call has not returned after killGraceMs is the agent stopped.
+    running.endedByCoordinator = true;
+    this.expiring.set(
+      id,
+      setTimeout(() => {
+        this.expiring.delete(id);
+        const stuck = qiError('AGENT_CRASHED', `agent ${this.id} was stopped: subtask '${id}' did not return within killGraceMs ${this.o.killGraceMs} after its ${deadlineMs} ms limit`, { agentId: this.id, late: id, cause: 'TIME_LIMIT' });
+        this.fail(stuck, 'deadline', false, null);
+      }, this.o.killGraceMs),
     );
+    this.finish(failure(error), running);
   }
 
   private onLimit(kind: LimitKind, sample: UsageSample): void {
@@ -535,6 +559,7 @@ export class SubAgent {
   private onEnd(end: AgentEnd): void {
     this.unwatch();
     this.ending = true;
+    this.clearExpiring();
     const { exitCode, signal } = end;
     const limits = this.instance.specification.resourceLimits;
     const cause = end.reason === 'lost' ? 'lost' : exitCause({
@@ -659,6 +684,15 @@ export class SubAgent {
     if (this.concurrency > 1) {
       const beside = this.alongside.find((r) => r.subtask.id === named);
       if (beside !== undefined) return beside;
+      const expiring = this.expiring.get(named);
+      if (expiring !== undefined) {
+        // Ended at its deadline: what it still says is dropped; its end frees its place in the child.
+        if (type === 'result' || type === 'error') {
+          clearTimeout(expiring);
+          this.expiring.delete(named);
+        }
+        return undefined;
+      }
       // Several subtasks ended with the agent: it is being stopped, and nothing it sends has an effect any more.
       if (this.ending) return undefined;
     }
