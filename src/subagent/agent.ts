@@ -669,8 +669,8 @@ export class SubAgent {
 
   /**
    * The identity check of a message that names a subtask: it must name the subtask this agent is
-   * running, and then that subtask (as the coordinator knows it) is returned; the child's id is
-   * never used further. Anything else is a forged identity, which fails the agent
+   * running (on a reentrant agent: one of those it runs), and then that subtask (as the
+   * coordinator knows it) is returned; the child's id is never used further. Anything else is a forged identity, which fails the agent
    * (`INVALID_MESSAGE`) and returns undefined, except one legitimate race, dropped silently:
    * the coordinator ended the agent's last subtask itself (deadline, limit, budget, violation)
    * and the child, not told yet, was still talking for it. That agent is being stopped, so
