@@ -37,6 +37,15 @@ describe('persistent plugin probes', () => {
     expect(probes).toHaveLength(3);
   });
 
+  it("keeps a reentrant plugin's concurrency", async () => {
+    const { plugin, store, probes } = setup();
+    const reentrant: PluginInfo = { ...info, concurrency: 8 };
+    const probe = async (file: string) => (probes.push(file), success(reentrant));
+    await new PluginProbeCache(256, store).probe(plugin, 's1', probe);
+    expect(await new PluginProbeCache(256, store).probe(plugin, 's1', probe)).toEqual(success(reentrant));
+    expect(probes).toHaveLength(1);
+  });
+
   it('keeps no failure', async () => {
     const { plugin, store } = setup();
     let calls = 0;

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { MAX_AGENT_CONCURRENCY } from '../protocol/constants.js';
 import type { PluginInfo } from '../subagent/instance.js';
 import { packageVersion } from '../subagent/package-root.js';
 
@@ -29,6 +30,7 @@ const Info = z.strictObject({
   type: z.enum(['basic', 'decision-capable', 'specialized']),
   capabilities: z.array(Name).max(100),
   description: z.string().max(65_536).optional(),
+  concurrency: z.int().min(2).max(MAX_AGENT_CONCURRENCY).optional(),
 });
 const StoreFile = z.strictObject({ version: z.literal(1), entries: z.record(z.string().max(200), z.unknown()) });
 
