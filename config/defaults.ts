@@ -71,7 +71,7 @@ export const DEFAULT_CONFIG = {
   journal: {
     dir: null,
   },
-  probeCache: false,
+  probeCache: { file: null },
   delegation: {
     maxDepth: 3,
     maxSubtasks: 200,

@@ -140,6 +140,6 @@ describe('durable runs', () => {
     const dir = project(1);
     const r = await cli(['run', 'task.json', '--no-journal'], dir).done;
     expect(r.code).toBe(0);
-    expect(existsSync(path.join(dir, '.qicoord'))).toBe(false);
+    expect(existsSync(path.join(dir, '.qicoord', 'runs'))).toBe(false);
   });
 });

@@ -59,12 +59,14 @@ export async function run({ figures, progress, reps }) {
   const files = sourceFiles();
   const dir = scratchDir('mapreduce-');
   const config = configInput({ plugins: [fixture('transpile.mjs')] });
-  writeFileSync(path.join(dir, '.qicoordrc.json'), JSON.stringify({ ...config, pool: { enabled: false } }));
+  // A first run in a project: the plugin is probed in the process (no probes kept: `probeCache: false`).
+  writeFileSync(path.join(dir, '.qicoordrc.json'), JSON.stringify({ ...config, pool: { enabled: false }, probeCache: false }));
   const taskFile = path.join(dir, 'task.json');
   writeFileSync(taskFile, JSON.stringify({ task: task(files), strategy: strategy('parallel', 2) }));
-  // The same project with the plugin probes kept on disk (config `probeCache`), filled by a first run.
+  // Any later run in a project: qicoord's commands keep plugin probes in .qicoord/probes.json
+  // (the default), filled by a first run.
   const cachedDir = scratchDir('mapreduce-cached-');
-  writeFileSync(path.join(cachedDir, '.qicoordrc.json'), JSON.stringify({ ...config, pool: { enabled: false }, probeCache: { file: 'probes.json' } }));
+  writeFileSync(path.join(cachedDir, '.qicoordrc.json'), JSON.stringify({ ...config, pool: { enabled: false } }));
   writeFileSync(path.join(cachedDir, 'task.json'), readFileSync(taskFile));
   const env = { PATH: process.env.PATH ?? '' };
   const qicoordRun = (cwd) => () => {
@@ -85,12 +87,12 @@ export async function run({ figures, progress, reps }) {
   figures.add('mapreduce.cli.2agents', 'ms', cli, {
     baseline: 'mapreduce.plain',
     goal: { op: '<=', value: 1, of: 'ratio' },
-    note: `qicoord run of ${CHUNKS} map subtasks + a reduce on 2 agents, parallel (wall time of the process: plugin probe, agent starts, each agent loading the compiler)`,
+    note: `qicoord run of ${CHUNKS} map subtasks + a reduce on 2 agents, parallel, a project's first run (wall time of the process: plugin probe, agent starts, each agent loading the compiler)`,
   });
   figures.add('mapreduce.cli.2agents.probeCached', 'ms', cached, {
     baseline: 'mapreduce.plain',
     goal: { op: '<=', value: 1, of: 'ratio' },
-    note: 'the same with `probeCache` in the config: the plugin probes of an earlier run read from disk, no probe child',
+    note: "the same run again (qicoord's default probeCache: the plugin probes of the first run read from .qicoord/probes.json, no probe child)",
   });
 
   // The probe's share: createCoordinator probes the plugin; one host then runs the task again with it cached.

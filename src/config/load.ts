@@ -75,7 +75,7 @@ export function resolveConfig(input: unknown, source: { filepath: string | null;
             : c.sandbox.nodePath,
     },
     journal: c.journal === false || c.journal.dir === null ? c.journal : { dir: abs(c.journal.dir) },
-    probeCache: c.probeCache === false ? false : { file: abs(c.probeCache.file) },
+    probeCache: c.probeCache === false || c.probeCache.file === null ? c.probeCache : { file: abs(c.probeCache.file) },
     source,
   };
   return success(deepFreeze(config));

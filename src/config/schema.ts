@@ -95,10 +95,11 @@ export const ConfigSchema = z.strictObject({
   journal: z.union([z.literal(false), z.strictObject({ dir: z.string().min(1).nullable() })]),
   /**
    * Agent plugin probes kept on disk (`file`, relative to the config file), so a new process
-   * skips the sandboxed probe of a plugin file it has seen (keyed by its content); false: probed
-   * by every process.
+   * skips the sandboxed probe of a plugin file it has seen (keyed by its content); null: where the
+   * coordinator is told (`qicoord` commands: `.qicoord/probes.json` in the working directory;
+   * an embedded host: none unless it says); false: probed by every process.
    */
-  probeCache: z.union([z.literal(false), z.strictObject({ file: z.string().min(1).max(4096) })]),
+  probeCache: z.union([z.literal(false), z.strictObject({ file: z.string().min(1).max(4096).nullable() })]),
   /** `ctx.delegate`: how deep sub-agents may nest (a top-level subtask is depth 0) and how many a run may add in all (DELEGATION_LIMIT). */
   delegation: z.strictObject({
     maxDepth: z.int().min(0).max(32),

@@ -22,6 +22,7 @@ import { parseInput } from '../schemas/issues.js';
 import type { SynchronizationPoint } from '../schemas/strategy.js';
 import { SynchronizationPoint as PointSchema } from '../schemas/strategy.js';
 import { SubAgentFactory } from '../subagent/factory.js';
+import { coversPath } from '../subagent/grants.js';
 import type { SubAgentInstance } from '../subagent/instance.js';
 import type { AgentTransport } from '../subagent/transport.js';
 import { resolveExecutor, transportForExecutor, type ExecutorOverride } from '../remote/executor.js';
@@ -46,6 +47,12 @@ export interface CoordinatorOptions {
    * file version and sandbox settings); default: this coordinator's own.
    */
   readonly probeCache?: PluginProbeCache;
+  /**
+   * Where plugin probes are kept on disk when the config's `probeCache.file` is null (its
+   * default): `qicoord`'s commands pass `.qicoord/probes.json` in the working directory; default
+   * (absent): not on disk.
+   */
+  readonly probeFile?: string;
   /** What carries the agents: default the local sandboxed child; `inMemoryTransport()` from qicoord/testing runs plugins in-process (tests). */
   readonly transport?: AgentTransport;
   /** The executor over the config's (`qicoord run --executor/--connection`); ignored with `transport`. */
@@ -124,7 +131,7 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
     const registry = await loadPlugins({
       config: config.value,
       probe: (file) => prober.probePlugin(file),
-      ...(this.options.probeCache !== undefined ? { cache: this.options.probeCache } : config.value.probeCache === false ? {} : { cache: new PluginProbeCache(undefined, config.value.probeCache.file) }),
+      ...this.probeCacheFor(config.value, logger),
     });
     // One record per distinct cause (a missing sandbox fails every plugin the same way).
     const byCause = new Map<string, PluginProblem[]>();
@@ -182,6 +189,22 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
       if (journal.tag === 'failure') return journal;
       return p.execution.executeDistributedTask(distribution, context, { journal: journal.value });
     });
+  }
+
+  /**
+   * The plugin probe cache: the host's, else one of this coordinator's own, kept on disk where
+   * the config or the options say — never in a folder agents may write (an agent could plant
+   * entries naming another plugin's capabilities there).
+   */
+  private probeCacheFor(config: Config, logger: Logger): { cache?: PluginProbeCache } {
+    if (this.options.probeCache !== undefined) return { cache: this.options.probeCache };
+    if (config.probeCache === false) return {};
+    const file = config.probeCache.file ?? (this.options.probeFile === undefined ? undefined : path.resolve(this.options.probeFile));
+    if (file === undefined) return {};
+    const grant = config.sandbox.writePaths.find((w) => coversPath(w, file));
+    if (grant === undefined) return { cache: new PluginProbeCache(undefined, file) };
+    logger.warn({ probeFile: file, writePath: grant }, `plugin probes are not kept in ${file}: agents may write there (sandbox.writePaths ${grant}); set probeCache.file elsewhere`);
+    return { cache: new PluginProbeCache() };
   }
 
   /** Where this coordinator journals runs, or undefined (see CoordinatorOptions.journal). */

@@ -24,6 +24,9 @@ import { packageVersion } from '../subagent/package-root.js';
 export const MAX_STORE_BYTES = 1024 * 1024;
 export const MAX_STORE_ENTRIES = 512;
 
+/** Where `qicoord`'s commands keep plugin probes by default, under the working directory (config `probeCache`). */
+export const DEFAULT_PROBE_FILE = path.join('.qicoord', 'probes.json');
+
 const Name = z.string().min(1).max(200);
 const Info = z.strictObject({
   name: Name,

@@ -7,6 +7,7 @@ import type { TaskDistribution } from '../../distribution/types.js';
 import { createCoordinator, type CoordinatorOptions, type MultiAgentCoordinator } from '../../coordinator/coordinator.js';
 import type { CoordinationStrategyInput } from '../../schemas/strategy.js';
 import { loadTaskFile, type LoadedTaskFile } from '../../tasks/load.js';
+import { DEFAULT_PROBE_FILE } from '../../plugins/probe-store.js';
 import { mergeStrategy, type StrategyFlags } from '../options.js';
 import { logDestination, type OutputMode } from '../output.js';
 
@@ -27,7 +28,7 @@ export async function openTask(file: string, config: string | undefined, flags: 
   if (loaded.tag === 'failure') return loaded;
   const destination = logDestination(mode);
   const where = config === undefined ? { cwd: path.dirname(loaded.value.path) } : { cwd: process.cwd(), configPath: config };
-  const created = await createCoordinator({ ...where, ...extra, ...(destination === undefined ? {} : { logDestination: destination }) });
+  const created = await createCoordinator({ ...where, ...extra, probeFile: DEFAULT_PROBE_FILE, ...(destination === undefined ? {} : { logDestination: destination }) });
   if (created.tag === 'failure') return created;
   const resolved = await created.value.configuration();
   if (resolved.tag === 'failure') {

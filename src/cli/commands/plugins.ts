@@ -1,5 +1,6 @@
 import { success } from '@qi/base';
 import { createCoordinator } from '../../coordinator/coordinator.js';
+import { DEFAULT_PROBE_FILE } from '../../plugins/probe-store.js';
 import { EXIT, logDestination, printJson, reportFailure, type CommandResult, type OutputMode } from '../output.js';
 import { table } from '../progress/format.js';
 
@@ -14,7 +15,7 @@ Exit code: 0 (problems are listed, not fatal), 2 invalid config.`;
 
 export async function pluginsCommand(o: { readonly config?: string | undefined; readonly mode: OutputMode }): CommandResult {
   const destination = logDestination(o.mode);
-  const created = await createCoordinator({ cwd: process.cwd(), ...(o.config === undefined ? {} : { configPath: o.config }), ...(destination === undefined ? {} : { logDestination: destination }) });
+  const created = await createCoordinator({ cwd: process.cwd(), ...(o.config === undefined ? {} : { configPath: o.config }), probeFile: DEFAULT_PROBE_FILE, ...(destination === undefined ? {} : { logDestination: destination }) });
   if (created.tag === 'failure') {
     return reportFailure(created, o.mode);
   }

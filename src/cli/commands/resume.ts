@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { success } from '@qi/base';
 import { createCoordinator } from '../../coordinator/coordinator.js';
+import { DEFAULT_PROBE_FILE } from '../../plugins/probe-store.js';
 import { asInterrupted, SIGNAL_EXIT } from '../interrupt.js';
 import { EXIT, logDestination, outputsOnce, printJson, reportFailure, type CommandResult, type OutputMode } from '../output.js';
 import { LineRenderer, TtyRenderer } from '../progress/renderers.js';
@@ -38,6 +39,7 @@ export async function resumeCommand(o: ResumeOptions): CommandResult {
     cwd: process.cwd(),
     ...(o.config === undefined ? {} : { configPath: o.config }),
     journal: o.journal === undefined ? {} : { dir: path.resolve(o.journal) },
+    probeFile: DEFAULT_PROBE_FILE,
     ...(destination === undefined ? {} : { logDestination: destination }),
   });
   if (created.tag === 'failure') return reportFailure(created, mode);
