@@ -16,7 +16,7 @@ function project(writePaths: string[]): string {
   const dir = tempProject('qicoord-probes-');
   writeFiles(dir, {
     'counter.mjs': PLUGIN,
-    '.qicoordrc.json': JSON.stringify({ plugins: ['./counter.mjs'], sandbox: { writePaths, workspaceRoot: path.join(dir, 'ws') }, logging: { level: 'warn' } }),
+    '.qicoordrc.json': JSON.stringify({ plugins: ['./counter.mjs'], sandbox: { writePaths, workspaceRoot: path.join(dir, 'ws') }, logging: { level: 'info' } }),
     'task.json': JSON.stringify({
       task: { id: 'count', subtasks: [{ id: 'a', agentRequirements: { capabilities: ['count'] }, expectedOutputs: [{ name: 'n' }] }] },
       strategy: { type: 'parallel', maxConcurrentAgents: 1 },
@@ -47,7 +47,7 @@ describe('plugin probes kept by qicoord commands', () => {
     expect(second.stderr).toContain('count');
   });
 
-  it('where agents may write, they are not kept, and the user is told', async () => {
+  it('where agents may write, they are not kept (said at level info)', async () => {
     const dir = project(['.']);
     const first = await qicoord(['run', 'task.json', '--no-journal'], dir);
     expect(first.code, first.stderr).toBe(0);

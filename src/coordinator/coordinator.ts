@@ -203,7 +203,7 @@ export class MultiAgentCoordinator implements IMultiAgentCoordinator {
     if (file === undefined) return {};
     const grant = config.sandbox.writePaths.find((w) => coversPath(w, file));
     if (grant === undefined) return { cache: new PluginProbeCache(undefined, file) };
-    logger.warn({ probeFile: file, writePath: grant }, `plugin probes are not kept in ${file}: agents may write there (sandbox.writePaths ${grant}); set probeCache.file elsewhere`);
+    logger.info({ probeFile: file, writePath: grant }, `plugin probes are not kept in ${file}: agents may write there (sandbox.writePaths ${grant}); set probeCache.file elsewhere`);
     return { cache: new PluginProbeCache() };
   }
 
