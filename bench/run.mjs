@@ -17,7 +17,7 @@ import { BENCH_DIR } from './lib/env.mjs';
 import { Figures } from './lib/figures.mjs';
 import { renderTable } from './lib/table.mjs';
 
-const GROUPS = ['spawn', 'isolation', 'journal', 'delegation', 'dispatch', 'throughput', 'makespan', 'mapreduce', 'plan', 'coordination', 'memory', 'enforce', 'remote'];
+const GROUPS = ['spawn', 'isolation', 'journal', 'delegation', 'dispatch', 'throughput', 'makespan', 'mapreduce', 'reentrant', 'plan', 'coordination', 'memory', 'enforce', 'remote'];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
