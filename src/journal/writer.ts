@@ -18,6 +18,12 @@ import { recordJson } from './record.js';
 export const MIN_WRITE_GAP_MS = 2;
 
 /**
+ * Largest group line (UTF-16 units of its JSON): a group of successes with big outputs is
+ * written a line each instead, so no line comes near the reader's MAX_RECORD_BYTES.
+ */
+export const MAX_GROUP_UNITS = 1024 * 1024;
+
+/**
  * Appends records to one journal file. Records go out in batches, one write call each: at the
  * end of the turn of the event loop they were appended in, or — when the last write was less than
  * MIN_WRITE_GAP_MS ago — when that gap has passed.
@@ -184,7 +190,16 @@ export class JournalWriter {
         else if (!groupable(entry)) this.batch.addJson(recordJson(entry));
         else {
           while (next < queued.length && groupable(queued[next]!)) next++;
-          this.batch.addJson(next - i === 1 ? recordJson(entry) : groupJson(queued, i, next));
+          const group = next - i === 1 ? undefined : groupJson(queued, i, next);
+          if (group !== undefined && group.length <= MAX_GROUP_UNITS) this.batch.addJson(group);
+          else {
+            // One record, or a group too large for one line (big outputs): a line each.
+            for (let k = i; k < next - 1; k++) {
+              this.batch.addJson(recordJson(queued[k] as JournalRecord));
+              ends.push(this.batch.length);
+            }
+            this.batch.addJson(recordJson(queued[next - 1] as JournalRecord));
+          }
         }
       } catch (e) {
         this.writeFailure ??= qiError('JOURNAL_UNAVAILABLE', `cannot encode a record of the journal ${this.file} (${typeof entry === 'string' ? 'line' : entry.type}): ${e instanceof Error ? e.message : String(e)}`, {

@@ -8,7 +8,7 @@ import { readJournal } from '../../src/journal/read.js';
 import type { JournalRecord } from '../../src/journal/record.js';
 import { decodeRecord, encodeJson, encodeRecord, recordJson } from '../../src/journal/record.js';
 import { JOURNAL_FILE } from '../../src/journal/runs.js';
-import { JournalWriter } from '../../src/journal/writer.js';
+import { JournalWriter, MAX_GROUP_UNITS } from '../../src/journal/writer.js';
 import { err, ok, tempProject } from '../helpers.js';
 
 const error = { code: 'AGENT_ERROR', message: 'boom "quoted"\nsecond line', category: 'agent', context: { subtaskId: 's1' } };
@@ -103,6 +103,15 @@ describe('journal written by the writer', () => {
     const file = written(records);
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(lines.map((l) => (decodeRecord(l) as { record: JournalRecord }).record.type)).toEqual(['subtask-started', 'run-started', GROUP_TYPE, 'run-ended']);
+    expect(ok(readJournal(file)).records).toEqual(records.map(plain));
+  });
+
+  it('starts and successes too large for one line together (big outputs) are written a line each', () => {
+    const big = (i: number): JournalRecord => ({ type: 'subtask-succeeded', index: i, subtaskId: `s${i}`, attempt: 1, outputs: { text: 'x'.repeat(MAX_GROUP_UNITS / 2) }, at: i });
+    const records = [big(0), big(1), big(2)];
+    const file = written(records);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines.map((l) => (decodeRecord(l) as { record: JournalRecord }).record.type)).toEqual(['subtask-succeeded', 'subtask-succeeded', 'subtask-succeeded']);
     expect(ok(readJournal(file)).records).toEqual(records.map(plain));
   });
 
