@@ -16,6 +16,7 @@ import type { CoordinationStrategy } from '../schemas/strategy.js';
 import { CoordinationStrategy as StrategySchema } from '../schemas/strategy.js';
 import type { DistributedTask, SubTask } from '../schemas/task.js';
 import { parseTask, type ValidatedTask } from '../tasks/load.js';
+import { flatString } from '../util/flat-string.js';
 import { attachGraph } from './planned-graph.js';
 import { analyzeDistribution } from './analysis.js';
 import { decompose } from './decompose.js';
@@ -192,7 +193,8 @@ export class TaskDistributionEngine {
     const sync = planSynchronization(strategy, subtasks.map((s) => s.id));
     if (sync.tag === 'failure') return sync;
     const distribution: TaskDistribution = {
-      distributionId: `dist-${randomUUID()}`,
+      // Flat: the id outlives the run (its final status is kept for monitorExecution).
+      distributionId: flatString(`dist-${randomUUID()}`),
       originalTask: task,
       strategy,
       agentAllocations: allocations,

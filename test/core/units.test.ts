@@ -12,6 +12,7 @@ import type { SubTask } from '../../src/schemas/task.js';
 import { handOver, waitFor, type BudgetWait } from '../../src/execution/budget-waits.js';
 import { effectiveConcurrency } from '../../src/execution/concurrency.js';
 import { FinishedRuns } from '../../src/execution/finished-runs.js';
+import { flatString } from '../../src/util/flat-string.js';
 import { attachGraph, plannedGraph } from '../../src/distribution/planned-graph.js';
 import { PluginProbeCache } from '../../src/plugins/probe-cache.js';
 import { ResourceManager } from '../../src/resources/index.js';
@@ -73,6 +74,27 @@ describe('FinishedRuns', () => {
     expect([runs.get('a')?.coordinationId, runs.get('b'), runs.get('c')?.coordinationId]).toEqual(['a', undefined, 'c']);
     runs.delete('a');
     expect(runs.size).toBe(1);
+  });
+
+  it('stays at its bound however many runs end', () => {
+    const runs = new FinishedRuns(50);
+    for (let i = 0; i < 5_000; i++) runs.set(`run-${i}`, { coordinationId: `run-${i}`, status: 'completed', progress: 1, activeAgents: 0, completedTasks: i, totalTasks: i });
+    expect(runs.size).toBe(50);
+    expect(runs.get('run-4949')).toBeUndefined();
+    expect(runs.get('run-4950')?.completedTasks).toBe(4950);
+  });
+
+  it('keeps the six status fields only, not what else the status object carries', () => {
+    const runs = new FinishedRuns();
+    const status = { coordinationId: 'dist-1', status: 'failed' as const, progress: 0.5, activeAgents: 0, completedTasks: 1, totalTasks: 2 };
+    runs.set('dist-1', Object.assign({ subtasks: new Array(10_000).fill('x') }, status));
+    expect(runs.get('dist-1')).toStrictEqual(status);
+  });
+});
+
+describe('flatString', () => {
+  it('gives back the same characters, lone surrogates and all', () => {
+    for (const s of ['', 'dist-' + 'ab'.repeat(20), 'a\ud800b', '\udfff', 'é€😀']) expect(flatString(s)).toBe(s);
   });
 });
 
