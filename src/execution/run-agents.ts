@@ -68,8 +68,6 @@ export class RunAgents {
   private ahead = 0;
   /** Busy agents that cover the host's cores, one left for the coordinator (read once: it does not change during a run). */
   private readonly agentCores = Math.max(1, os.availableParallelism() - 1);
-  /** The host's cores: short work never keeps more agents busy than this (more would only take turns on them). */
-  private readonly cores = os.availableParallelism();
 
   constructor(private readonly deps: RunAgentsDeps) {}
 
@@ -115,10 +113,8 @@ export class RunAgents {
     // Short subtasks fill the queues of the first busy agents that cover the cores the coordinator
     // leaves before an idle agent is woken, and other busy agents drain: more agents would only
     // compete for those cores (with the coordinator too) and split the batches. An agent beyond
-    // them is used when their queues are full; once busy agents cover every core, any of them
-    // that takes short work does, before an idle one is woken. Longer subtasks never queue.
-    const busy = r.fresh ? 0 : this.busyAgents();
-    const early = r.fresh || busy < this.agentCores ? undefined : this.takerOf(r.profile, now, busy >= this.cores ? Infinity : this.agentCores);
+    // them is used when their queues are full. Longer subtasks never queue.
+    const early = r.fresh || this.busyAgents() < this.agentCores ? undefined : this.takerOf(r.profile, now, this.agentCores);
     const reused = r.fresh || early !== undefined ? undefined : this.idleOf(r.profile, r.lane);
     if (reused !== undefined) {
       reused.busy = true;
@@ -218,8 +214,7 @@ export class RunAgents {
    * coordinator leaves, all take short subtasks ahead (`saturated`): then new work waits for room
    * in their queues instead of waking an idle agent or starting one (more agents would only
    * compete for those cores, with the coordinator too, and split the batches), and only their
-   * queues' room counts. Likewise once busy agents cover every core and any of them takes short
-   * work: then all their queues' room counts.
+   * queues' room counts.
    */
   queueRoom(): { room: number; saturated: boolean } {
     if (this.deps.prefetch === 0) return { room: 0, saturated: false };
@@ -228,7 +223,6 @@ export class RunAgents {
     let takers = 0;
     let first = 0;
     let rest = 0;
-    let restTakers = 0;
     let beside = 0;
     for (const a of this.live.values()) {
       if (a.load === 0) continue;
@@ -242,14 +236,8 @@ export class RunAgents {
       if (busy <= this.agentCores) {
         takers++;
         first += room;
-      } else {
-        restTakers++;
-        rest += room;
-      }
+      } else rest += room;
     }
-    // Busy agents covering every core, some of them taking short work: waking another agent would
-    // only have more processes take turns on the same cores; their queues take the new work.
-    if (busy >= this.cores && takers + restTakers > 0) return { room: first + rest + beside, saturated: true };
     const saturated = takers >= this.agentCores;
     return { room: (saturated ? first : first + rest) + beside, saturated };
   }
