@@ -5,14 +5,14 @@ import { qiError } from '../errors/catalogue.js';
 /**
  * A testing switch for crash safety (plugin authors checking that their plugins are idempotent,
  * and the crash-test sweep): `QICOORD_CRASH_AT_RECORD=N` makes the coordinator SIGKILL itself
- * right after the N-th journal record (line) this process writes is in the file, `N:torn` in the
- * middle of writing it (half of its bytes written). A SIGKILL flushes nothing, so what is left on
+ * right after the N-th journal record this process writes is in the file, `N:torn` in the middle
+ * of writing it (half of its line's bytes written). A SIGKILL flushes nothing, so what is left on
  * disk is exactly what a coordinator killed at that point leaves. Record 1 of a new run is its
- * head; subtask starts and successes written together are one line (event-group.ts), so one record
- * here, as they are one write for a real crash.
+ * head. Subtask starts and successes written together share one line (event-group.ts); record N
+ * inside such a group ends the group at N, so the sweep reaches every record whatever the batching.
  */
 export interface CrashSwitch {
-  /** 1-based count of records (lines) written by this process. */
+  /** 1-based count of records written by this process. */
   readonly atRecord: number;
   /** Die with only the first half of record `atRecord`'s bytes written. */
   readonly torn: boolean;

@@ -35,7 +35,8 @@ export const MAX_GROUP_UNITS = 1024 * 1024;
  * killed after that resumes the attempt under the next number), which a write handed to libuv's
  * thread pool cannot promise; measured, the thread pool gained no throughput either. Subtask
  * starts and successes that go out in one write share one line (event-group.ts). "Killed right
- * after line N" (the crash switch) therefore means exactly lines 1..N on disk.
+ * after record N" (the crash switch) therefore means exactly records 1..N on disk (a group cut
+ * after record N, when N is inside one).
  *
  * `durable()` resolves once everything appended so far is written and fdatasync-ed, one sync per
  * batch (group commit); the fdatasync runs on the thread pool. Records that later work depends
@@ -49,8 +50,9 @@ export class JournalWriter {
   private readonly queued: (JournalRecord | string)[] = [];
   /** The bytes of the next batch (encoded into, reused). */
   private readonly batch = new LineBatch();
-  /** Where each line of the batch ends (the crash switch cuts at these). */
+  /** Where each line of the batch ends, and the queued entry each starts with (the crash switch cuts by these). */
   private readonly lineEnds: number[] = [];
+  private readonly lineFirst: number[] = [];
   private flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private lastWrite = -Infinity;
   /** fdatasyncs on the thread pool (the fd stays open until they are done). */
@@ -63,7 +65,7 @@ export class JournalWriter {
   private closing: (() => void) | undefined;
   /** The first write error, reported by the next append, durable() or close(). */
   private writeFailure: QiError | undefined;
-  /** Lines this writer has written (the crash switch counts these). */
+  /** Records this writer has written (the crash switch counts these). */
   private written = 0;
 
   private constructor(
@@ -155,14 +157,14 @@ export class JournalWriter {
   private flush(): Result<void, QiError> {
     const queued = this.queued;
     if (queued.length === 0 || this.fd === undefined || this.writeFailure !== undefined) return this.status();
-    const lines = this.encode();
+    const records = this.encode();
+    if (this.crash !== undefined && this.written + records >= this.crash.atRecord) this.crashNow(this.fd, this.crash);
     queued.length = 0;
-    if (this.crash !== undefined && this.written + lines >= this.crash.atRecord) this.crashNow(this.fd, this.crash);
-    this.written += lines;
+    this.written += records;
     this.lastWrite = performance.now();
     try {
       this.writeBatch(this.fd, this.batch.length);
-      if (lines > 0) this.unsynced = true;
+      if (records > 0) this.unsynced = true;
     } catch (e) {
       this.writeFailure ??= writeError(this.file, e);
     } finally {
@@ -173,16 +175,20 @@ export class JournalWriter {
 
   /**
    * Encodes the queued entries into the batch, one line each — a run of consecutive subtask
-   * starts and successes one line for all of them (event-group.ts) — and returns how many lines;
-   * `lineEnds` holds where each ends. A record JSON cannot encode (a BigInt, a cycle) ends the
-   * journal there: the lines before it are written, it and those after it are not (a journal is
-   * always a prefix of the run).
+   * starts and successes one line for all of them (event-group.ts) — and returns how many
+   * entries it encoded; `lineEnds` holds where each line ends and `lineFirst` the entry it
+   * starts with. A record JSON cannot encode (a BigInt, a cycle) ends the journal there: the
+   * lines before it are written, it and those after it are not (a journal is always a prefix of
+   * the run).
    */
   private encode(): number {
     const queued = this.queued;
     const ends = this.lineEnds;
+    const first = this.lineFirst;
     ends.length = 0;
-    for (let i = 0; i < queued.length; ) {
+    first.length = 0;
+    let i = 0;
+    while (i < queued.length) {
       const entry = queued[i]!;
       let next = i + 1;
       try {
@@ -196,9 +202,14 @@ export class JournalWriter {
             // One record, or a group too large for one line (big outputs): a line each.
             for (let k = i; k < next - 1; k++) {
               this.batch.addJson(recordJson(queued[k] as JournalRecord));
+              first.push(k);
               ends.push(this.batch.length);
             }
             this.batch.addJson(recordJson(queued[next - 1] as JournalRecord));
+            first.push(next - 1);
+            ends.push(this.batch.length);
+            i = next;
+            continue;
           }
         }
       } catch (e) {
@@ -207,10 +218,11 @@ export class JournalWriter {
         });
         break;
       }
+      first.push(i);
       ends.push(this.batch.length);
       i = next;
     }
-    return ends.length;
+    return i;
   }
 
   /** Writes the batch's first `length` bytes synchronously (a short write is continued). */
@@ -220,14 +232,24 @@ export class JournalWriter {
   }
 
   /**
-   * The crash switch fired: writes the lines before line N, then all of N or half of its bytes,
-   * and SIGKILLs this process (nothing else is flushed, as in a real kill).
+   * The crash switch fired: writes the records before record N, then all of N or half of its
+   * line's bytes, and SIGKILLs this process (nothing else is flushed, as in a real kill). Record
+   * N inside a group ends the group there: the group of the records up to N is N's line.
    */
   private crashNow(fd: number, crash: CrashSwitch): never {
-    const n = crash.atRecord - this.written;
-    const before = n > 1 ? this.lineEnds[n - 2]! : 0;
-    const last = this.lineEnds[n - 1]! - before;
-    this.writeBatch(fd, before + (crash.torn ? Math.floor(last / 2) : last));
+    const at = crash.atRecord - this.written - 1;
+    let line = 0;
+    while (line + 1 < this.lineFirst.length && this.lineFirst[line + 1]! <= at) line++;
+    const before = line > 0 ? this.lineEnds[line - 1]! : 0;
+    const from = this.lineFirst[line]!;
+    const tail = new LineBatch();
+    const entry = this.queued[at]!;
+    if (typeof entry === 'string') tail.addLine(entry);
+    else tail.addJson(at === from ? recordJson(entry) : groupJson(this.queued, from, at + 1));
+    this.writeBatch(fd, before);
+    const last = tail.view();
+    const length = crash.torn ? Math.floor(last.length / 2) : last.length;
+    for (let done = 0; done < length; ) done += writeSync(fd, last, done, length - done);
     process.kill(process.pid, 'SIGKILL');
     // SIGKILL of oneself is delivered before kill() returns; this only satisfies the type.
     throw new Error('unreachable: SIGKILL did not end the process');

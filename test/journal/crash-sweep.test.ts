@@ -90,7 +90,7 @@ const runDirOf = (dir: string): string | undefined => {
   return existsSync(runs) ? readdirSync(runs).map((id) => path.join(runs, id))[0] : undefined;
 };
 
-/** The journal's good lines, decoded (a torn tail dropped, as a resume reads it): what the crash switch counts. */
+/** The journal's good lines, decoded (a torn tail dropped, as a resume reads it). */
 function journalLines(dir: string): JournalRecord[] {
   const runDir = runDirOf(dir);
   if (runDir === undefined || !existsSync(path.join(runDir, JOURNAL_FILE))) return [];
@@ -99,7 +99,7 @@ function journalLines(dir: string): JournalRecord[] {
   return lines.map((l) => decodeRecord(l)).flatMap((d) => (d.ok ? [d.record] : []));
 }
 
-/** The records those lines stand for (a group of starts and successes expanded). */
+/** The records those lines stand for (a group of starts and successes expanded): what the crash switch counts. */
 const journalRecords = (dir: string): JournalRecord[] => journalLines(dir).flatMap((r) => expandRecord(r) ?? []);
 
 const succeededIn = (records: readonly JournalRecord[]): Set<string> => new Set(records.filter((r) => r.type === 'subtask-succeeded').map((r) => String(r['subtaskId'])));
@@ -195,7 +195,7 @@ async function referenceRun(): Promise<{ outputs: Outputs; records: number }> {
   const dir = project();
   const r = await cli(['run', 'task.json', '--json'], dir).done;
   expect(r.code, r.stderr).toBe(0);
-  return { outputs: outputsOf(r.stdout), records: journalLines(dir).length };
+  return { outputs: outputsOf(r.stdout), records: journalRecords(dir).length };
 }
 
 describe('crash-test sweep', () => {

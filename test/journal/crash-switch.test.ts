@@ -50,6 +50,26 @@ setTimeout(() => process.exit(0), 5000);`;
   }
 });
 
+describe('the crash switch inside a group of starts and successes', () => {
+  for (const torn of [false, true]) {
+    it(`record 3 of a group of 4: the group is cut after it ${torn ? 'and half of that line written' : ''}; the reader keeps ${torn ? 'record 1' : 'records 1–3'}`, async () => {
+      const file = path.join(tempProject(), JOURNAL_FILE);
+      const writer = path.join(ROOT, 'dist/src/journal/writer.js');
+      const script = `const { JournalWriter } = await import(${JSON.stringify(writer)});
+const w = JournalWriter.open(${JSON.stringify(file)}, undefined, { atRecord: 3, torn: ${torn} }).value;
+w.append({ type: 'run-started', at: 0 });
+for (let i = 0; i < 4; i++) w.append({ type: 'subtask-started', index: i, subtaskId: 's' + i, attempt: 1, agentId: 'a', at: i });
+setTimeout(() => process.exit(0), 5000);`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+      const signal = await new Promise((resolve) => child.on('exit', (_code, s) => resolve(s)));
+      expect(signal).toBe('SIGKILL');
+      const read = ok(readJournal(file));
+      expect(read.records.map((r) => r['subtaskId'] ?? r.type)).toEqual(torn ? ['run-started'] : ['run-started', 's0', 's1']);
+      expect(read.droppedTail).toBe(torn);
+    });
+  }
+});
+
 describe('journal writer batching', () => {
   it('records of many turns all reach the file in order; durable() covers them all', async () => {
     const file = path.join(tempProject(), JOURNAL_FILE);
