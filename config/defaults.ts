@@ -59,6 +59,7 @@ export const DEFAULT_CONFIG = {
     agentUid: null,
     agentGid: null,
     killGraceMs: 500,
+    maxSubtasksPerAgent: 64,
   },
   monitor: {
     pollIntervalMs: 100,

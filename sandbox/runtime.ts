@@ -130,7 +130,8 @@ export function createAgentRuntime(deps: RuntimeDeps): AgentRuntime {
       return;
     }
     plugin = checked;
-    slots = plugin.concurrency ?? 1;
+    // The plugin's own concurrency, within what the coordinator allows an agent (sandbox.maxSubtasksPerAgent).
+    slots = Math.min(plugin.concurrency ?? 1, message.maxConcurrency ?? MAX_AGENT_CONCURRENCY);
     const description = typeof plugin.description === 'string' ? { description: plugin.description.slice(0, 65_536) } : {};
     const reentrant = slots > 1 ? { concurrency: slots } : {};
     channel.send({ type: 'ready', plugin: { name: plugin.name, type: plugin.type, capabilities: [...plugin.capabilities], ...description, ...reentrant } });

@@ -7,6 +7,7 @@ const b = { __qicoord: 1 } as const;
 
 const validParent: unknown[] = [
   { ...b, type: 'init', agentId: 'a1', pluginPath: '/p.mjs', workspace: '/w', grants: { read: ['/w'], write: [] }, netGuard: { mode: 'deny-all', hosts: [] }, logLevel: 'warn' },
+  { ...b, type: 'init', agentId: 'a1', pluginPath: '/p.mjs', workspace: '/w', grants: { read: ['/w'], write: [] }, netGuard: { mode: 'deny-all', hosts: [] }, logLevel: 'warn', maxConcurrency: 8 },
   { ...b, type: 'execute', subtask: { id: 's', parentTaskId: 't', description: '', expectedOutputs: [{ name: 'o', type: 'any', description: '' }], attempt: 1 }, inputs: { x: 1 } },
   { ...b, type: 'cancel', subtaskId: 's', reason: 'deadline' },
   { ...b, type: 'unqueue', subtaskId: 's' },
@@ -30,6 +31,9 @@ const invalidParent: unknown[] = [
   { ...b, type: 'deliver', stream: 'carrier-pigeon', from: 'x', body: 1 },
   { ...b, type: 'toString' },
   { ...b, type: 'unqueue' },
+  { ...b, type: 'init', agentId: 'a', pluginPath: '/p', workspace: '/w', grants: { read: [], write: [] }, netGuard: { mode: 'off', hosts: [] }, logLevel: 'warn', maxConcurrency: 0 },
+  { ...b, type: 'init', agentId: 'a', pluginPath: '/p', workspace: '/w', grants: { read: [], write: [] }, netGuard: { mode: 'off', hosts: [] }, logLevel: 'warn', maxConcurrency: 65 },
+  { ...b, type: 'init', agentId: 'a', pluginPath: '/p', workspace: '/w', grants: { read: [], write: [] }, netGuard: { mode: 'off', hosts: [] }, logLevel: 'warn', maxConcurrency: 2.5 },
 ];
 
 describe('child-side guard agrees with the zod protocol schema', () => {

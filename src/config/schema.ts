@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_AGENT_CONCURRENCY } from '../protocol/constants.js';
 import { AgentType, IsolationLevel, PositiveInt } from '../schemas/common.js';
 import { ResourceLimits, SecurityConstraints } from '../schemas/resources.js';
 import { CommunicationProtocol, FailureHandling, StrategyType } from '../schemas/strategy.js';
@@ -79,6 +80,12 @@ export const ConfigSchema = z.strictObject({
     agentGid: z.int().min(1).max(4294967294).nullable(),
     /** Grace between the cancel message, SIGTERM and SIGKILL when an agent is stopped. */
     killGraceMs: z.int().min(10).max(60000),
+    /**
+     * At most this many subtasks run at once in one agent process: a reentrant plugin's
+     * `concurrency` is capped at it; 1: every agent runs one subtask at a time, whatever its
+     * plugin declares.
+     */
+    maxSubtasksPerAgent: z.int().min(1).max(MAX_AGENT_CONCURRENCY),
   }),
   monitor: z.strictObject({
     /** How often pidusage samples every live agent, ms. */

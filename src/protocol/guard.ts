@@ -1,5 +1,5 @@
 import type { ParentMessage } from './messages.js';
-import { BRAND, PROTOCOL_VERSION } from './constants.js';
+import { BRAND, MAX_AGENT_CONCURRENCY, PROTOCOL_VERSION } from './constants.js';
 
 /**
  * The child's check of parent messages: the brand and version, a known type, and the fields
@@ -34,7 +34,7 @@ function isSubtaskView(v: unknown): boolean {
 
 const checks: Record<ParentMessage['type'], Check> = {
   init: (m) =>
-    str(m['agentId']) && str(m['pluginPath']) && str(m['workspace']) && obj(m['grants']) && Array.isArray(m['grants']['read']) && Array.isArray(m['grants']['write']) && obj(m['netGuard']) && str(m['netGuard']['mode']) && Array.isArray(m['netGuard']['hosts']),
+    str(m['agentId']) && str(m['pluginPath']) && str(m['workspace']) && obj(m['grants']) && Array.isArray(m['grants']['read']) && Array.isArray(m['grants']['write']) && obj(m['netGuard']) && str(m['netGuard']['mode']) && Array.isArray(m['netGuard']['hosts']) && (m['maxConcurrency'] === undefined || (int(m['maxConcurrency']) && (m['maxConcurrency'] as number) >= 1 && (m['maxConcurrency'] as number) <= MAX_AGENT_CONCURRENCY)),
   execute: (m) => isSubtaskView(m['subtask']) && obj(m['inputs']),
   cancel: (m) => str(m['subtaskId']) && str(m['reason']),
   unqueue: (m) => str(m['subtaskId']),

@@ -151,6 +151,8 @@ const Init = z.strictObject({
   grants: z.strictObject({ read: z.array(z.string()), write: z.array(z.string()) }),
   netGuard: NetGuard,
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  /** The most subtasks the agent may run at once (sandbox.maxSubtasksPerAgent): a reentrant plugin's concurrency is capped at it. */
+  maxConcurrency: z.int().min(1).max(MAX_AGENT_CONCURRENCY).optional(),
 });
 const SubtaskViewShape = z.strictObject({
   id: Id,

@@ -76,7 +76,7 @@ export function inMemoryTransport(options: InMemoryTransportOptions = {}): InMem
         },
         {
           agentId,
-          init: { agentId, pluginPath: request.plugin.path, workspace, grants: agentGrants(spec, workspace, sandbox), netGuard: { mode: 'off', hosts: [] }, logLevel: request.logLevel },
+          init: { agentId, pluginPath: request.plugin.path, workspace, grants: agentGrants(spec, workspace, sandbox), netGuard: { mode: 'off', hosts: [] }, logLevel: request.logLevel, maxConcurrency: sandbox.maxSubtasksPerAgent },
           limits,
           maxOutputBytes: sandbox.maxOutputBytes,
           logger: request.logger,

@@ -138,7 +138,7 @@ class LocalTransport implements AgentTransport {
     return startProcess({
       agentId,
       plan,
-      init: { agentId, pluginPath: plugin.path, workspace, grants, netGuard: { mode: plan.netGuard.mode, hosts: [...plan.netGuard.hosts] }, logLevel: request.logLevel },
+      init: { agentId, pluginPath: plugin.path, workspace, grants, netGuard: { mode: plan.netGuard.mode, hosts: [...plan.netGuard.hosts] }, logLevel: request.logLevel, maxConcurrency: request.sandbox.maxSubtasksPerAgent },
       limits: { maxMessageBytes: sandbox.maxMessageBytes, maxMessagesPerSecond: sandbox.maxMessagesPerSecond },
       maxOutputBytes: sandbox.maxOutputBytes,
       logger: request.logger,

@@ -107,6 +107,17 @@ describe('a reentrant plugin on a real agent', () => {
     expect(await waitUntil(() => !agent.alive && !pidAlive(agent.pid))).toBe(true);
   });
 
+  it('sandbox.maxSubtasksPerAgent caps what the plugin declares, in the child too; 1 turns reentrancy off', async () => {
+    const two = await agents.spawn(REENTRANT, 'reentrant', testConfig({ sandbox: { maxSubtasksPerAgent: 2 } }));
+    expect(two.concurrency).toBe(2);
+    const outs = (await Promise.all(['a', 'b'].map((id) => two.run(subtask(id), { gather: 2 }, 1)))).map(outOf);
+    expect(outs.map((o) => o['peak'])).toEqual([2, 2]);
+    await agents.cleanup();
+    const one = await agents.spawn(REENTRANT, 'reentrant', testConfig({ sandbox: { maxSubtasksPerAgent: 1 } }));
+    expect(one.concurrency).toBe(1);
+    expect(outOf(await one.run(subtask('c'), {}, 1))).toMatchObject({ id: 'c', peak: 1 });
+  });
+
   it('a concurrency that is not an integer from 1 to 64 is refused at start (PLUGIN_INVALID); no process is left', async () => {
     const started = await agents.factory().spawn({ ...spec({ plugin: BAD }), capabilities: ['reentrant-bad'] });
     expect(err(started)).toMatchObject({ code: 'PLUGIN_INVALID' });
