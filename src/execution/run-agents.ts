@@ -173,12 +173,19 @@ export class RunAgents {
     return any;
   }
 
-  /** A busy reentrant agent of the profile with a free slot. */
+  /** A leased reentrant agent of the profile with a free slot (its first lease may not have begun yet: the agent is still `ready`). */
   private besideOf(profile: string): LiveAgent | undefined {
     for (const a of this.live.values()) {
-      if (a.load > 0 && Math.max(a.load, a.agent.runningCount) < a.agent.concurrency && a.profile === profile && !a.retiring && a.agent.status === 'executing') return a;
+      if (a.load > 0 && this.besideRoom(a) > 0 && a.profile === profile) return a;
     }
     return undefined;
+  }
+
+  /** How many more subtasks a leased reentrant agent may take beside those it runs. */
+  private besideRoom(a: LiveAgent): number {
+    const status = a.agent.status;
+    if (a.retiring || (status !== 'executing' && status !== 'ready')) return 0;
+    return Math.max(0, a.agent.concurrency - Math.max(a.load, a.agent.runningCount));
   }
 
   /**
@@ -228,7 +235,7 @@ export class RunAgents {
       if (a.load === 0) continue;
       busy++;
       if (a.agent.concurrency > 1) {
-        if (!a.retiring && a.agent.status === 'executing') beside += Math.max(0, a.agent.concurrency - Math.max(a.load, a.agent.runningCount));
+        beside += this.besideRoom(a);
         continue;
       }
       if (a.retiring || !a.agent.canTakeAhead(now)) continue;

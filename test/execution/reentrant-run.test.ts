@@ -41,6 +41,16 @@ describe('a reentrant plugin in a run (real agents)', () => {
     expect(new Set(subtasks.map((s) => report(result, s.id).agentId)).size).toBe(1);
   });
 
+  it('subtasks dispatched in one round go beside the first on its agent, even before it began: no second agent starts', async () => {
+    live = await liveCoordinator({ plugins: [STEPS_PLUGIN, REENTRANT] });
+    // `first` leaves its agent idle; its four dependents become ready at once and must overlap on one agent.
+    const subtasks = [sub('first', { gather: 1 }), ...Array.from({ length: 4 }, (_, i) => sub(`d${i}`, { gather: 4 }))];
+    const after = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`d${i}`, ['first']]));
+    const result = await live.run(task('reentrant-round', subtasks, after), strategy('parallel', { maxConcurrentAgents: 2 }));
+    expect(result.success).toBe(true);
+    expect(new Set(subtasks.map((s) => report(result, s.id).agentId)).size).toBe(1);
+  });
+
   it('fail-fast: a failure cancels the subtasks running beside it on its agent (each returns once its signal aborts); no process is left', async () => {
     live = await liveCoordinator({ plugins: [STEPS_PLUGIN, REENTRANT] });
     const subtasks = [sub('w1', { mode: 'until-aborted' }), sub('w2', { mode: 'until-aborted' }), sub('boom', { mode: 'throw' })];
