@@ -176,12 +176,14 @@ describe('qicoord init, plan, doctor, plugins', () => {
 
   it('plugins lists built-ins, and reports a syntax error, a missing execute and a duplicate name with their paths', async () => {
     const dir = tempProject();
-    const listed = ['bad-syntax.mjs', 'no-execute.mjs', 'duplicate-basic.mjs', 'slow.mjs'].map((f) => path.join(fixtures, f));
+    const listed = [...['bad-syntax.mjs', 'no-execute.mjs', 'duplicate-basic.mjs', 'slow.mjs'].map((f) => path.join(fixtures, f)), path.join(root, 'test/fixtures/plugins/reentrant.mjs')];
     writeFiles(dir, { '.qicoordrc.json': JSON.stringify({ plugins: listed }) });
     const r = await qicoord(['plugins', '--json'], dir);
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout) as { value: { agents: { name: string; origin: string }[]; strategies: { name: string }[]; problems: { path: string; error: { message: string } }[] } };
-    expect(doc.value.agents.map((a) => a.name)).toEqual(expect.arrayContaining(['basic', 'decision-capable', 'specialized', 'slow']));
+    const doc = JSON.parse(r.stdout) as { value: { agents: { name: string; origin: string; concurrency: number }[]; strategies: { name: string }[]; problems: { path: string; error: { message: string } }[] } };
+    expect(doc.value.agents.map((a) => a.name)).toEqual(expect.arrayContaining(['basic', 'decision-capable', 'specialized', 'slow', 'reentrant']));
+    expect(doc.value.agents.find((a) => a.name === 'reentrant')?.concurrency).toBe(4);
+    expect(doc.value.agents.find((a) => a.name === 'basic')?.concurrency).toBe(1);
     expect(doc.value.strategies.map((s) => s.name).sort()).toEqual(['adaptive', 'hybrid', 'parallel', 'sequential']);
     const problem = (file: string): string => doc.value.problems.find((p) => p.path.endsWith(file))?.error.message ?? '';
     expect(problem('bad-syntax.mjs')).toMatch(/failed to load/);

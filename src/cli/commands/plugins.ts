@@ -23,7 +23,8 @@ export async function pluginsCommand(o: { readonly config?: string | undefined; 
   await created.value.close();
   if (registry.tag === 'failure') return reportFailure(registry, o.mode);
   const r = registry.value;
-  const agents = r.listAgents().map((a) => ({ name: a.name, type: a.type, capabilities: a.capabilities, description: a.description ?? '', origin: a.origin, path: a.path }));
+  // `concurrency`: subtasks one agent of it runs at once (above 1 for a reentrant plugin, within sandbox.maxSubtasksPerAgent).
+  const agents = r.listAgents().map((a) => ({ name: a.name, type: a.type, capabilities: a.capabilities, concurrency: a.concurrency ?? 1, description: a.description ?? '', origin: a.origin, path: a.path }));
   const strategies = r.listStrategies().map((s) => ({ name: s.name, description: s.description ?? '', origin: s.origin, path: s.path }));
   const problems = r.problems.map((p) => ({ path: p.path, origin: p.origin, error: p.error }));
   if (o.mode.json) {
@@ -37,9 +38,10 @@ export async function pluginsCommand(o: { readonly config?: string | undefined; 
         { title: 'NAME', width: 18 },
         { title: 'TYPE', width: 16 },
         { title: 'ORIGIN', width: 10 },
-        { title: 'CAPABILITIES', width: 70 },
+        { title: 'AT ONCE', width: 8 },
+        { title: 'CAPABILITIES', width: 62 },
       ],
-      agents.map((a) => [a.name, a.type, a.origin === 'builtin' ? 'builtin' : 'config', a.capabilities.join(', ')]),
+      agents.map((a) => [a.name, a.type, a.origin === 'builtin' ? 'builtin' : 'config', String(a.concurrency), a.capabilities.join(', ')]),
     ),
     '',
     'strategies:',
