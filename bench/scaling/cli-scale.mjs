@@ -4,7 +4,7 @@
  * time of the whole command and the time per subtask (DESIGN B4: per-subtask time at 100,000
  * ≤ 1.2 × that at 10,000, wide and chained).
  *
- *   node bench/scaling/cli-scale.mjs [--sizes=10000,50000,100000] [--shapes=wide,chain] [--strategy=hybrid] [--agents=4]
+ *   node bench/scaling/cli-scale.mjs [--sizes=10000,50000,100000] [--shapes=wide,chain] [--strategy=hybrid] [--agents=4] [--journal=on|off]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flags, round } from './common.mjs';
 
-const o = flags({ sizes: '10000,50000,100000', shapes: 'wide,chain', strategy: 'hybrid', agents: 4 });
+const o = flags({ sizes: '10000,50000,100000', shapes: 'wide,chain', strategy: 'hybrid', agents: 4, journal: 'on' });
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function task(n, shape) {
@@ -40,7 +40,7 @@ for (const shape of String(o.shapes).split(',')) {
     const t0 = performance.now();
     let ok = true;
     try {
-      execFileSync(process.execPath, [path.join(root, 'dist/src/cli/main.js'), 'run', 'task.json', '--json'], { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
+      execFileSync(process.execPath, [path.join(root, 'dist/src/cli/main.js'), 'run', 'task.json', '--json', ...(o.journal === 'off' ? ['--no-journal'] : [])], { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
     } catch {
       ok = false;
     }
