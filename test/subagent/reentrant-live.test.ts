@@ -14,6 +14,7 @@ import { agentsUnderTest, liveSubtask, pidAlive, spec, testConfig, waitUntil } f
 
 const REENTRANT = path.join(import.meta.dirname, '../fixtures/plugins/reentrant.mjs');
 const BAD = path.join(import.meta.dirname, '../fixtures/plugins/reentrant-bad.mjs');
+const FORGER = path.join(import.meta.dirname, '../fixtures/plugins/forger-reentrant.mjs');
 
 const agents = agentsUnderTest();
 
@@ -104,6 +105,20 @@ describe('a reentrant plugin on a real agent', () => {
     for (const [i, outcome] of (await Promise.all(beside)).entries()) {
       expect(errorOf(outcome)).toMatchObject({ code: 'AGENT_CRASHED', context: { subtaskId: `b${i + 1}`, late: 'late', cause: 'TIME_LIMIT' } });
     }
+    expect(await waitUntil(() => !agent.alive && !pidAlive(agent.pid))).toBe(true);
+  });
+
+  it('a message may name a subtask running beside; one naming any other subtask stops the agent (INVALID_MESSAGE) and fails all it runs', async () => {
+    const agent = await agents.spawn(FORGER, 'forge-reentrant');
+    const waiting = agent.run(subtask('w'), { attack: 'wait' }, 1);
+    // Progress for the subtask beside it: the agent's own, so accepted.
+    const beside = await agent.run(subtask('f1'), { attack: 'forge', frames: [{ type: 'progress', subtaskId: 'w', fraction: 0.5 }] }, 1);
+    expect(outOf(beside)).toBe('forge');
+    expect(agent.alive).toBe(true);
+    // Progress for a subtask this agent does not run: a forged identity.
+    const forged = await agent.run(subtask('f2'), { attack: 'forge', frames: [{ type: 'progress', subtaskId: 'victim', fraction: 0.5 }] }, 1);
+    expect(errorOf(forged).code).toBe('INVALID_MESSAGE');
+    expect(errorOf(await waiting).code).toBe('INVALID_MESSAGE');
     expect(await waitUntil(() => !agent.alive && !pidAlive(agent.pid))).toBe(true);
   });
 
