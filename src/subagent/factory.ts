@@ -301,7 +301,7 @@ export class SubAgentFactory {
       resourceUsage: { ...emptyUsage(), memoryMB: connection.baselineMB },
       performanceMetrics: { tasksCompleted: 0, successRate: 0, averageExecutionTime: 0, errorCount: 0 },
       pid: connection.pid ?? 0,
-      plugin: connection.plugin,
+      plugin: withinCap(connection.plugin, this.o.config.sandbox.maxSubtasksPerAgent),
       workspace: boundary.workspace,
       warm,
       layers: boundary.layers,
@@ -328,4 +328,15 @@ export class SubAgentFactory {
     this.agents.set(agent.id, agent);
     return agent;
   }
+}
+
+/**
+ * What the agent said of its plugin, its concurrency held to sandbox.maxSubtasksPerAgent here
+ * too: the agent's runtime applies the cap, but a plugin's top-level code could forge the
+ * runtime's `ready` before it, and the run leases subtasks to an agent by this figure.
+ */
+function withinCap(plugin: PluginInfo, cap: number): PluginInfo {
+  const concurrency = Math.min(plugin.concurrency ?? 1, cap);
+  const { concurrency: _claimed, ...rest } = plugin;
+  return concurrency > 1 ? { ...rest, concurrency } : rest;
 }

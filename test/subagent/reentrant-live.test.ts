@@ -15,6 +15,7 @@ import { agentsUnderTest, liveSubtask, pidAlive, spec, testConfig, waitUntil } f
 const REENTRANT = path.join(import.meta.dirname, '../fixtures/plugins/reentrant.mjs');
 const BAD = path.join(import.meta.dirname, '../fixtures/plugins/reentrant-bad.mjs');
 const FORGER = path.join(import.meta.dirname, '../fixtures/plugins/forger-reentrant.mjs');
+const FORGED_READY = path.join(import.meta.dirname, '../fixtures/plugins/forged-ready.mjs');
 
 const agents = agentsUnderTest();
 
@@ -131,6 +132,11 @@ describe('a reentrant plugin on a real agent', () => {
     const one = await agents.spawn(REENTRANT, 'reentrant', testConfig({ sandbox: { maxSubtasksPerAgent: 1 } }));
     expect(one.concurrency).toBe(1);
     expect(outOf(await one.run(subtask('c'), {}, 1))).toMatchObject({ id: 'c', peak: 1 });
+  });
+
+  it("a plugin forging the runtime's ready with a higher concurrency gets no more than the cap", async () => {
+    const forged = await agents.spawn(FORGED_READY, 'forged-ready', testConfig({ sandbox: { maxSubtasksPerAgent: 2 } }));
+    expect(forged.concurrency).toBe(2);
   });
 
   it('a concurrency that is not an integer from 1 to 64 is refused at start (PLUGIN_INVALID); no process is left', async () => {
