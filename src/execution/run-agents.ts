@@ -224,7 +224,6 @@ export class RunAgents {
    * queues' room counts.
    */
   queueRoom(): { room: number; saturated: boolean } {
-    if (this.deps.prefetch === 0) return { room: 0, saturated: false };
     const now = Date.now();
     let busy = 0;
     let takers = 0;
@@ -238,7 +237,7 @@ export class RunAgents {
         beside += this.besideRoom(a);
         continue;
       }
-      if (a.retiring || !a.agent.canTakeAhead(now)) continue;
+      if (this.deps.prefetch === 0 || a.retiring || !a.agent.canTakeAhead(now)) continue;
       const room = Math.max(0, a.agent.aheadDepth(this.deps.prefetch) + 1 - a.load);
       if (busy <= this.agentCores) {
         takers++;

@@ -41,6 +41,14 @@ describe('a reentrant plugin in a run (real agents)', () => {
     expect(new Set(subtasks.map((s) => report(result, s.id).agentId)).size).toBe(1);
   });
 
+  it('with dispatch.prefetch 0 (nothing sent ahead) a reentrant agent still runs its subtasks at once', async () => {
+    live = await liveCoordinator({ plugins: [STEPS_PLUGIN, REENTRANT], dispatch: { prefetch: 0 } });
+    const subtasks = Array.from({ length: 4 }, (_, i) => sub(`r${i}`, { gather: 4 }));
+    const result = await live.run(task('reentrant-no-prefetch', subtasks), strategy('parallel', { maxConcurrentAgents: 1 }));
+    expect(result.success).toBe(true);
+    expect(new Set(subtasks.map((s) => report(result, s.id).agentId)).size).toBe(1);
+  });
+
   it('subtasks dispatched in one round go beside the first on its agent, even before it began: no second agent starts', async () => {
     live = await liveCoordinator({ plugins: [STEPS_PLUGIN, REENTRANT] });
     // `first` leaves its agent idle; its four dependents become ready at once and must overlap on one agent.
