@@ -17,10 +17,9 @@ export class GracefulStops {
   /** Tells the agent's plugin to stop `subtaskId`, and kills the agent if it has not returned after the grace. */
   stop(live: LiveAgent, reason: string, subtaskId: string): void {
     const shared = live.agent.concurrency > 1;
-    const key = shared ? `${live.agent.id}\0${subtaskId}` : live.agent.id;
+    const key = keyOf(live, subtaskId);
     if (this.timers.has(key)) return;
-    if (shared) live.agent.cancel(reason, subtaskId);
-    else live.agent.cancel(reason);
+    live.agent.cancel(reason, subtaskId);
     this.timers.set(
       key,
       setTimeout(() => {
@@ -32,15 +31,19 @@ export class GracefulStops {
 
   /** The cancelled attempt returned (or its agent died) within the grace: the agent goes quietly (a reentrant one stays). */
   returned(live: LiveAgent, subtaskId: string): void {
-    const shared = live.agent.concurrency > 1;
-    const key = shared ? `${live.agent.id}\0${subtaskId}` : live.agent.id;
+    const key = keyOf(live, subtaskId);
     clearTimeout(this.timers.get(key));
     this.timers.delete(key);
-    if (!shared && live.agent.alive) this.retire(live, 'subtask cancelled', false);
+    if (live.agent.concurrency === 1 && live.agent.alive) this.retire(live, 'subtask cancelled', false);
   }
 
   clear(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
+}
+
+/** A stop's key: the agent (one subtask at a time), or the agent and the subtask (a reentrant agent, stopped per subtask). */
+function keyOf(live: LiveAgent, subtaskId: string): string {
+  return live.agent.concurrency > 1 ? `${live.agent.id}\0${subtaskId}` : live.agent.id;
 }

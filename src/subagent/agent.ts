@@ -679,11 +679,10 @@ export class SubAgent {
    * subtask once it has ended, and the channel keeps the child's order.
    */
   private bind(type: ChildMessage['type'], named: string): Running | undefined {
+    const found = this.runningNamed(named);
+    if (found !== undefined) return found;
     const running = this.running;
-    if (running !== undefined && running.subtask.id === named) return running;
     if (this.concurrency > 1) {
-      const beside = this.alongside.find((r) => r.subtask.id === named);
-      if (beside !== undefined) return beside;
       const expiring = this.expiring.get(named);
       if (expiring !== undefined) {
         // Ended at its deadline: what it still says is dropped; its end frees its place in the child.
