@@ -200,15 +200,11 @@ export class JournalWriter {
           if (group !== undefined && group.length <= MAX_GROUP_UNITS) this.batch.addJson(group);
           else {
             // One record, or a group too large for one line (big outputs): a line each.
-            for (let k = i; k < next - 1; k++) {
-              this.batch.addJson(recordJson(queued[k] as JournalRecord));
-              first.push(k);
+            for (; i < next; i++) {
+              this.batch.addJson(recordJson(queued[i] as JournalRecord));
+              first.push(i);
               ends.push(this.batch.length);
             }
-            this.batch.addJson(recordJson(queued[next - 1] as JournalRecord));
-            first.push(next - 1);
-            ends.push(this.batch.length);
-            i = next;
             continue;
           }
         }
@@ -225,10 +221,9 @@ export class JournalWriter {
     return i;
   }
 
-  /** Writes the batch's first `length` bytes synchronously (a short write is continued). */
+  /** Writes the batch's first `length` bytes synchronously. */
   private writeBatch(fd: number, length: number): void {
-    const bytes = this.batch.view(length);
-    for (let done = 0; done < length; ) done += writeSync(fd, bytes, done, length - done);
+    writeAll(fd, this.batch.view(length));
   }
 
   /**
@@ -248,8 +243,7 @@ export class JournalWriter {
     else tail.addJson(at === from ? recordJson(entry) : groupJson(this.queued, from, at + 1));
     this.writeBatch(fd, before);
     const last = tail.view();
-    const length = crash.torn ? Math.floor(last.length / 2) : last.length;
-    for (let done = 0; done < length; ) done += writeSync(fd, last, done, length - done);
+    writeAll(fd, crash.torn ? last.subarray(0, Math.floor(last.length / 2)) : last);
     process.kill(process.pid, 'SIGKILL');
     // SIGKILL of oneself is delivered before kill() returns; this only satisfies the type.
     throw new Error('unreachable: SIGKILL did not end the process');
@@ -334,6 +328,11 @@ export class JournalWriter {
     this.fd = undefined;
     return result;
   }
+}
+
+/** Writes all of `bytes` synchronously (a short write is continued). */
+function writeAll(fd: number, bytes: Buffer): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
 function writeError(file: string, e: unknown): QiError {
