@@ -1,5 +1,6 @@
 /** Helpers shared by the scaling scripts: flags, open fds, heap after GC. */
 import { readdirSync, readlinkSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 /** `--name=value` flags as numbers (or strings), with defaults. */
 export function flags(defaults) {
@@ -48,6 +49,15 @@ export async function heapAfterGcMB() {
     await new Promise((r) => setImmediate(r));
   }
   return process.memoryUsage().heapUsed / 2 ** 20;
+}
+
+/** Of the heap in use, what V8's code spaces hold (compiled and optimized code), MB. */
+export function codeSpacesMB() {
+  let used = 0;
+  for (const space of getHeapSpaceStatistics()) {
+    if (space.space_name.startsWith('code_')) used += space.space_used_size;
+  }
+  return used / 2 ** 20;
 }
 
 export const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;

@@ -13,7 +13,7 @@
  */
 import { benchCoordinator, independentTask, strategy } from '../lib/coordinator.mjs';
 import { ok } from '../lib/env.mjs';
-import { extraFds, fdTargets, flags, heapAfterGcMB, openFds, round } from './common.mjs';
+import { codeSpacesMB, extraFds, fdTargets, flags, heapAfterGcMB, openFds, round } from './common.mjs';
 
 const o = flags({ runs: 40, subtasks: 2000, agents: 4, warmup: 0 });
 const fdsBefore = openFds();
@@ -26,12 +26,14 @@ async function runOnce(id, subtasks) {
 }
 if (o.warmup > 0) await runOnce('warmup', o.warmup);
 const heap = [await heapAfterGcMB()];
+const code = [codeSpacesMB()];
 const fdsCoordinator = openFds();
 const targetsBefore = fdTargets();
 const started = performance.now();
 for (let r = 0; r < o.runs; r++) {
   await runOnce(`leak-${r}`, o.subtasks);
   heap.push(await heapAfterGcMB());
+  code.push(codeSpacesMB());
   process.stderr.write(`run ${r + 1}/${o.runs}: heap after GC ${round(heap.at(-1))} MB, fds ${openFds()}\n`);
 }
 const seconds = (performance.now() - started) / 1000;
@@ -43,6 +45,8 @@ const report = {
   warmup: o.warmup,
   subtasks: o.subtasks,
   heapAfterGcMB: { beforeFirstRun: round(heap[0]), afterFirstRun: round(heap[1]), afterLastRun: round(heap.at(-1)), growth: round(heap.at(-1) - heap[0]), growthAfterFirstRun: round(heap.at(-1) - heap[1]) },
+  codeSpacesMB: { beforeFirstRun: round(code[0]), afterLastRun: round(code.at(-1)), growth: round(code.at(-1) - code[0]) },
+  heapGrowthOutsideCodeMB: round(heap.at(-1) - heap[0] - (code.at(-1) - code[0])),
   openFds: { beforeCoordinator: fdsBefore, beforeFirstRun: fdsCoordinator, afterLastRun: fdsAfterRuns, afterClose: fdsAfterClose, extraAfterClose: extraFds(targetsBefore, fdTargets()) },
   seconds: round(seconds),
 };

@@ -37,9 +37,9 @@ function writableByAgents(dir: string, config: Config): QiError | undefined {
 export async function journalNewRun(dir: string, distribution: TaskDistribution, config: Config): Promise<Result<RunJournal, QiError>> {
   const exposed = writableByAgents(dir, config);
   if (exposed !== undefined) return failure(exposed);
-  // The task and strategy are serialized once (keys sorted): that text is both the head's copy
-  // and what the fingerprint hashes (a 10,000-subtask task is megabytes of JSON).
-  const texts = { task: canonicalText(distribution.originalTask), strategy: canonicalText(distribution.strategy) };
+  // The task and strategy are serialized once: that text is both the head's copy and what the
+  // fingerprint hashes (a 10,000-subtask task is megabytes of JSON; see runFingerprint).
+  const texts = { task: JSON.stringify(distribution.originalTask), strategy: JSON.stringify(distribution.strategy) };
   const configText = canonicalText(configForFingerprint(config));
   return startRunJournal(
     dir,
