@@ -8,6 +8,8 @@ import { benchCoordinator, independentTask, strategy, timedRun } from '../lib/co
 import { killGroup } from '../lib/proc.mjs';
 import { ALL_CPUS, canPin, pin } from '../lib/pin.mjs';
 import { findNodePid } from '../../dist/src/subagent/process.js';
+import { readFileSync, readdirSync } from 'node:fs';
+import Tinypool from 'tinypool';
 
 /** One echo round trip on a bare forked child. */
 function echo(child, message) {
@@ -38,6 +40,27 @@ async function agentRtt(agent, n) {
   return out;
 }
 
+/** The pool peer's round trip: one task in flight (each `run` awaited). */
+async function poolRtt(pool, n) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await pool.run({ id: i, value: i });
+    out.push((performance.now() - t0) * 1000);
+  }
+  return out;
+}
+
+/** Pids of this process's direct children (from /proc). */
+function childPids() {
+  const pids = [];
+  for (const tid of readdirSync('/proc/self/task')) {
+    const text = readFileSync(`/proc/self/task/${tid}/children`, 'utf8').trim();
+    if (text !== '') pids.push(...text.split(' ').map(Number));
+  }
+  return pids;
+}
+
 /** The placements measured: both ends on CPU 0, or the bench on CPU 0 and the child on CPU 1. */
 const PLACEMENTS = [
   { name: 'sameCpu', child: 0, what: 'bench and child pinned to the same CPU' },
@@ -58,20 +81,33 @@ async function pinnedRtt({ figures, progress, reps }, config, spec, launch, echo
     const agent = ok(await factory.spawn(spec), 'spawn');
     const child = forkLike(launch, echoScript);
     await echo(child, 'warm');
+    // The pool peer, as the throughput group runs it (its worker cannot take the agents' wrappers).
+    const before = new Set(childPids());
+    const pool = new Tinypool({ filename: fixture('tinypool-task.cjs'), runtime: 'child_process', minThreads: 1, maxThreads: 1, env: {}, execArgv: launch.nodeFlags });
+    await pool.run(0);
     pin(agent.pid, placement.child);
     pin(findNodePid(child.pid), placement.child);
+    for (const pid of childPids()) if (!before.has(pid)) pin(pid, placement.child);
     const ours = [];
     const bare = [];
+    const peer = [];
     await agentRtt(agent, 200);
     await bareRtt(child, 200);
+    await poolRtt(pool, 200);
     for (let b = 0; b < reps(10, 3); b++) {
       ours.push(...(await agentRtt(agent, 200)));
       bare.push(...(await bareRtt(child, 200)));
+      peer.push(...(await poolRtt(pool, 200)));
     }
     await killGroup(child);
+    await pool.destroy();
     await agent.terminate('bench');
     await factory.close();
     figures.add(`fork.ipc.rtt.${placement.name}`, 'µs', bare, { note: `bare forked child echoing a small IPC message, one in flight; ${placement.what}` });
+    figures.add(`tinypool.rtt.${placement.name}`, 'µs', peer, {
+      baseline: `fork.ipc.rtt.${placement.name}`,
+      note: `the pool peer: tinypool child_process, 1 worker, one trivial task in flight (each run awaited); ${placement.what}`,
+    });
     figures.add(`dispatch.rtt.agent.${placement.name}`, 'µs', ours, {
       baseline: `fork.ipc.rtt.${placement.name}`,
       goal: { op: '<=', value: 1.5, of: 'ratio' },

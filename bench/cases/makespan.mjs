@@ -4,9 +4,33 @@
  *    time of executeDistributedTask, agent start-up and shutdown included, no warm pool. The
  *    `.warmPool` variants start each run with 2 ready agents of the run's profile in the warm
  *    pool (prewarmed before it, untimed): what a host that keeps a pool warm gets.
+ *    `makespan.16x100ms.bareFork` is the floor under them: the same work in 2 bare children
+ *    started with the agents' wrappers, flags and environment, no qicoord at all (fork to exit).
  */
 import { benchCoordinator, independentTask, strategy, timedRun } from '../lib/coordinator.mjs';
-import { ok } from '../lib/env.mjs';
+import { agentSpec, benchConfig, fixture, forkLike, likeForLike, ok } from '../lib/env.mjs';
+import { exited } from '../lib/proc.mjs';
+
+/**
+ * The floor of a 2-agent makespan "agent starts included": 2 bare children, each started with
+ * the agents' launch (sandbox wrappers, node flags, env) and burning half the work, timed from
+ * their fork to both exits. Nothing coordinates them, so nothing qicoord does is in it.
+ */
+async function bareMakespans({ count, ms, reps }) {
+  const config = benchConfig();
+  const script = fixture('bare-burn.cjs');
+  const launch = await likeForLike(config, agentSpec(config, 'burn.mjs'), script);
+  const once = async () => {
+    const started = performance.now();
+    const children = [0, 1].map(() => forkLike(launch, script, { args: [String(count / 2), String(ms)] }));
+    await Promise.all(children.map((child) => exited(child)));
+    return performance.now() - started;
+  };
+  await once();
+  const walls = [];
+  for (let r = 0; r < reps; r++) walls.push(await once());
+  return walls;
+}
 
 /** Prewarms the coordinator's pool with `count` ready agents of the task's profile (untimed). */
 async function poolReady(coordinator, task, count) {
@@ -39,6 +63,11 @@ export async function run({ figures, progress, reps, record }) {
     { count: 16, ms: 100, type: 'sequential', reps: reps(3, 1) },
     { count: 64, ms: 10, type: 'parallel', reps: reps(7, 2) },
   ];
+  progress('makespan.16x100ms.bareFork');
+  figures.add('makespan.16x100ms.bareFork', 'ms', await bareMakespans({ count: 16, ms: 100, reps: reps(7, 2) }), {
+    ideal: 800,
+    note: "the floor: 2 bare children started with the agents' wrappers, flags and env, each burning 8 × 100 ms, fork to exit (no qicoord); ideal = 800 ms",
+  });
   for (const c of cases) {
     const name = `makespan.${c.count}x${c.ms}ms.${c.type}`;
     progress(name);
