@@ -2,9 +2,11 @@
  * Subtasks sent ahead to an agent (`dispatch.prefetch`), on real sandboxed agents: they run one
  * at a time in the order sent, each with its deadline counted from its own start; what waits
  * behind a subtask that runs long, or waits on other subtasks, is taken back unstarted; a cancelled queued subtask comes back
- * without touching the running one; an agent that dies returns what was queued; and a child may
+ * without touching the running one, and one the child had already begun sees its abort and, if
+ * it ignores it, is stopped after killGraceMs; an agent that dies returns what was queued; and a child may
  * not claim to have dropped a subtask it was never asked to give back.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SubTask } from '../../src/schemas/task.js';
@@ -14,6 +16,7 @@ import { STEPS_PLUGIN, type Step } from '../live-helpers.js';
 import { agentsUnderTest, liveSubtask, pidAlive, testConfig, waitUntil } from '../sandbox-helpers.js';
 
 const FORGER = path.join(import.meta.dirname, '../fixtures/plugins/forger.mjs');
+const BEGINS = path.join(import.meta.dirname, '../fixtures/plugins/begins-queued.mjs');
 
 const agents = agentsUnderTest();
 
@@ -27,6 +30,36 @@ const subtask = (id: string, output = 'result'): SubTask => liveSubtask(id, outp
 /** Runs `steps` on the agent (at once, or queued behind what it runs). */
 function run(agent: SubAgent, id: string, steps: readonly Step[]): Promise<AttemptOutcome> {
   return agent.run(subtask(id), { steps }, 1);
+}
+
+/**
+ * Blocks this process's event loop until `file` exists (false after `maxMs`): meanwhile it reads
+ * no agent's message, so what an agent does in that time the coordinator learns only afterwards.
+ */
+function blockUntilExists(file: string, maxMs = 20_000): boolean {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  const until = Date.now() + maxMs;
+  while (!existsSync(file)) {
+    if (Date.now() > until) return false;
+    Atomics.wait(cell, 0, 0, 2);
+  }
+  return true;
+}
+
+/**
+ * Sends `first` and `second` (queued behind it), then lets the child end `first` and begin
+ * `second` while this process reads nothing, and cancels `second` as the coordinator still
+ * counts it queued: the race where the cancel meets a subtask the child had already begun.
+ */
+async function cancelAfterChildBegan(agent: SubAgent, then: string): Promise<{ first: AttemptOutcome; second: Promise<AttemptOutcome> }> {
+  const first = agent.run(subtask('first'), { then: 'return' }, 1);
+  const second = agent.run(subtask('second'), { then }, 1);
+  expect(agent.queued).toBe(1);
+  // The frame sent ahead goes out at the end of this turn.
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(blockUntilExists(path.join(agent.instance.workspace, 'began-second'))).toBe(true);
+  expect(agent.cancelQueued('second', 'host cancelled it')).toBe(true);
+  return { first: await first, second };
 }
 
 /** Blocks its subtask until the agent is stopped: it waits for a direct message nobody sends. */
@@ -93,6 +126,27 @@ describe('subtasks sent ahead to an agent (real agents)', () => {
     // And the agent takes the next one as usual.
     const next = await run(agent, 'third', [{ do: 'inputs' }]);
     expect(next !== NOT_STARTED && next.tag === 'success').toBe(true);
+  });
+
+  it('a cancelled queued subtask the child had already begun sees ctx.signal abort and ends; the agent runs on', async () => {
+    const agent = await agentOf(BEGINS, 'begins-queued');
+    const { first, second } = await cancelAfterChildBegan(agent, 'honor-abort');
+    expect(first !== NOT_STARTED && first.tag === 'success').toBe(true);
+    const cancelled = await second;
+    expect(cancelled !== NOT_STARTED && cancelled.tag === 'success' && cancelled.value.outputs['result']).toEqual({ aborted: true });
+    expect(agent.alive).toBe(true);
+    expect(agent.status).toBe('ready');
+  });
+
+  it('one that ignores the abort is stopped after killGraceMs (CANCELLED) and its process is gone', async () => {
+    const agent = await agentOf(BEGINS, 'begins-queued');
+    const pid = agent.pid;
+    const { first, second } = await cancelAfterChildBegan(agent, 'ignore-abort');
+    expect(first !== NOT_STARTED && first.tag === 'success').toBe(true);
+    const stopped = await second;
+    expect(stopped !== NOT_STARTED && stopped.tag === 'failure' && stopped.error.code).toBe('CANCELLED');
+    expect(stopped !== NOT_STARTED && stopped.tag === 'failure' && stopped.error.message).toContain('did not return within killGraceMs');
+    expect(await waitUntil(() => !pidAlive(pid) && !agent.alive)).toBe(true);
   });
 
   it('an agent that dies fails its running subtask and returns the queued ones unstarted', async () => {
