@@ -7,12 +7,15 @@
  * The floor beside it: a delegation is four messages between processes (parent agent →
  * coordinator → child's agent → coordinator → parent agent) where a top-level subtask is two.
  * `fork.relay.rtt` times the same four hops between bare children started with the agents'
- * launch, the bench relaying; `fork.direct.rtt` the two hops of one bare round trip, interleaved.
+ * launch, the bench relaying; `fork.direct.rtt` the two hops of one bare round trip, interleaved;
+ * all three pinned to one CPU, so every hop costs the same.
  */
 import { createCoordinator } from '../../dist/src/index.js';
 import { BENCH_DIR, agentSpec, benchConfig, configInput, fixture, forkLike, likeForLike, ok } from '../lib/env.mjs';
 import { chainTask, strategy, timedRun } from '../lib/coordinator.mjs';
 import { firstMessage, killGroup } from '../lib/proc.mjs';
+import { ALL_CPUS, canPin, pin } from '../lib/pin.mjs';
+import { findNodePid } from '../../dist/src/subagent/process.js';
 
 const PLUGIN = fixture('delegate.mjs');
 
@@ -24,6 +27,10 @@ async function relayFloor(n, rounds) {
   const asker = forkLike(launch, fixture('bare-relay.cjs'));
   const echo = forkLike(launch, fixture('bare-echo.cjs'));
   await firstMessage(asker);
+  // All three on one CPU: every hop then costs the same CPU work (no cross-CPU wake-up, whose
+  // cost depends on where the scheduler put each process), so the ratio is the hop count's.
+  const pinned = canPin();
+  if (pinned) for (const pid of [process.pid, findNodePid(asker.pid), findNodePid(echo.pid)]) pin(pid, 0);
   const direct = async () => {
     const out = [];
     for (let i = 0; i < n; i++) {
@@ -64,7 +71,8 @@ async function relayFloor(n, rounds) {
     out.relayed.push(...(await relayed()));
   }
   await Promise.all([killGroup(asker), killGroup(echo)]);
-  return out;
+  if (pinned) pin(process.pid, ALL_CPUS);
+  return { ...out, where: pinned ? 'bench and both children pinned to one CPU' : 'unpinned (taskset or a second CPU is missing)' };
 }
 
 function parent(id, rounds) {
@@ -95,9 +103,9 @@ export async function run({ figures, progress, reps }) {
 
   progress('the floor: four hops between bare children (the bench relaying) vs two');
   const floor = await relayFloor(n, reps(4, 2));
-  figures.add('fork.direct.rtt', 'µs', floor.direct, { note: "bare child with the agents' launch echoing a message, one in flight (two hops), timed in the bench" });
+  figures.add('fork.direct.rtt', 'µs', floor.direct, { note: `bare child with the agents' launch echoing a message, one in flight (two hops), timed in the bench; ${floor.where}` });
   figures.add('fork.relay.rtt', 'µs', floor.relayed, {
     baseline: 'fork.direct.rtt',
-    note: "a bare child's call relayed by the bench to another bare child and back (four hops, as a delegation), timed in the calling child: the hop count's floor under delegation.rtt / dispatch.topLevel.warm",
+    note: `a bare child's call relayed by the bench to another bare child and back (four hops, as a delegation), timed in the calling child: the hop count's floor under delegation.rtt / dispatch.topLevel.warm; ${floor.where}`,
   });
 }
