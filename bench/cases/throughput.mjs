@@ -104,7 +104,8 @@ export async function run({ figures, progress, reps }) {
   const config = benchConfig();
   const launch = await likeForLike(config, agentSpec(config, 'echo.mjs'), fixture('bare-echo.cjs'));
   const n = reps(3000, 1000);
-  const rounds = reps(5, 2);
+  // Nine rounds: the per-round ratios behind "more agents never slower" swing ±30 % on a shared host.
+  const rounds = reps(9, 2);
   // The default config: a subtask's result answers the coordinator and is not charged to the rate cap.
   const coordinator = await benchCoordinator();
   const bare = AGENT_COUNTS.map((k) => Array.from({ length: k }, () => forkLike(launch, fixture('bare-echo.cjs'))));
