@@ -88,9 +88,9 @@ export const ConfigSchema = z.strictObject({
     maxSubtasksPerAgent: z.int().min(1).max(MAX_AGENT_CONCURRENCY),
   }),
   monitor: z.strictObject({
-    /** How often pidusage samples every live agent, ms. */
+    /** How often every live agent's memory and workspace size are read and judged, ms. */
     pollIntervalMs: z.int().min(10).max(10000),
-    /** Window over which CPU percent is judged, ms. */
+    /** Window over which CPU percent is judged, ms (CPU is read four times per window). */
     cpuWindowMs: z.int().min(100).max(60000),
   }),
   logging: z.strictObject({

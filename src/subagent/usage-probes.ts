@@ -9,11 +9,16 @@ const MAX_WALK_ENTRIES = 100_000;
 
 /** Resident memory of a pid right now, read synchronously from /proc/<pid>/statm (0 where unavailable). */
 export function residentMB(pid: number): number {
+  return residentMBOf(pid) ?? 0;
+}
+
+/** Resident memory of a pid right now (/proc/<pid>/statm), or undefined when it is gone or unreadable. */
+export function residentMBOf(pid: number): number | undefined {
   try {
     const resident = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
-    return Number.isFinite(resident) ? (resident * PAGE_BYTES) / MB : 0;
+    return Number.isFinite(resident) ? (resident * PAGE_BYTES) / MB : undefined;
   } catch {
-    return 0;
+    return undefined;
   }
 }
 
