@@ -60,6 +60,7 @@ export const DEFAULT_CONFIG = {
     agentGid: null,
     killGraceMs: 500,
     maxSubtasksPerAgent: 64,
+    maxWorkspaceEntries: 100_000,
   },
   monitor: {
     pollIntervalMs: 100,

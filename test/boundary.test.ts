@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SubAgent } from '../src/subagent/agent.js';
 import type { SubAgentFactory } from '../src/subagent/factory.js';
 import { err, ok } from './helpers.js';
-import { attack, countingServer, makeFactory, pidAlive, spec, waitUntil, type SpecOptions } from './sandbox-helpers.js';
+import { attack, countingServer, makeFactory, pidAlive, spec, testConfig, waitUntil, type SpecOptions } from './sandbox-helpers.js';
 
 const BOUNDARY = path.join(import.meta.dirname, 'fixtures/plugins/boundary.mjs');
 const isRoot = process.getuid?.() === 0;
@@ -265,6 +265,16 @@ describe.each(ENFORCING)('isolation level %s', (level) => {
     const agent = await agentAt(level, { maxDiskMB: 4 });
     const e = err(await run(agent, 'disk-many-files', { mb: 256 }));
     expect(e.code).toBe('DISK_LIMIT');
+    expect(await waitUntil(() => !pidAlive(agent.pid))).toBe(true);
+  });
+
+  it('fills its workspace with no more than sandbox.maxWorkspaceEntries files: empty files past it → DISK_LIMIT, agent stopped', async () => {
+    // An empty file costs no bytes, but each one lengthens the coordinator's synchronous walk.
+    const agent = await agentAt(level, {}, makeFactory(testConfig({ sandbox: { maxWorkspaceEntries: 200 } })));
+    const e = err(await run(agent, 'disk-many-entries', { count: 1000 }));
+    expect(e.code).toBe('DISK_LIMIT');
+    expect(e.message).toContain('more than 200 files and folders');
+    expect(e.message).toContain('sandbox.maxWorkspaceEntries');
     expect(await waitUntil(() => !pidAlive(agent.pid))).toBe(true);
   });
 

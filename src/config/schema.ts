@@ -86,6 +86,11 @@ export const ConfigSchema = z.strictObject({
      * plugin declares.
      */
     maxSubtasksPerAgent: z.int().min(1).max(MAX_AGENT_CONCURRENCY),
+    /**
+     * Files and folders an agent's workspace may hold (enforcing levels): one holding more is over
+     * its disk limit (DISK_LIMIT). The coordinator walks every watched workspace, synchronously.
+     */
+    maxWorkspaceEntries: z.int().min(100).max(10_000_000),
   }),
   monitor: z.strictObject({
     /** How often every live agent's memory and workspace size are read and judged, ms. */

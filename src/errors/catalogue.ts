@@ -50,8 +50,8 @@ export const ERROR_CATALOGUE = {
   },
   DISK_LIMIT: {
     category: 'RESOURCE',
-    when: "a SubAgent's workspace (or its private /tmp, or one file) grew past resourceLimits.maxDiskMB",
-    fix: 'raise maxDiskMB, or make the plugin write less',
+    when: "a SubAgent's workspace (or its private /tmp, or one file) grew past resourceLimits.maxDiskMB, or its workspace holds more files and folders than sandbox.maxWorkspaceEntries",
+    fix: 'raise maxDiskMB (or sandbox.maxWorkspaceEntries), or make the plugin write less',
   },
   TOOL_BUDGET: {
     category: 'RESOURCE',

@@ -89,7 +89,7 @@ export class RemoteWorker {
   private warmStarted = 0;
 
   constructor(private readonly o: WorkerOptions) {
-    this.monitor = new ResourceMonitor(o.config.monitor.pollIntervalMs, o.config.monitor.cpuWindowMs, o.logger);
+    this.monitor = new ResourceMonitor(o.config.monitor.pollIntervalMs, o.config.monitor.cpuWindowMs, o.logger, o.config.sandbox.maxWorkspaceEntries);
     this.warm = new WarmAgents({
       size: o.warm.size,
       maxTotal: o.warm.maxTotal,

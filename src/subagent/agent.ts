@@ -521,12 +521,19 @@ export class SubAgent {
           cpuPercent: sample.cpuWindowPercent,
         }),
       disk: () =>
-        qiError('DISK_LIMIT', `${where} holds ${Math.round(sample.diskMB ?? 0)} MB in its workspace, more than maxDiskMB ${this.maxDiskMB}; it was killed`, {
-          agentId: this.id,
-          subtaskId,
-          limitMB: this.maxDiskMB,
-          diskMB: sample.diskMB,
-        }),
+        (sample.diskMB ?? 0) > this.maxDiskMB
+          ? qiError('DISK_LIMIT', `${where} holds ${Math.round(sample.diskMB ?? 0)} MB in its workspace, more than maxDiskMB ${this.maxDiskMB}; it was killed`, {
+              agentId: this.id,
+              subtaskId,
+              limitMB: this.maxDiskMB,
+              diskMB: sample.diskMB,
+            })
+          : qiError('DISK_LIMIT', `${where} holds more than ${(sample.diskEntries ?? 1) - 1} files and folders in its workspace (sandbox.maxWorkspaceEntries); it was killed`, {
+              agentId: this.id,
+              subtaskId,
+              limitEntries: (sample.diskEntries ?? 1) - 1,
+              diskMB: sample.diskMB,
+            }),
     };
     this.fail(errors[kind](), `${kind} limit`, kind !== 'cpu');
   }

@@ -107,7 +107,7 @@ export class SubAgentFactory {
 
   constructor(private readonly o: FactoryOptions) {
     this.log = componentLogger(o.logger, 'SubAgentFactory');
-    this.monitor = new ResourceMonitor(o.config.monitor.pollIntervalMs, o.config.monitor.cpuWindowMs, this.log);
+    this.monitor = new ResourceMonitor(o.config.monitor.pollIntervalMs, o.config.monitor.cpuWindowMs, this.log, o.config.sandbox.maxWorkspaceEntries);
     this.pool = new WarmPool(o.config.pool.enabled ? o.config.pool.size : 0, o.config.pool.maxTotal);
     this.tools = new Map([...builtinTools(), ...(o.tools ?? new Map())]);
     this.resolver = o.pluginResolver ?? defaultPluginResolver;

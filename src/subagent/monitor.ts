@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import pidusage from 'pidusage';
-import { descendantsResidentMB, diskUsageBytes, residentMBOf } from './usage-probes.js';
+import type { DiskUsage } from './usage-probes.js';
+import { descendantsResidentMB, diskUsage, residentMBOf } from './usage-probes.js';
 import { UsageHistory } from './usage-history.js';
 
 const MB = 1024 * 1024;
@@ -16,6 +17,8 @@ export interface UsageSample {
   readonly peakRssMB: number;
   /** Bytes in the agent's workspace, MB (when its disk is watched). */
   readonly diskMB?: number;
+  /** Files and folders in the agent's workspace (when its disk is watched; past the cap, the cap + 1). */
+  readonly diskEntries?: number;
 }
 
 export type LimitKind = 'memory' | 'cpu' | 'disk';
@@ -44,7 +47,18 @@ interface WatchState {
   cpuWindowPercent: number | undefined;
   /** The latest sample (what a CPU limit is reported with). */
   last: UsageSample | undefined;
+  /** The workspace's last walk, and when the next one may run (performance.now()). */
+  disk: DiskUsage | undefined;
+  nextDiskWalkAt: number;
 }
+
+/** Files and folders a watched workspace may hold by default (`sandbox.maxWorkspaceEntries`). */
+export const DEFAULT_MAX_WORKSPACE_ENTRIES = 100_000;
+/**
+ * A workspace walk may take at most this share of the time between its starts: a walk that took
+ * W ms waits (1 / share − 1) × W before the next (a small workspace is still walked every tick).
+ */
+const DISK_WALK_SHARE = 0.1;
 
 /** CPU readings per CPU window: enough to judge it, few enough to cost little (see ResourceMonitor). */
 const CPU_READINGS_PER_WINDOW = 4;
@@ -72,17 +86,23 @@ export class ResourceMonitor {
   /** The CPU reading in flight, if any. */
   private reading: Promise<void> | undefined;
 
+  /**
+   * @param maxWorkspaceEntries files and folders a watched workspace may hold: one holding more is
+   *   over its disk limit (DISK_LIMIT). Each walk is bounded by it, so a plugin cannot make the
+   *   coordinator's synchronous walk as long as it likes, nor hide bytes past the walk's end.
+   */
   constructor(
     private readonly pollIntervalMs: number,
     private readonly cpuWindowMs: number,
     private readonly logger: Logger,
+    private readonly maxWorkspaceEntries = DEFAULT_MAX_WORKSPACE_ENTRIES,
   ) {
     this.cpuEvery = Math.max(1, Math.floor(cpuWindowMs / CPU_READINGS_PER_WINDOW / pollIntervalMs));
   }
 
   /** Starts watching a process; returns the function that stops it. */
   watch(watch: Watch): () => void {
-    this.states.set(watch.pid, { watch, peakRssMB: 0, history: [], tripped: false, cpuPercent: 0, cpuWindowPercent: undefined, last: undefined });
+    this.states.set(watch.pid, { watch, peakRssMB: 0, history: [], tripped: false, cpuPercent: 0, cpuWindowPercent: undefined, last: undefined, disk: undefined, nextDiskWalkAt: 0 });
     this.timer ??= setInterval(this.tick, this.pollIntervalMs).unref();
     return () => this.unwatch(watch.pid);
   }
@@ -140,7 +160,7 @@ export class ResourceMonitor {
     if (own === undefined) return;
     // The whole tree: memory hidden in a child process counts against the agent.
     const rssMB = own + descendantsResidentMB(watch.pid);
-    const diskBytes = watch.disk === undefined ? undefined : diskUsageBytes(watch.disk.path);
+    const disk = watch.disk === undefined ? undefined : this.walk(state, watch.disk.path);
     state.peakRssMB = Math.max(state.peakRssMB, rssMB);
     const sample: UsageSample = {
       at: Date.now(),
@@ -148,7 +168,7 @@ export class ResourceMonitor {
       cpuPercent: state.cpuPercent,
       cpuWindowPercent: state.cpuWindowPercent,
       peakRssMB: state.peakRssMB,
-      ...(diskBytes === undefined ? {} : { diskMB: diskBytes / MB }),
+      ...(disk === undefined ? {} : { diskMB: disk.bytes / MB, diskEntries: disk.entries }),
     };
     state.last = sample;
     watch.onSample(sample);
@@ -156,10 +176,24 @@ export class ResourceMonitor {
     if (rssMB - watch.baselineMB > watch.maxMemoryMB) {
       state.tripped = true;
       watch.onLimit('memory', sample);
-    } else if (watch.disk !== undefined && diskBytes !== undefined && diskBytes > watch.disk.maxBytes) {
+    } else if (watch.disk !== undefined && disk !== undefined && (disk.bytes > watch.disk.maxBytes || disk.entries > this.maxWorkspaceEntries)) {
       state.tripped = true;
       watch.onLimit('disk', sample);
     }
+  }
+
+  /**
+   * The workspace's size: walked now, or — when the last walk was long — its last walk's result
+   * until DISK_WALK_SHARE of the time has passed (a workspace of many files is walked less often,
+   * never more than the cap's worth of entries at a time).
+   */
+  private walk(state: WatchState, root: string): DiskUsage {
+    const now = performance.now();
+    if (state.disk !== undefined && now < state.nextDiskWalkAt) return state.disk;
+    state.disk = diskUsage(root, this.maxWorkspaceEntries);
+    const took = performance.now() - now;
+    state.nextDiskWalkAt = now + took / DISK_WALK_SHARE;
+    return state.disk;
   }
 
   private async readCpu(): Promise<void> {

@@ -4,6 +4,9 @@
  * samples between readings; a limit fires once; a process that is gone yields no sample.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRootLogger } from '../../src/logging/logger.js';
 import type { LimitKind, ResourceMonitor as Monitor, UsageSample } from '../../src/subagent/monitor.js';
@@ -61,6 +64,32 @@ describe('ResourceMonitor (real processes)', () => {
     expect(pidusageCalls.count).toBeGreaterThan(1);
     expect(pidusageCalls.count).toBeLessThanOrEqual(Math.ceil(samples.length / 10) + 1);
     expect(samples.at(-1)!.cpuWindowPercent).toBeGreaterThan(0);
+  });
+
+  it('walks a workspace of many files less often than it ticks, carrying the last walk in between', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'qicoord-walk-'));
+    for (let i = 0; i < 10_000; i++) writeFileSync(path.join(dir, `f${i}`), '');
+    const m = monitor(10, 1000);
+    const samples: UsageSample[] = [];
+    let added = 0;
+    m.watch({
+      agentId: 'self',
+      pid: process.pid,
+      maxMemoryMB: 1_000_000,
+      baselineMB: 0,
+      disk: { path: dir, maxBytes: 2 ** 40 },
+      // A new file after every sample: each walk sees a count no walk saw before.
+      onSample: (s) => {
+        samples.push(s);
+        writeFileSync(path.join(dir, `n${added++}`), '');
+      },
+      onLimit: () => undefined,
+    });
+    expect(await waitUntil(() => samples.length >= 150, 20_000)).toBe(true);
+    const walks = new Set(samples.map((s) => s.diskEntries)).size;
+    expect(samples[0]!.diskEntries).toBe(10_000);
+    expect(walks).toBeGreaterThan(1);
+    expect(walks).toBeLessThanOrEqual(samples.length / 2);
   });
 
   it('stops a process over its memory limit once, and yields nothing for one that is gone', async () => {
