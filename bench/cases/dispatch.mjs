@@ -172,10 +172,13 @@ export async function run({ figures, progress, reps, quick }) {
     const { ends } = await timedRun(coordinator, independentTask(`seq-${r}`, seqN, 'bench-echo', (i) => ({ value: i })), strategy('sequential', 1));
     for (let i = 1; i < ends.length; i++) gaps.push((ends[i] - ends[i - 1]) * 1000);
   }
+  // Unpinned, each side's placement is the scheduler's, per run: the bare fork's round trip is
+  // ~25 µs when both land on one CPU and ~100 µs across CPUs, and the run's may land otherwise
+  // (a ratio of 1.33x in one run, 4.6x in another). It is reported; the goal is judged like for
+  // like, on the pinned placements below.
   figures.add('dispatch.rtt', 'µs', gaps, {
     baseline: 'fork.ipc.rtt',
-    goal: { op: '<=', value: 1.5, of: 'ratio' },
-    note: `coordinator run, sequential strategy, ${seqN} trivial subtasks on 1 agent, dispatch.prefetch 0: time between consecutive subtask-end events`,
+    note: `coordinator run, sequential strategy, ${seqN} trivial subtasks on 1 agent, dispatch.prefetch 0: time between consecutive subtask-end events; unpinned (the goal is judged on the pinned placements)`,
   });
   await coordinator.close();
 
