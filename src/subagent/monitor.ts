@@ -142,7 +142,7 @@ export class ResourceMonitor {
 
   private readonly tick = (): void => {
     if (this.states.size === 0) return;
-    for (const state of [...this.states.values()]) this.judgeMemory(state);
+    for (const state of [...this.states.values()]) this.judgeTick(state);
     // The first tick reads CPU too, so a window fills from the start.
     if (this.ticks++ % this.cpuEvery === 0 && this.reading === undefined) {
       this.reading = this.readCpu().finally(() => {
@@ -153,7 +153,7 @@ export class ResourceMonitor {
   };
 
   /** Memory (the whole tree) and disk of one agent now; stops it over a limit. */
-  private judgeMemory(state: WatchState): void {
+  private judgeTick(state: WatchState): void {
     const { watch } = state;
     const own = residentMBOf(watch.pid);
     // Gone: its connection reports the end; nothing to judge.

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, opendirSync, readFileSync, type Dir } from 'node:fs';
 import path from 'node:path';
 
 const MB = 1024 * 1024;
@@ -56,9 +56,10 @@ export interface DiskUsage {
 
 /**
  * Bytes a folder really holds on disk (allocated blocks, so a sparse file counts what it uses),
- * walked without following links; gone entries are skipped. The walk stops after `maxEntries`
- * entries (its `entries` then says `maxEntries + 1`): a folder of that many files costs the
- * coordinator ~3 µs an entry, synchronously, on every walk.
+ * walked without following links; gone entries are skipped. The walk reads at most `maxEntries`
+ * entries (its `entries` then says `maxEntries + 1`), a folder's names a few at a time: a listing
+ * read whole first (readdirSync) would cost a folder of a million files its whole listing before
+ * the cap could stop it, and every entry costs the coordinator ~3 µs, synchronously.
  */
 export function diskUsage(root: string, maxEntries: number): DiskUsage {
   let total = 0;
@@ -66,22 +67,27 @@ export function diskUsage(root: string, maxEntries: number): DiskUsage {
   const stack = [root];
   while (stack.length > 0 && seen <= maxEntries) {
     const dir = stack.pop()!;
-    let names: string[];
+    let listing: Dir;
     try {
-      names = readdirSync(dir);
+      listing = opendirSync(dir);
     } catch {
       continue;
     }
-    for (const name of names) {
-      if (++seen > maxEntries) break;
-      const file = path.join(dir, name);
-      try {
-        const st = lstatSync(file);
-        total += st.blocks * 512;
-        if (st.isDirectory()) stack.push(file);
-      } catch {
-        // Removed while we walked.
+    try {
+      for (let entry = listing.readSync(); entry !== null && ++seen <= maxEntries; entry = listing.readSync()) {
+        const file = path.join(dir, entry.name);
+        try {
+          const st = lstatSync(file);
+          total += st.blocks * 512;
+          if (st.isDirectory()) stack.push(file);
+        } catch {
+          // Removed while we walked.
+        }
       }
+    } catch {
+      // The folder went while we read it.
+    } finally {
+      listing.closeSync();
     }
   }
   return { bytes: total, entries: seen };
