@@ -9,13 +9,14 @@ import type { JournalRecord } from './record.js';
 import { recordJson } from './record.js';
 
 /**
- * Least time between two writes of the journal, in ms. Under a flood of events (thousands of
- * subtasks a second) a write per event-loop turn made the write calls the journal's first cost in
- * a profile of the throughput case; at most one write per this interval bounds them, while an
- * idle run still writes at the end of the turn. What a crash can lose grows by at most this
- * window of records — never one that later work depended on: `durable()` writes at once.
+ * Longest time a record waits in the queue, in ms: appending to an empty queue arms one timer for
+ * this long, and whatever is queued when it fires is written (a write barrier or `durable()`
+ * usually wrote it first). What a crash can lose grows by at most this window of records — never
+ * one that later work depended on: `durable()` writes at once. A check at the end of every turn of
+ * the event loop (setImmediate) cost more CPU per subtask than the journal's writes: it made the
+ * loop poll once more and call into JavaScript once more per turn.
  */
-export const MIN_WRITE_GAP_MS = 2;
+export const MAX_QUEUED_MS = 2;
 
 /**
  * Largest group line (UTF-16 units of its JSON): a group of successes with big outputs is
@@ -24,9 +25,9 @@ export const MIN_WRITE_GAP_MS = 2;
 export const MAX_GROUP_UNITS = 1024 * 1024;
 
 /**
- * Appends records to one journal file. Records go out in batches, one write call each: at the
- * end of the turn of the event loop they were appended in, or — when the last write was less than
- * MIN_WRITE_GAP_MS ago — when that gap has passed.
+ * Appends records to one journal file. Records go out in batches, one write call each: with the
+ * run's next write barrier (`writeNow`) or `durable()`, or at the latest MAX_QUEUED_MS after the
+ * first of them was appended.
  *
  * Appending only queues a record; it is encoded when its batch is written (records are the run's
  * events, never changed once applied, so encoding them later writes the same line). The batch is
@@ -53,8 +54,7 @@ export class JournalWriter {
   /** Where each line of the batch ends, and the queued entry each starts with (the crash switch cuts by these). */
   private readonly lineEnds: number[] = [];
   private readonly lineFirst: number[] = [];
-  private flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  private lastWrite = -Infinity;
+  private flushTimer: NodeJS.Timeout | undefined;
   /** fdatasyncs on the thread pool (the fd stays open until they are done). */
   private inFlight = 0;
   private unsynced = false;
@@ -117,29 +117,18 @@ export class JournalWriter {
   }
 
   /**
-   * Records go out at the end of the turn they were appended in; when the last write was less
-   * than MIN_WRITE_GAP_MS ago, once that gap has passed. The end of the turn is checked first
-   * (setImmediate), and only a batch still queued then sets a timer: a run's write barrier
-   * usually wrote it already, and a timer set for every record — firing into an empty queue —
-   * cost more CPU than the journal's encoding and writes together.
+   * The queue's timer: armed by an append to an empty queue (one timer per batch, not one per
+   * record); a write barrier that writes the batch first leaves it to fire into an empty queue
+   * (clearing and setting one again on every barrier write costs more).
    */
   private scheduleWrite(): void {
     if (this.flushTimer !== undefined) return;
-    this.flushTimer = setImmediate(this.endOfTurn);
+    this.flushTimer = setTimeout(this.writeBatchNow, MAX_QUEUED_MS);
   }
-
-  private readonly endOfTurn = (): void => {
-    this.flushTimer = undefined;
-    if (this.queued.length === 0) return;
-    const wait = this.lastWrite + MIN_WRITE_GAP_MS - performance.now();
-    if (wait > 0) this.flushTimer = setTimeout(this.writeBatchNow, wait);
-    else this.flush();
-  };
 
   private clearTimer(): void {
     if (this.flushTimer === undefined) return;
-    clearTimeout(this.flushTimer as NodeJS.Timeout);
-    clearImmediate(this.flushTimer as NodeJS.Immediate);
+    clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
   }
 
@@ -150,9 +139,8 @@ export class JournalWriter {
   };
 
   /**
-   * Encodes the queued records and writes them now, in one synchronous call. A batch's check or
-   * timer already set is left to fire (it finds nothing, or what came since): clearing and
-   * setting one again on every write of the run's write barrier costs more.
+   * Encodes the queued records and writes them now, in one synchronous call. A timer already
+   * set is left to fire (it finds nothing, or what came since).
    */
   private flush(): Result<void, QiError> {
     const queued = this.queued;
@@ -161,7 +149,6 @@ export class JournalWriter {
     if (this.crash !== undefined && this.written + records >= this.crash.atRecord) this.crashNow(this.fd, this.crash);
     queued.length = 0;
     this.written += records;
-    this.lastWrite = performance.now();
     try {
       this.writeBatch(this.fd, this.batch.length);
       if (records > 0) this.unsynced = true;

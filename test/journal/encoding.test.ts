@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RunEvent } from '../../src/execution/run-events.js';
 import { LineBatch } from '../../src/journal/batch.js';
 import { expandRecord, GROUP_TYPE, groupJson } from '../../src/journal/event-group.js';
@@ -8,7 +8,7 @@ import { readJournal } from '../../src/journal/read.js';
 import type { JournalRecord } from '../../src/journal/record.js';
 import { decodeRecord, encodeJson, encodeRecord, recordJson } from '../../src/journal/record.js';
 import { JOURNAL_FILE } from '../../src/journal/runs.js';
-import { JournalWriter, MAX_GROUP_UNITS } from '../../src/journal/writer.js';
+import { JournalWriter, MAX_GROUP_UNITS, MAX_QUEUED_MS } from '../../src/journal/writer.js';
 import { err, ok, tempProject } from '../helpers.js';
 
 const error = { code: 'AGENT_ERROR', message: 'boom "quoted"\nsecond line', category: 'agent', context: { subtaskId: 's1' } };
@@ -193,12 +193,40 @@ describe('journal written by the writer', () => {
     w.close();
   });
 
+  it('a batch arms one timer, not one per record or per turn, and is written when it fires', () => {
+    vi.useFakeTimers();
+    try {
+      const file = path.join(tempProject(), JOURNAL_FILE);
+      const w = ok(JournalWriter.open(file));
+      for (let i = 0; i < 100; i++) ok(w.append({ type: 'r', i }));
+      expect(vi.getTimerCount()).toBe(1);
+      // The end of the turn writes nothing (no setImmediate check); the timer does.
+      vi.advanceTimersByTime(MAX_QUEUED_MS - 1);
+      expect(readFileSync(file, 'utf8')).toBe('');
+      vi.advanceTimersByTime(1);
+      expect(ok(readJournal(file)).records).toHaveLength(100);
+      expect(vi.getTimerCount()).toBe(0);
+      // A write barrier writes the next batch first; its timer then fires into an empty queue.
+      ok(w.append({ type: 'r', i: 100 }));
+      ok(w.writeNow());
+      expect(ok(readJournal(file)).records).toHaveLength(101);
+      vi.advanceTimersByTime(MAX_QUEUED_MS);
+      expect(vi.getTimerCount()).toBe(0);
+      expect(ok(readJournal(file)).records).toHaveLength(101);
+      ok(w.close());
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('batches written in turn keep the records in order; close() writes what is queued, then later appends fail', async () => {
     const file = path.join(tempProject(), JOURNAL_FILE);
     const w = ok(JournalWriter.open(file));
     ok(w.append({ type: 'r', i: 0 }));
-    // The writer's turn comes: the first batch is written; the next records form another.
-    await new Promise((r) => setImmediate(r));
+    // The batch's time comes (its timer was set before this longer one): the first batch is
+    // written; the next records form another.
+    await new Promise((r) => setTimeout(r, MAX_QUEUED_MS * 5));
+    expect(ok(readJournal(file)).records).toEqual([{ type: 'r', i: 0 }]);
     for (let i = 1; i < 5; i++) ok(w.append({ type: 'r', i }));
     ok(await w.durable());
     expect(ok(readJournal(file)).records.map((r) => r['i'])).toEqual([0, 1, 2, 3, 4]);
