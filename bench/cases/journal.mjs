@@ -27,7 +27,7 @@ export async function run({ figures, progress, reps }) {
   // ratio of medians taken from different moments.
   const rates = { on: [], off: [] };
   const pairs = [];
-  for (let r = 0; r < reps(8, 2); r++) {
+  for (let r = 0; r < reps(16, 2); r++) {
     const order = r % 2 === 0 ? [['on', on], ['off', off]] : [['off', off], ['on', on]];
     const round = {};
     for (const [key, c] of order) {
