@@ -42,6 +42,14 @@ function looksLikeDistribution(d: unknown): d is TaskDistribution {
  */
 export class CoordinationExecutionEngine {
   private readonly runs = new Map<string, CoordinationRun>();
+  /**
+   * The process is exiting (`process.exit`, as on the CLI's second Ctrl-C) while runs execute:
+   * their journals' queued records are written first (synchronously; timers will not fire), so a
+   * subtask the run saw succeed is not run again by a resume. Registered while a run executes.
+   */
+  private readonly exitHook = (): void => {
+    for (const run of this.runs.values()) run.writeJournalNow();
+  };
   /** The run each live agent belongs to: an agent's events reach their run by one lookup. */
   private readonly agentRuns = new Map<string, CoordinationRun>();
   /** Final statuses of ended runs, by coordination id. */
@@ -94,6 +102,7 @@ export class CoordinationExecutionEngine {
     // Only a run that can execute gets a directory (removed again when it ends).
     mkdirSync(runDir, { recursive: true, mode: 0o700 });
     this.runs.set(run.id, run);
+    if (this.runs.size === 1) process.on('exit', this.exitHook);
     this.finished.delete(run.id);
     const result = await run.execute();
     this.release(run);
@@ -120,6 +129,7 @@ export class CoordinationExecutionEngine {
   /** Forgets an ended run, keeping its final status. */
   private release(run: CoordinationRun): void {
     this.runs.delete(run.id);
+    if (this.runs.size === 0) process.removeListener('exit', this.exitHook);
     this.finished.set(run.id, run.progress());
   }
 

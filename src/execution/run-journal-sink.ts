@@ -39,7 +39,15 @@ export class RunJournalSink {
    * records wait for their batch: an agent's messages never depend on them being on disk.
    */
   flushPending(): void {
-    if (!this.startPending) return;
+    if (this.startPending) this.writeQueued();
+  }
+
+  /**
+   * Writes everything appended and not yet written, now (synchronously, not synced): for a
+   * process about to exit, whose timers will not fire. What is written then survives the
+   * process, as any write does; only a machine crash could still lose it.
+   */
+  writeQueued(): void {
     this.startPending = false;
     if (this.journal === undefined || this.broken) return;
     const wrote = this.journal.writeNow();

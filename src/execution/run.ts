@@ -205,6 +205,11 @@ export class CoordinationRun {
     return this.plan.indexOf(subtaskId);
   }
 
+  /** Writes the journal's queued records now: the process is exiting (see CoordinationExecutionEngine). */
+  writeJournalNow(): void {
+    this.journal.writeQueued();
+  }
+
   /** Live progress (spec: ExecutionStatus). */
   progress(): ExecutionStatus {
     let partial = 0;
