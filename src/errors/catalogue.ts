@@ -150,8 +150,8 @@ export const ERROR_CATALOGUE = {
   },
   NOT_FOUND: {
     category: 'VALIDATION',
-    when: 'an agent, coordination, allocation or plugin id is unknown',
-    fix: 'use an id returned by qicoord (getActiveAgents, distributeTask, allocateResources)',
+    when: 'an agent, coordination, allocation, plugin or journaled run id is unknown',
+    fix: 'use an id returned by qicoord (getActiveAgents, distributeTask, allocateResources; `qicoord runs` lists the journaled runs)',
   },
   CANCELLED: {
     category: 'SYSTEM',
