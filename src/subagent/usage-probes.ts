@@ -1,4 +1,4 @@
-import { lstatSync, opendirSync, readFileSync, type Dir } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, opendirSync, readFileSync, type Dir } from 'node:fs';
 import path from 'node:path';
 
 const MB = 1024 * 1024;
@@ -54,32 +54,53 @@ export interface DiskUsage {
   readonly entries: number;
 }
 
+/** A folder to read, with the identity (device, inode) it had when the walk found it. */
+interface FolderToRead {
+  readonly path: string;
+  readonly dev: number;
+  readonly ino: number;
+}
+
+/** A folder opened without following a link at its last step (an open that meets a link fails). */
+const FOLDER_OPEN = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
 /**
  * Bytes a folder really holds on disk (allocated blocks, so a sparse file counts what it uses),
  * walked without following links; gone entries are skipped. The walk reads at most `maxEntries`
  * entries (its `entries` then says `maxEntries + 1`), a folder's names a few at a time: a listing
  * read whole first (readdirSync) would cost a folder of a million files its whole listing before
  * the cap could stop it, and every entry costs the coordinator ~3 µs, synchronously.
+ *
+ * The folder belongs to an agent, which may swap any folder in it for a link while the walk runs
+ * (rename is atomic). A walk that found a folder and later opened its path would then read
+ * wherever the link points, as the coordinator's user: a race an agent wins ~100 times in 3 s of
+ * trying. So each folder is opened (never through a link at its last step), checked to be the
+ * folder the walk found (same device and inode, else skipped), and its entries are read and
+ * stat-ed through that open folder (`/proc/self/fd/N/name`), never through its path again.
  */
 export function diskUsage(root: string, maxEntries: number): DiskUsage {
   let total = 0;
   let seen = 0;
-  const stack = [root];
+  const stack: FolderToRead[] = [];
+  try {
+    const st = lstatSync(root);
+    if (st.isDirectory()) stack.push({ path: root, dev: st.dev, ino: st.ino });
+  } catch {
+    // No workspace (yet, or any more).
+  }
   while (stack.length > 0 && seen <= maxEntries) {
-    const dir = stack.pop()!;
-    let listing: Dir;
+    const folder = stack.pop()!;
+    const fd = openFound(folder);
+    if (fd === undefined) continue;
+    const here = `/proc/self/fd/${fd}`;
+    let listing: Dir | undefined;
     try {
-      listing = opendirSync(dir);
-    } catch {
-      continue;
-    }
-    try {
+      listing = opendirSync(here);
       for (let entry = listing.readSync(); entry !== null && ++seen <= maxEntries; entry = listing.readSync()) {
-        const file = path.join(dir, entry.name);
         try {
-          const st = lstatSync(file);
+          const st = lstatSync(`${here}/${entry.name}`);
           total += st.blocks * 512;
-          if (st.isDirectory()) stack.push(file);
+          if (st.isDirectory()) stack.push({ path: path.join(folder.path, entry.name), dev: st.dev, ino: st.ino });
         } catch {
           // Removed while we walked.
         }
@@ -87,8 +108,27 @@ export function diskUsage(root: string, maxEntries: number): DiskUsage {
     } catch {
       // The folder went while we read it.
     } finally {
-      listing.closeSync();
+      listing?.closeSync();
+      closeSync(fd);
     }
   }
   return { bytes: total, entries: seen };
+}
+
+/** The folder opened, if its path still leads to the very folder the walk found (else undefined: it was swapped or removed). */
+function openFound(folder: FolderToRead): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(folder.path, FOLDER_OPEN);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.dev === folder.dev && st.ino === folder.ino) return fd;
+  } catch {
+    // Fall through: closed below.
+  }
+  closeSync(fd);
+  return undefined;
 }
