@@ -5,7 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import { safeStringify } from '../util/safe-json.js';
 import { admitCall } from './admit.js';
 import { checkHost } from './hosts.js';
-import { checkReadPath, checkWritePath } from './paths.js';
+import { checkReadPath, checkWritePath, confirmOpened } from './paths.js';
 import { Semaphore } from './semaphore.js';
 import type { ToolContext, ToolDefinition, ToolPolicy, ToolUsage } from './types.js';
 
@@ -102,6 +102,7 @@ export class ToolBroker {
       logger: this.logger.child({ tool: name }),
       checkRead: (p) => checkReadPath(policy, p),
       checkWrite: (p) => checkWritePath(policy, p),
+      confirmOpened: (op, p, fd) => confirmOpened(policy, op, p, fd),
       checkHost: (url) => checkHost(policy, url),
     };
   }

@@ -105,3 +105,31 @@ export async function checkWritePath(policy: ToolPolicy, requested: string): Pro
     return failure(fsError(e, 'write', requested));
   }
 }
+
+/**
+ * Where an open file really is: the kernel's path of what `fd` refers to (`/proc/self/fd/N`),
+ * whatever links the path that opened it went through. A check of a path and a later open of the
+ * same path can see two different files (an agent may swap a folder of its workspace for a link
+ * in between: rename is atomic); the open file is what is read or written, so it is what is
+ * checked again ({@link confirmOpened}).
+ */
+export function fdPath(fd: number): string {
+  return `/proc/self/fd/${fd}`;
+}
+
+/**
+ * Confirms that an open file or folder (`fd`, opened from a path {@link checkReadPath} or
+ * {@link checkWritePath} returned) lies inside the roots that check used: FS_DENIED otherwise
+ * (the path was swapped for a link between the check and the open). Nothing may be read from or
+ * written to `fd` before this succeeds.
+ */
+export async function confirmOpened(policy: ToolPolicy, op: 'read' | 'write', requested: string, fd: number): Promise<Result<void, QiError>> {
+  if (op === 'write' && policy.fileSystemAccess === 'full') return success(undefined);
+  try {
+    const real = await readlink(fdPath(fd));
+    const roots = await realRoots(op === 'read' ? readableRoots(policy) : policy.writeRoots);
+    return roots.some((r) => isInside(real, r)) ? success(undefined) : failure(outside(policy, op, requested, real, roots));
+  } catch (e) {
+    return failure(fsError(e, op, requested));
+  }
+}

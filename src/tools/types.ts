@@ -46,6 +46,12 @@ export interface ToolContext {
   checkRead(p: string): Promise<Result<string, QiError>>;
   /** Resolves `p` (symlinks followed) and checks it is writable; the path to open with O_NOFOLLOW. */
   checkWrite(p: string): Promise<Result<string, QiError>>;
+  /**
+   * Confirms what was opened from a checked path (`fd`) is still inside the readable or writable
+   * roots; call it before reading or writing through `fd` (the agent may have swapped a folder
+   * on the path for a link after the check). FS_DENIED when it is not.
+   */
+  confirmOpened(op: 'read' | 'write', p: string, fd: number): Promise<Result<void, QiError>>;
   /** Checks the network policy allows a request to `url`. */
   checkHost(url: URL): Result<void, QiError>;
 }

@@ -43,6 +43,9 @@ export const readTool = defineTool({
     try {
       // O_NONBLOCK: opening a FIFO must not hang; O_NOFOLLOW: the checked real path must not have become a link.
       handle = await open(checked.value, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      // A folder on the path may have been swapped for a link since the check: what was opened is what counts.
+      const confirmed = await ctx.confirmOpened('read', args.path, handle.fd);
+      if (confirmed.tag === 'failure') return confirmed;
       const stat = await handle.stat();
       if (!stat.isFile()) {
         const what = stat.isDirectory() ? "a directory; use the 'list' tool" : 'not a regular file';
