@@ -11,8 +11,8 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ToolBroker, builtinTools } from '../src/tools/broker.js';
-import type { ToolPolicy } from '../src/tools/types.js';
 import { tempProject } from './helpers.js';
+import { toolPolicy } from './tool-policy.js';
 
 const SECRET = 'SECRET-OUTSIDE-THE-GRANTS';
 const SWAPPER = path.join(import.meta.dirname, 'fixtures/swap-folder.cjs');
@@ -31,20 +31,7 @@ async function swapping(): Promise<{ ws: string; outside: string; broker: ToolBr
   writeFileSync(path.join(outside, 'd', 'f.txt'), SECRET);
   writeFileSync(path.join(outside, 'd', 'outside-only.txt'), SECRET);
   symlinkSync(outside, path.join(ws, 'link'));
-  const policy: ToolPolicy = {
-    agentId: 'racer',
-    allowedTools: ['read', 'write', 'list'],
-    prohibitedOperations: [],
-    fileSystemAccess: 'restricted',
-    workspace: ws,
-    readRoots: [ws],
-    writeRoots: [ws],
-    network: { level: 'none', allowedHosts: [] },
-    maxToolCalls: 1_000_000,
-    maxFileOperations: 1_000_000,
-    maxConcurrentOperations: 8,
-    execute: { wrap: (command, args) => ({ command, args: [...args] }), env: {}, defaultTimeoutMs: 10_000 },
-  };
+  const policy = toolPolicy(ws, { agentId: 'racer', allowedTools: ['read', 'write', 'list'], maxToolCalls: 1_000_000, maxFileOperations: 1_000_000, maxConcurrentOperations: 8 });
   const swapper = spawn(process.execPath, [SWAPPER, ws], { stdio: ['ignore', 'pipe', 'inherit'] });
   killers.push(() => swapper.kill('SIGKILL'));
   await new Promise<void>((resolve) => swapper.stdout.once('data', () => resolve()));

@@ -11,6 +11,7 @@ import { ToolBroker, builtinTools } from '../src/tools/broker.js';
 import { hostAllowed } from '../src/tools/hosts.js';
 import { defineTool, type ToolDefinition, type ToolPolicy } from '../src/tools/types.js';
 import { err, issueLines, ok } from './helpers.js';
+import { toolPolicy } from './tool-policy.js';
 
 const logger = pino({ level: 'silent' });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -70,21 +71,7 @@ function allTools(): Map<string, ToolDefinition> {
 }
 
 function policy(overrides: Partial<ToolPolicy> = {}): ToolPolicy {
-  return {
-    agentId: 'agent-1',
-    allowedTools: ['read', 'write', 'list', 'fetch', 'execute', 'slow', 'tick', 'boom'],
-    prohibitedOperations: [],
-    fileSystemAccess: 'restricted',
-    workspace: ws,
-    readRoots: [ws],
-    writeRoots: [ws],
-    network: { level: 'none', allowedHosts: [] },
-    maxToolCalls: 100,
-    maxFileOperations: 100,
-    maxConcurrentOperations: 4,
-    execute: { wrap: (command, args) => ({ command, args: [...args] }), env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, defaultTimeoutMs: 10_000 },
-    ...overrides,
-  };
+  return toolPolicy(ws, { allowedTools: ['read', 'write', 'list', 'fetch', 'execute', 'slow', 'tick', 'boom'], ...overrides });
 }
 
 const broker = (overrides: Partial<ToolPolicy> = {}): ToolBroker => new ToolBroker(policy(overrides), allTools(), logger);
