@@ -520,20 +520,20 @@ export class SubAgent {
           limitPercent: limits.maxCpuPercent,
           cpuPercent: sample.cpuWindowPercent,
         }),
-      disk: () =>
-        (sample.diskMB ?? 0) > this.maxDiskMB
-          ? qiError('DISK_LIMIT', `${where} holds ${Math.round(sample.diskMB ?? 0)} MB in its workspace, more than maxDiskMB ${this.maxDiskMB}; it was killed`, {
-              agentId: this.id,
-              subtaskId,
-              limitMB: this.maxDiskMB,
-              diskMB: sample.diskMB,
-            })
-          : qiError('DISK_LIMIT', `${where} holds more than ${(sample.diskEntries ?? 1) - 1} files and folders in its workspace (sandbox.maxWorkspaceEntries); it was killed`, {
-              agentId: this.id,
-              subtaskId,
-              limitEntries: (sample.diskEntries ?? 1) - 1,
-              diskMB: sample.diskMB,
-            }),
+      disk: () => {
+        // Over its bytes, or (the walk stops one entry past the cap) over sandbox.maxWorkspaceEntries.
+        const overBytes = (sample.diskMB ?? 0) > this.maxDiskMB;
+        const limitEntries = (sample.diskEntries ?? 1) - 1;
+        const what = overBytes
+          ? `${Math.round(sample.diskMB ?? 0)} MB in its workspace, more than maxDiskMB ${this.maxDiskMB}`
+          : `more than ${limitEntries} files and folders in its workspace (sandbox.maxWorkspaceEntries)`;
+        return qiError('DISK_LIMIT', `${where} holds ${what}; it was killed`, {
+          agentId: this.id,
+          subtaskId,
+          diskMB: sample.diskMB,
+          ...(overBytes ? { limitMB: this.maxDiskMB } : { limitEntries }),
+        });
+      },
     };
     this.fail(errors[kind](), `${kind} limit`, kind !== 'cpu');
   }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import pidusage from 'pidusage';
+import { DEFAULT_CONFIG } from '../../config/defaults.js';
 import type { DiskUsage } from './usage-probes.js';
 import { descendantsResidentMB, diskUsage, residentMBOf } from './usage-probes.js';
 import { UsageHistory } from './usage-history.js';
@@ -52,8 +53,6 @@ interface WatchState {
   nextDiskWalkAt: number;
 }
 
-/** Files and folders a watched workspace may hold by default (`sandbox.maxWorkspaceEntries`). */
-export const DEFAULT_MAX_WORKSPACE_ENTRIES = 100_000;
 /**
  * A workspace walk may take at most this share of the time between its starts: a walk that took
  * W ms waits (1 / share − 1) × W before the next (a small workspace is still walked every tick).
@@ -95,7 +94,7 @@ export class ResourceMonitor {
     private readonly pollIntervalMs: number,
     private readonly cpuWindowMs: number,
     private readonly logger: Logger,
-    private readonly maxWorkspaceEntries = DEFAULT_MAX_WORKSPACE_ENTRIES,
+    private readonly maxWorkspaceEntries: number = DEFAULT_CONFIG.sandbox.maxWorkspaceEntries,
   ) {
     this.cpuEvery = Math.max(1, Math.floor(cpuWindowMs / CPU_READINGS_PER_WINDOW / pollIntervalMs));
   }

@@ -17,6 +17,7 @@ import { defineTool, type ToolContext } from '../types.js';
  * link swapped into the path can move a folder or file outside the grants.
  */
 async function openFolderToWrite(dir: string, requested: string, ctx: ToolContext): Promise<Result<FileHandle, QiError>> {
+  const up = path.dirname(dir);
   try {
     const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
     const confirmed = await ctx.confirmOpened('write', requested, handle.fd);
@@ -24,10 +25,9 @@ async function openFolderToWrite(dir: string, requested: string, ctx: ToolContex
     await handle.close();
     return confirmed;
   } catch (e) {
-    const up = path.dirname(dir);
     if (errnoCode(e) !== 'ENOENT' || up === dir) return failure(fsError(e, 'write', requested));
   }
-  const parent = await openFolderToWrite(path.dirname(dir), requested, ctx);
+  const parent = await openFolderToWrite(up, requested, ctx);
   if (parent.tag === 'failure') return parent;
   const inParent = `${fdPath(parent.value.fd)}/${path.basename(dir)}`;
   try {
