@@ -89,8 +89,9 @@ export function decideOnFailure(policy: FailurePolicy, index: number, subtask: S
   }
   const retry = policy.retry;
   const how = getRetryStrategy(error.category).strategy;
-  if (triggered && policy.handling === 'retry-cascade' && retry !== undefined && how !== 'never' && subtask.attempts < retry.maxAttempts) {
-    const delayMs = how === 'exponential_backoff' ? retry.baseDelayMs * 2 ** (subtask.attempts - 1) : retry.baseDelayMs * subtask.attempts;
+  if (triggered && policy.handling === 'retry-cascade' && retry !== undefined && how !== 'never' && subtask.tries < retry.maxAttempts) {
+    // Tries, not the attempt's number: after a resume, numbers continue above the earlier run's.
+    const delayMs = how === 'exponential_backoff' ? retry.baseDelayMs * 2 ** (subtask.tries - 1) : retry.baseDelayMs * subtask.tries;
     return [{ type: 'retry', index, delayMs, reason: `${error.code} (${how})`, error }, { type: 'dispatch' }];
   }
   if (policy.handling === 'fail-fast') {

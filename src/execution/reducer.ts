@@ -9,6 +9,7 @@ export function initialRunState(ids: readonly string[]): RunState {
     syncOutcomes: {},
     fallbacks: [],
     reassignments: 0,
+    reservedAttempts: 0,
     startedAt: undefined,
     ended: undefined,
   };
@@ -18,7 +19,7 @@ export function initialRunState(ids: readonly string[]): RunState {
 
 function addSubtasks(state: RunState, ids: readonly string[]): void {
   for (const id of ids) {
-    state.subtasks.push({ id, status: 'pending', attempts: 0, agentId: undefined, error: undefined, startedAt: undefined, endedAt: undefined, usage: undefined, outputs: undefined, deadlineFactor: 1, extensions: 0 });
+    state.subtasks.push({ id, status: 'pending', attempts: 0, tries: 0, agentId: undefined, error: undefined, startedAt: undefined, endedAt: undefined, usage: undefined, outputs: undefined, deadlineFactor: 1, extensions: 0 });
   }
   state.counts.pending += ids.length;
 }
@@ -51,6 +52,10 @@ export function applyEvent(state: RunState, event: RunEvent): boolean {
     case 'sync-released':
       state.syncOutcomes[event.pointId] = event.outcome;
       return true;
+    case 'attempts-reserved':
+      if (event.upTo <= state.reservedAttempts) return false;
+      state.reservedAttempts = event.upTo;
+      return true;
     case 'fallback-applied':
       return applyFallback(state, event);
     case 'run-ended':
@@ -62,7 +67,7 @@ export function applyEvent(state: RunState, event: RunEvent): boolean {
   }
 }
 
-type SubtaskEvent = Exclude<RunEvent, { type: 'run-started' | 'subtasks-added' | 'sync-released' | 'fallback-applied' | 'run-ended' }>;
+type SubtaskEvent = Exclude<RunEvent, { type: 'run-started' | 'subtasks-added' | 'sync-released' | 'attempts-reserved' | 'fallback-applied' | 'run-ended' }>;
 
 function applySubtaskEvent(state: RunState, event: SubtaskEvent): boolean {
   const s = state.subtasks[event.index];
@@ -72,6 +77,7 @@ function applySubtaskEvent(state: RunState, event: SubtaskEvent): boolean {
       if (s.status !== 'pending') return false;
       setStatus(state, s, 'running');
       s.attempts = event.attempt;
+      s.tries += 1;
       return true;
     case 'subtask-started':
       if (s.status !== 'running') return false;
@@ -105,9 +111,12 @@ function applySubtaskEvent(state: RunState, event: SubtaskEvent): boolean {
   }
 }
 
-function endAttempt(s: SubtaskState, event: { readonly at: number; readonly usage?: SubtaskState['usage'] }): boolean {
+function endAttempt(s: SubtaskState, event: { readonly at: number; readonly usage?: SubtaskState['usage']; readonly agentId?: string | undefined; readonly startedAt?: number | undefined }): boolean {
   s.endedAt = event.at;
   if (event.usage !== undefined) s.usage = event.usage;
+  // A replayed attempt has no start of its own: its end says where and when it began.
+  if (event.agentId !== undefined) s.agentId = event.agentId;
+  if (event.startedAt !== undefined) s.startedAt = event.startedAt;
   return true;
 }
 

@@ -14,9 +14,15 @@ export type RunEvent =
   | { readonly type: 'run-started'; readonly at: number }
   /** Subtasks one running subtask delegated (ctx.delegate), appended to the run: all of one parent. */
   | { readonly type: 'subtasks-added'; readonly subtasks: readonly DelegatedSubtask[]; readonly at: number }
+  /**
+   * Attempt numbers up to `upTo` may be sent to agents from now on. Recorded before the first
+   * attempt above the number reserved so far is sent (a journal has it in the file first), so a
+   * resume can number every attempt above any that may have run, without a record per start.
+   */
+  | { readonly type: 'attempts-reserved'; readonly upTo: number; readonly at: number }
   /** An attempt begins: the subtask holds a concurrency slot and waits for an agent (not journaled: a resume takes it from the attempt's next record). */
   | { readonly type: 'subtask-dispatched'; readonly index: number; readonly subtaskId: string; readonly attempt: number; readonly at: number }
-  /** The attempt's agent is bound and the subtask sent to it. */
+  /** The attempt's agent is bound and the subtask sent to it (not journaled: its attempt's end names the agent and the start). */
   | { readonly type: 'subtask-started'; readonly index: number; readonly subtaskId: string; readonly attempt: number; readonly agentId: string; readonly at: number }
   | {
       readonly type: 'subtask-succeeded';
@@ -25,6 +31,9 @@ export type RunEvent =
       readonly attempt: number;
       readonly outputs: Readonly<Record<string, unknown>>;
       readonly usage?: ResourceUsage | undefined;
+      /** The attempt's agent and start (what its `subtask-started` said: a journal keeps only this). */
+      readonly agentId?: string | undefined;
+      readonly startedAt?: number | undefined;
       readonly at: number;
     }
   /** An attempt failed and the subtask goes back to pending (retry, deadline extended). */
@@ -37,10 +46,22 @@ export type RunEvent =
       readonly delayMs: number;
       readonly reason: string;
       readonly usage?: ResourceUsage | undefined;
+      readonly agentId?: string | undefined;
+      readonly startedAt?: number | undefined;
       readonly at: number;
     }
   /** The subtask failed for good. */
-  | { readonly type: 'subtask-failed'; readonly index: number; readonly subtaskId: string; readonly attempt: number; readonly error: QiError; readonly usage?: ResourceUsage | undefined; readonly at: number }
+  | {
+      readonly type: 'subtask-failed';
+      readonly index: number;
+      readonly subtaskId: string;
+      readonly attempt: number;
+      readonly error: QiError;
+      readonly usage?: ResourceUsage | undefined;
+      readonly agentId?: string | undefined;
+      readonly startedAt?: number | undefined;
+      readonly at: number;
+    }
   | { readonly type: 'subtask-cancelled'; readonly index: number; readonly subtaskId: string; readonly error?: QiError | undefined; readonly at: number }
   /** Never ran: an upstream did not succeed, or the strategy would not start it. */
   | { readonly type: 'subtask-skipped'; readonly index: number; readonly subtaskId: string; readonly error: QiError; readonly at: number }
@@ -55,8 +76,10 @@ export type RunEndStatus = 'completed' | 'failed' | 'cancelled';
 export interface SubtaskState {
   readonly id: string;
   status: SubtaskStatus;
-  /** Attempts begun (1 for the first). */
+  /** The number of its latest attempt (1 for the first; after a resume it continues above every number the earlier run may have used). */
   attempts: number;
+  /** Attempts dispatched, as the run knows them (its own and the journal's): what the retry budget counts. */
+  tries: number;
   agentId: string | undefined;
   error: QiError | undefined;
   startedAt: number | undefined;
@@ -78,6 +101,8 @@ export interface RunState {
   readonly fallbacks: { readonly action: string; readonly detail: Readonly<Record<string, unknown>> }[];
   /** reassign-tasks actions carried out (bounded by the plan's maxReassignments). */
   reassignments: number;
+  /** The highest attempt number reserved (`attempts-reserved`): no attempt above it has been sent to an agent. */
+  reservedAttempts: number;
   startedAt: number | undefined;
   ended: { readonly status: RunEndStatus; readonly error?: QiError | undefined; readonly at: number } | undefined;
 }

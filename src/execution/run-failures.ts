@@ -70,11 +70,11 @@ export class RunFailures {
         host.record({ type: 'fallback-applied', action: 'extend-deadline', detail: { subtaskId: s!.id, index: c.index, factor: c.factor, agentId: s!.agentId }, at });
         return;
       case 'retry':
-        host.record({ type: 'subtask-requeued', index: c.index, subtaskId: s!.id, attempt: s!.attempts, error: c.error, delayMs: c.delayMs, reason: c.reason, usage, at });
+        host.record({ type: 'subtask-requeued', index: c.index, subtaskId: s!.id, attempt: s!.attempts, error: c.error, delayMs: c.delayMs, reason: c.reason, usage, agentId: s!.agentId, startedAt: s!.startedAt, at });
         return this.retryAfter(c.index, c.delayMs);
       case 'fail-subtask':
         if (!delegated) host.noteFailure(c.error);
-        host.record({ type: 'subtask-failed', index: c.index, subtaskId: s!.id, attempt: s!.attempts, error: c.error, usage, at });
+        host.record({ type: 'subtask-failed', index: c.index, subtaskId: s!.id, attempt: s!.attempts, error: c.error, usage, agentId: s!.agentId, startedAt: s!.startedAt, at });
         return;
       case 'cancel-subtask':
         host.record({ type: 'subtask-cancelled', index: c.index, subtaskId: s!.id, error: c.error, at });

@@ -3,14 +3,17 @@ import type { JournalRecord } from '../journal/record.js';
 import type { RunJournal } from '../journal/run-journal.js';
 import type { RunEvent } from './run-events.js';
 
+/** Events the write barrier writes before the next frame to an agent (see RunJournalSink.flushPending). */
+const BARRIER_EVENTS: ReadonlySet<RunEvent['type']> = new Set(['attempts-reserved', 'subtasks-added', 'sync-released']);
+
 /**
  * Where a run's applied events go on disk (durable runs). A journal that cannot be written is
  * warned about once and then left alone: the run goes on, but cannot be resumed past that point.
  */
 export class RunJournalSink {
   private broken = false;
-  /** An attempt's start was appended and is not written yet. */
-  private startPending = false;
+  /** A record an agent's next frame depends on was appended and is not written yet (see flushPending). */
+  private barrierPending = false;
 
   constructor(
     private readonly journal: RunJournal | undefined,
@@ -22,35 +25,42 @@ export class RunJournalSink {
     return this.journal !== undefined;
   }
 
-  /** Appends an applied event. A dispatch is not written: until the attempt starts on an agent nothing has run, and a resume sets it from the attempt's next record (a third fewer records per subtask). */
+  /**
+   * Appends an applied event. An attempt's dispatch and start are not written: until its end
+   * nothing needs them (the end names its agent and start), and an attempt cut off by a crash is
+   * numbered past by the `attempts-reserved` records (half the records of every subtask, and a
+   * write before every frame, saved).
+   */
   record(event: RunEvent): void {
-    if (this.journal === undefined || this.broken || event.type === 'subtask-dispatched') return;
+    if (this.journal === undefined || this.broken || event.type === 'subtask-dispatched' || event.type === 'subtask-started') return;
     const wrote = this.journal.record(event as unknown as JournalRecord);
     if (wrote.tag === 'failure') this.fail(wrote.error, `the run's journal could not be written; it cannot be resumed past this point: ${wrote.error.message}`);
-    else if (event.type === 'subtask-started') this.startPending = true;
+    else if (BARRIER_EVENTS.has(event.type)) this.barrierPending = true;
   }
 
   /**
-   * The write barrier, run right before any frame is written to one of the run's agents: an
-   * attempt's start appended since the last write is written now (synchronously, with whatever
-   * else is queued), so it is in the file before its agent can get the subtask — a coordinator
-   * killed after that resumes the attempt under the next number, whatever the agent did. Starts
-   * dispatched in one turn share one write; with no start pending this costs a test. Other
-   * records wait for their batch: an agent's messages never depend on them being on disk.
+   * The write barrier, run right before any frame is written to one of the run's agents: a
+   * record the frame may depend on, appended since the last write, is written and synced now
+   * (synchronously, with whatever else is queued). An attempt number newly reserved is on disk
+   * before an agent can get an attempt with it — a resume, even after a power cut, numbers every
+   * attempt it may have sent above it — delegated subtasks before they can run, and a sync
+   * point's release before a participant can learn its outcome. They are rare (a reservation
+   * once per run and per retry level): the sync costs a run ~0.2 ms, not a subtask. With nothing
+   * pending this costs a test; other records wait for their batch.
    */
   flushPending(): void {
-    if (this.startPending) this.writeQueued();
+    if (this.barrierPending) this.writeQueued(true);
   }
 
   /**
-   * Writes everything appended and not yet written, now (synchronously, not synced): for a
-   * process about to exit, whose timers will not fire. What is written then survives the
-   * process, as any write does; only a machine crash could still lose it.
+   * Writes everything appended and not yet written, now (synchronously; `sync`: and fdatasyncs
+   * it): for the barrier, and for a process about to exit, whose timers will not fire. What is
+   * written then survives the process, as any write does.
    */
-  writeQueued(): void {
-    this.startPending = false;
+  writeQueued(sync = false): void {
+    this.barrierPending = false;
     if (this.journal === undefined || this.broken) return;
-    const wrote = this.journal.writeNow();
+    const wrote = this.journal.writeNow(sync);
     if (wrote.tag === 'failure') this.fail(wrote.error, `the run's journal could not be written; it cannot be resumed past this point: ${wrote.error.message}`);
   }
 

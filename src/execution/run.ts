@@ -49,6 +49,8 @@ export class CoordinationRun {
   private readonly waitingParents = new Set<number>();
   /** Subtasks taken back from an agent's queue before they began, until their next dispatch. */
   private readonly takenBack = new Set<number>();
+  /** Resumed subtasks' lowest attempt number less one: the numbers the earlier run reserved (see resumeFrom). */
+  private readonly attemptFloor = new Map<number, number>();
   private admissionCheck: NodeJS.Immediate | undefined;
   /** Agents of cancelled subtasks given killGraceMs to return after their ctx.signal aborted. */
   private readonly stops: GracefulStops;
@@ -158,7 +160,12 @@ export class CoordinationRun {
     this.replaying = false;
     this.deps.emit({ type: 'run-start', coordinationId: this.id, taskId: this.distribution.originalTask.id, subtasks: this.plan.subtasks.length, at: this.state.startedAt ?? Date.now() });
     for (const [pointId, outcome] of Object.entries(this.state.syncOutcomes)) this.services.hub.restoreReleased(pointId, outcome);
-    for (const i of resumePoint(this.state, this.plan.graph.preds, (e) => this.record(e))) this.scheduling.ready.add(i);
+    // What is ready now could have been sent before the crash (its inputs were on disk) with any
+    // number reserved then, unrecorded: its next attempt is numbered above all of them.
+    for (const i of resumePoint(this.state, this.plan.graph.preds, (e) => this.record(e))) {
+      this.attemptFloor.set(i, this.state.reservedAttempts);
+      this.scheduling.ready.add(i);
+    }
     this.pump();
     return this.done;
   }
@@ -322,11 +329,16 @@ export class CoordinationRun {
   /** One attempt of subtask `i`: lease an agent, run the subtask on it, record the outcome. */
   private async runSubtask(i: number): Promise<void> {
     const subtask = this.plan.subtasks[i]!;
-    const attempt = this.state.subtasks[i]!.attempts + 1;
+    const s = this.state.subtasks[i]!;
+    // A retry runs on a fresh agent; a subtask taken back before it began failed nothing, and does not.
+    const retry = s.tries > 0 && !this.takenBack.delete(i);
+    const attempt = Math.max(s.attempts, this.attemptFloor.get(i) ?? 0) + 1;
+    this.attemptFloor.delete(i);
+    // Reserved (in the journal's file before the agent gets it: the write barrier) once per new highest number, not once per start.
+    if (attempt > this.state.reservedAttempts) this.record({ type: 'attempts-reserved', upTo: attempt, at: Date.now() });
     this.record({ type: 'subtask-dispatched', index: i, subtaskId: subtask.id, attempt, at: Date.now() });
     this.running.set(i, null);
-    // A retry runs on a fresh agent; a subtask taken back before it began failed nothing, and does not.
-    const acquired = await this.agents.acquire(this.plan.leaseRequest(i, this.id, attempt > 1 && !this.takenBack.delete(i)));
+    const acquired = await this.agents.acquire(this.plan.leaseRequest(i, this.id, retry));
     if (this.state.subtasks[i]!.status !== 'running') {
       if (acquired.tag === 'success') this.agents.release(acquired.value);
       this.running.delete(i);
@@ -353,7 +365,7 @@ export class CoordinationRun {
       return this.pump();
     }
     if (end.outcome.tag === 'success') {
-      this.record({ type: 'subtask-succeeded', index: i, subtaskId: subtask.id, attempt, outputs: end.outcome.value.outputs, usage: end.usage, at: end.at });
+      this.record({ type: 'subtask-succeeded', index: i, subtaskId: subtask.id, attempt, outputs: end.outcome.value.outputs, usage: end.usage, agentId: live.agent.id, startedAt, at: end.at });
       this.scheduling.subtaskEnded(i, true, end.durationMs);
       this.agents.release(live);
       // A success is on disk before its dependents start (journaled runs with dependents only).

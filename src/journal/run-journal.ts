@@ -17,9 +17,12 @@ import { JournalWriter } from './writer.js';
  * The journal format; a journal of another version is refused on resume. 2: the head holds a
  * fingerprint of the config alone, and attempts are not journaled at dispatch. 3: a success could
  * stand for its attempt's start too. 4: every start is written (in the file before its agent gets
- * the subtask), and the starts and successes of one write share one line (event-group.ts).
+ * the subtask), and the starts and successes of one write share one line (event-group.ts). 5:
+ * starts are not written; an attempt's end names its agent and start, and `attempts-reserved`
+ * records (in the file before an agent gets a number above the last) let a resume number every
+ * attempt above any that may have run.
  */
-export const JOURNAL_VERSION = 4;
+export const JOURNAL_VERSION = 5;
 
 /** What a run's journal starts with: enough to rebuild the run, and to tell it was not changed. */
 export interface JournalHead {
@@ -84,8 +87,8 @@ export interface RunJournal {
   readonly dir: string;
   /** Appends one event record (written with its batch, or by `writeNow`; on disk after the next `durable()`). */
   record(event: JournalRecord): Result<void, QiError>;
-  /** Writes what is recorded so far to the file now (not synced). */
-  writeNow(): Result<void, QiError>;
+  /** Writes what is recorded so far to the file now; with `sync`, fdatasyncs it before returning. */
+  writeNow(sync?: boolean): Result<void, QiError>;
   /** Appends one record already encoded (record.ts `encodeJson`). */
   recordLine(line: string): Result<void, QiError>;
   /** Resolves once everything recorded so far is on disk (one fdatasync per batch). */
@@ -107,7 +110,7 @@ function openJournal(runDir: string, runId: string, lock: RunLock, truncateTo?: 
     runId,
     dir: runDir,
     record: (event) => w.append(event),
-    writeNow: () => w.writeNow(),
+    writeNow: (sync) => w.writeNow(sync),
     recordLine: (line) => w.appendLine(line),
     durable: () => w.durable(),
     close() {

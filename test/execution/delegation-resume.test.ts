@@ -32,12 +32,21 @@ async function journaled(journal: string, runs: Map<string, number>): Promise<Mu
 
 const fan = task('fan', [{ id: 'p', agent: 'delegator', inputs: [{ name: 'mode', value: 'fanout' }, { name: 'values', value: [1, 2, 3] }], expectedOutputs: [{ name: 'sum' }, { name: 'outs' }] }]);
 
-/** The journal's lines, each parsed; `cut` is the last line before the one holding p~2's success (a group of starts and successes is one line). */
+/** The journal's lines, each parsed; `cut` is the index of the line holding p~2's success (successes written together share one line). */
 function records(journal: string, runId: string): { lines: string[]; parsed: Record<string, unknown>[]; cut: number } {
   const lines = readFileSync(path.join(journal, runId, JOURNAL_FILE), 'utf8').split('\n').filter((l) => l !== '');
   const parsed = lines.map((l) => JSON.parse(l.slice(9)) as JournalRecord);
-  const cut = parsed.findIndex((r) => expandRecord(r)!.some((e) => e['type'] === 'subtask-succeeded' && e['subtaskId'] === 'p~2')) - 1;
+  const cut = parsed.findIndex((r) => expandRecord(r)!.some((e) => isP2Success(e)));
   return { lines, parsed, cut };
+}
+
+const isP2Success = (e: JournalRecord): boolean => e.type === 'subtask-succeeded' && e['subtaskId'] === 'p~2';
+
+/** The journal as a crash right before p~2's success would leave it: the lines before its line, and the records of its line before it (each a line). */
+function beforeP2(lines: readonly string[], cut: number): string {
+  const group = expandRecord(JSON.parse(lines[cut]!.slice(9)) as JournalRecord)!;
+  const kept = [...lines.slice(0, cut), ...group.slice(0, group.findIndex(isP2Success)).map((r) => encodeRecord(r).trimEnd())];
+  return `${kept.join('\n')}\n`;
 }
 
 async function firstRun(journal: string): Promise<CoordinationResult> {
@@ -55,7 +64,7 @@ describe('delegation in durable runs', () => {
     const { lines, parsed, cut } = records(journal, done.coordinationId);
     expect(cut).toBeGreaterThan(0);
     expect(parsed.some((r) => r['type'] === 'subtasks-added')).toBe(true);
-    writeFileSync(path.join(journal, done.coordinationId, JOURNAL_FILE), `${lines.slice(0, cut + 1).join('\n')}\n`);
+    writeFileSync(path.join(journal, done.coordinationId, JOURNAL_FILE), beforeP2(lines, cut));
     const again = new Map<string, number>();
     const resumed = ok(await (await journaled(journal, again)).resume(done.coordinationId));
     expect(resumed.success).toBe(true);
@@ -74,7 +83,7 @@ describe('delegation in durable runs', () => {
     const added = parsed[at] as { subtasks: { spec: { resourceLimits: { maxMemoryMB: number } } }[] };
     added.subtasks[0]!.spec.resourceLimits.maxMemoryMB = 100_000;
     lines[at] = encodeRecord(added as unknown as { type: string }).trimEnd();
-    writeFileSync(path.join(journal, done.coordinationId, JOURNAL_FILE), `${lines.slice(0, cut + 1).join('\n')}\n`);
+    writeFileSync(path.join(journal, done.coordinationId, JOURNAL_FILE), beforeP2(lines, cut));
     const again = new Map<string, number>();
     const resumed = ok(await (await journaled(journal, again)).resume(done.coordinationId));
     expect(resumed.success).toBe(true);

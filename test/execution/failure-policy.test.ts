@@ -15,7 +15,7 @@ const policyFor = (failureHandling: Handling): FailurePolicy => {
   const strategy = CoordinationStrategy.parse({ type: 'hybrid', maxConcurrentAgents: 2, failureHandling, communicationProtocol: 'direct', synchronizationPoints: [] });
   return failurePolicyOf({ strategy, fallbackPlan: planFallback(strategy) });
 };
-const subtask = (over: Partial<SubtaskState> = {}): SubtaskState => ({ ...initialRunState(['s']).subtasks[0]!, status: 'running', attempts: 1, ...over });
+const subtask = (over: Partial<SubtaskState> = {}): SubtaskState => ({ ...initialRunState(['s']).subtasks[0]!, status: 'running', attempts: 1, tries: 1, ...over });
 const crash = qiError('AGENT_CRASHED', 'exited', {});
 const timeout = qiError('TIME_LIMIT', 'late', {});
 const denied = qiError('TOOL_DENIED', 'no', {});
@@ -72,12 +72,18 @@ describe('decideOnFailure', () => {
 
   it('retry-cascade: linear backoff for SYSTEM, exponential for TIMEOUT, never for AUTHORIZATION, at most maxAttempts', () => {
     const p = policyFor('retry-cascade');
-    expect(decideOnFailure(p, 0, subtask({ attempts: 1 }), crash, false)[0]).toEqual({ type: 'retry', index: 0, delayMs: 100, reason: 'AGENT_CRASHED (linear_backoff)', error: crash });
-    expect(decideOnFailure(p, 0, subtask({ attempts: 2 }), crash, false)[0]).toMatchObject({ type: 'retry', delayMs: 200 });
-    expect(decideOnFailure(p, 0, subtask({ attempts: 3 }), crash, false)[0]).toMatchObject({ type: 'fail-subtask' });
-    const late = subtask({ attempts: 2, extensions: 1 });
+    expect(decideOnFailure(p, 0, subtask({ attempts: 1, tries: 1 }), crash, false)[0]).toEqual({ type: 'retry', index: 0, delayMs: 100, reason: 'AGENT_CRASHED (linear_backoff)', error: crash });
+    expect(decideOnFailure(p, 0, subtask({ attempts: 2, tries: 2 }), crash, false)[0]).toMatchObject({ type: 'retry', delayMs: 200 });
+    expect(decideOnFailure(p, 0, subtask({ attempts: 3, tries: 3 }), crash, false)[0]).toMatchObject({ type: 'fail-subtask' });
+    const late = subtask({ attempts: 2, tries: 2, extensions: 1 });
     expect(decideOnFailure(p, 0, late, timeout, false)[0]).toMatchObject({ type: 'retry', delayMs: 200, reason: 'TIME_LIMIT (exponential_backoff)' });
     expect(decideOnFailure(p, 0, subtask(), denied, false).map((c) => c.type)).toEqual(['fail-subtask', 'skip-subtree', 'dispatch']);
+  });
+
+  it('the retry budget counts tries, not attempt numbers (a resumed subtask numbers its attempts above the earlier run)', () => {
+    const p = policyFor('retry-cascade');
+    expect(decideOnFailure(p, 0, subtask({ attempts: 7, tries: 1 }), crash, false)[0]).toMatchObject({ type: 'retry', delayMs: 100 });
+    expect(decideOnFailure(p, 0, subtask({ attempts: 9, tries: 3 }), crash, false)[0]).toMatchObject({ type: 'fail-subtask' });
   });
 
   it('a TIME_LIMIT with an extension left extends the deadline and retries at once, under any strategy but fail-fast', () => {

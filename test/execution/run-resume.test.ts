@@ -90,12 +90,12 @@ describe('msLeft', () => {
 });
 
 describe('a success whose start is not in the journal', () => {
-  it('is replayed as its dispatch and the success, with no agent made up for it', () => {
+  it('is replayed as its dispatch and the success, with the agent and start the success names', () => {
     const { state, applied } = replayed([
       { type: 'run-started', at: 1 },
       { type: 'subtask-succeeded', index: 0, subtaskId: 'a', attempt: 1, outputs: { o: 1 }, at: 9, agentId: 'agent-7', startedAt: 4 } as RunEvent,
     ]);
     expect(applied.map((e) => e.type)).toEqual(['run-started', 'subtask-dispatched', 'subtask-succeeded']);
-    expect(state.subtasks[0]).toMatchObject({ status: 'succeeded', agentId: undefined, outputs: { o: 1 } });
+    expect(state.subtasks[0]).toMatchObject({ status: 'succeeded', agentId: 'agent-7', startedAt: 4, endedAt: 9, attempts: 1, tries: 1, outputs: { o: 1 } });
   });
 });

@@ -201,7 +201,8 @@ async function referenceRun(): Promise<{ outputs: Outputs; records: number }> {
 describe('crash-test sweep', () => {
   it('a crash right after, or in the middle of, every journal record; then a resume', async () => {
     const reference = await referenceRun();
-    expect(reference.records).toBeGreaterThan(15);
+    // Every kind the run writes: head, start, the attempts reserved, successes, the sync release, the end.
+    expect(reference.records).toBeGreaterThan(10);
     const cases = Array.from({ length: reference.records }, (_, i) => [`${i + 1}`, `${i + 1}:torn`]).flat();
     await inPool(cases, CONCURRENCY, async (at) => {
       const dir = project();

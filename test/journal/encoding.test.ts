@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import type { RunEvent } from '../../src/execution/run-events.js';
 import { LineBatch } from '../../src/journal/batch.js';
-import { expandRecord, GROUP_TYPE, groupJson } from '../../src/journal/event-group.js';
+import { expandRecord, GROUP_TYPE, groupable, groupJson } from '../../src/journal/event-group.js';
 import { readJournal } from '../../src/journal/read.js';
 import type { JournalRecord } from '../../src/journal/record.js';
 import { decodeRecord, encodeJson, encodeRecord, recordJson } from '../../src/journal/record.js';
@@ -20,11 +20,12 @@ const events: readonly RunEvent[] = [
   { type: 'subtasks-added', subtasks: [{ id: 'p~a', parentId: 'p', depth: 1, subtask: { id: 'p~a' } as never, spec: { name: 'x' } as never }], at: 1 },
   { type: 'subtask-dispatched', index: 0, subtaskId: 's0', attempt: 1, at: 2 },
   { type: 'subtask-started', index: 0, subtaskId: 's0', attempt: 1, agentId: 'echo#1', at: 3 },
-  { type: 'subtask-succeeded', index: 0, subtaskId: 's0', attempt: 1, outputs: { value: 1, deep: [{ a: null }, 'ü€😀'] }, usage, at: 4 },
-  { type: 'subtask-succeeded', index: 1, subtaskId: 's1', attempt: 2, outputs: {}, usage: undefined, at: 5 },
-  { type: 'subtask-succeeded', index: 2, subtaskId: 's2', attempt: 1, outputs: { v: 'x' }, at: 6 },
-  { type: 'subtask-requeued', index: 1, subtaskId: 's1', attempt: 1, error: error as never, delayMs: 10, reason: 'retry', usage, at: 7 },
-  { type: 'subtask-failed', index: 3, subtaskId: 's3', attempt: 3, error: error as never, at: 8 },
+  { type: 'attempts-reserved', upTo: 2, at: 3 },
+  { type: 'subtask-succeeded', index: 0, subtaskId: 's0', attempt: 1, outputs: { value: 1, deep: [{ a: null }, 'ü€😀'] }, usage, agentId: 'echo#1', startedAt: 3, at: 4 },
+  { type: 'subtask-succeeded', index: 1, subtaskId: 's1', attempt: 2, outputs: {}, usage: undefined, agentId: 'echo#2', startedAt: 4, at: 5 },
+  { type: 'subtask-succeeded', index: 2, subtaskId: 's2', attempt: 1, outputs: { v: 'x' }, agentId: 'ü', startedAt: 5, at: 6 },
+  { type: 'subtask-requeued', index: 1, subtaskId: 's1', attempt: 1, error: error as never, delayMs: 10, reason: 'retry', usage, agentId: 'echo#1', startedAt: 6, at: 7 },
+  { type: 'subtask-failed', index: 3, subtaskId: 's3', attempt: 3, error: error as never, agentId: 'echo#1', startedAt: 7, at: 8 },
   { type: 'subtask-cancelled', index: 4, subtaskId: 's4', error: error as never, at: 9 },
   { type: 'subtask-cancelled', index: 5, subtaskId: 's5', at: 10 },
   { type: 'subtask-skipped', index: 6, subtaskId: 's6', error: error as never, at: 11 },
@@ -52,8 +53,12 @@ describe('journal record encoding', () => {
     for (const s of awkward) {
       for (const n of [0, 1.5, 1e21, Number.MAX_SAFE_INTEGER]) {
         const started = { type: 'subtask-started', index: n, subtaskId: s, attempt: n, agentId: s, at: n };
-        const succeeded = { type: 'subtask-succeeded', index: n, subtaskId: s, attempt: 1, outputs: { [s]: s, n }, usage, at: n };
+        const succeeded = { type: 'subtask-succeeded', index: n, subtaskId: s, attempt: 1, outputs: { [s]: s, n }, usage, agentId: s, startedAt: n, at: n };
         for (const r of [started, succeeded]) expect(decodeRecord(encodeRecord(r).slice(0, -1))).toEqual({ ok: true, record: plain(r) });
+        // And in a group line (times must be whole ms there: others make a plain record).
+        if (!Number.isSafeInteger(n)) continue;
+        const decoded = decodeRecord(encodeJson(groupJson([succeeded, succeeded], 0, 2)).slice(0, -1)) as { ok: true; record: JournalRecord };
+        expect(expandRecord(decoded.record)).toEqual([plain(succeeded), plain(succeeded)]);
       }
     }
   });
@@ -86,28 +91,32 @@ describe('journal written by the writer', () => {
     return file;
   }
 
-  it('reads back every event type as written: one line each, but one line for a run of starts and successes', () => {
+  it('reads back every event type as written: one line each, but one line for a run of successes', () => {
     const file = written(events.map(asRecord));
     const records = events.map(asRecord);
-    // Events 3..6 are a start and three successes: one group line; every other event its own.
-    const lines = [...records.slice(0, 3).map((r) => encodeRecord(r)), encodeJson(groupJson(records, 3, 7)), ...records.slice(7).map((r) => encodeRecord(r))];
+    // Events 5..7 are three successes: one group line; every other event its own.
+    const lines = [...records.slice(0, 5).map((r) => encodeRecord(r)), encodeJson(groupJson(records, 5, 8)), ...records.slice(8).map((r) => encodeRecord(r))];
     expect(readFileSync(file, 'utf8')).toBe(lines.join(''));
-    expect(decodeRecord(lines[3]!.slice(0, -1))).toMatchObject({ ok: true, record: { type: GROUP_TYPE } });
+    expect(decodeRecord(lines[5]!.slice(0, -1))).toMatchObject({ ok: true, record: { type: GROUP_TYPE } });
     expect(ok(readJournal(file)).records).toEqual(events.map(plain));
   });
 
-  it('a lone start or success stays a plain record; a group keeps its records in their order', () => {
-    const started = (i: number): JournalRecord => ({ type: 'subtask-started', index: i, subtaskId: `s${i}`, attempt: 1, agentId: 'a#1', at: i });
-    const succeeded = (i: number): JournalRecord => ({ type: 'subtask-succeeded', index: i, subtaskId: `s${i}`, attempt: 1, outputs: { v: i }, usage: i === 2 ? { ...usage, cpuPercent: undefined } : usage, at: i });
-    const records = [started(0), { type: 'run-started', at: 0 }, succeeded(0), started(1), succeeded(2), started(3), succeeded(1), { type: 'run-ended', status: 'completed', at: 9 }];
+  it('a lone success, or one without its agent and start, stays a plain record; a group keeps its records in their order', () => {
+    const succeeded = (i: number): JournalRecord => ({ type: 'subtask-succeeded', index: i, subtaskId: `s${i}`, attempt: 1, outputs: { v: i }, usage: i === 2 ? { ...usage, cpuPercent: undefined } : usage, agentId: 'a#1', startedAt: i, at: i });
+    const { agentId: _agent, ...unplaced } = succeeded(4);
+    const records = [succeeded(5), { type: 'run-started', at: 0 }, succeeded(0), succeeded(2), succeeded(3), succeeded(1), unplaced, succeeded(6), { type: 'run-ended', status: 'completed', at: 9 }];
     const file = written(records);
     const lines = readFileSync(file, 'utf8').trim().split('\n');
-    expect(lines.map((l) => (decodeRecord(l) as { record: JournalRecord }).record.type)).toEqual(['subtask-started', 'run-started', GROUP_TYPE, 'run-ended']);
+    expect(lines.map((l) => (decodeRecord(l) as { record: JournalRecord }).record.type)).toEqual(['subtask-succeeded', 'run-started', GROUP_TYPE, 'subtask-succeeded', 'subtask-succeeded', 'run-ended']);
     expect(ok(readJournal(file)).records).toEqual(records.map(plain));
+    // Times not in whole ms stay plain too (a group keeps times relative to its first start).
+    expect(groupable(succeeded(1))).toBe(true);
+    expect(groupable({ ...succeeded(1), at: 1.5 })).toBe(false);
+    expect(groupable({ ...succeeded(1), startedAt: 2 ** 60 })).toBe(false);
   });
 
-  it('starts and successes too large for one line together (big outputs) are written a line each', () => {
-    const big = (i: number): JournalRecord => ({ type: 'subtask-succeeded', index: i, subtaskId: `s${i}`, attempt: 1, outputs: { text: 'x'.repeat(MAX_GROUP_UNITS / 2) }, at: i });
+  it('successes too large for one line together (big outputs) are written a line each', () => {
+    const big = (i: number): JournalRecord => ({ type: 'subtask-succeeded', index: i, subtaskId: `s${i}`, attempt: 1, outputs: { text: 'x'.repeat(MAX_GROUP_UNITS / 2) }, agentId: 'a', startedAt: i, at: i });
     const records = [big(0), big(1), big(2)];
     const file = written(records);
     const lines = readFileSync(file, 'utf8').trim().split('\n');
@@ -116,7 +125,7 @@ describe('journal written by the writer', () => {
   });
 
   it('a group torn at any byte or with any byte flipped is dropped whole; a group of the wrong shape is a damaged line', () => {
-    const records: JournalRecord[] = [{ type: 'run-started', at: 0 }, ...[0, 1, 2].map((i) => ({ type: 'subtask-started', index: i, subtaskId: `s${i}`, attempt: 1, agentId: 'ü', at: i }))];
+    const records: JournalRecord[] = [{ type: 'run-started', at: 0 }, ...[0, 1, 2].map((i) => ({ type: 'subtask-succeeded', index: i, subtaskId: `s${i}`, attempt: 1, outputs: { v: 'ü' }, agentId: 'ü', startedAt: i, at: i }))];
     const file = written(records);
     const full = readFileSync(file);
     const lastStart = full.lastIndexOf(0x0a, full.length - 2) + 1;
@@ -130,15 +139,25 @@ describe('journal written by the writer', () => {
       writeFileSync(file, flipped);
       expect(ok(readJournal(file)).records).toEqual([plain(records[0])]);
     }
+    const good = { type: GROUP_TYPE, t: 10, a: ['x'], e: [[1, 's1', 1, 0, 0, 5, {}]] };
+    expect(expandRecord(good)).toEqual([{ type: 'subtask-succeeded', index: 1, subtaskId: 's1', attempt: 1, outputs: {}, agentId: 'x', startedAt: 10, at: 15 }]);
     const bad = [
       { type: GROUP_TYPE },
-      { type: GROUP_TYPE, e: [[0, 1, 's1', 1, 'agent']] },
-      { type: GROUP_TYPE, e: [[1, 1, 's1', 1, 5, []]] },
-      { type: GROUP_TYPE, e: [[1, 1, 's1', 1, 5, {}, 'usage']] },
-      { type: GROUP_TYPE, e: [[1, 1, 's1', 1, 5, {}, 1, 2, 3, '4', 5]] },
-      { type: GROUP_TYPE, e: [[2, 1, 's1', 1, 5, {}]] },
-      { type: GROUP_TYPE, e: [[0, '1', 's1', 1, 'agent', 5]] },
-      { type: GROUP_TYPE, e: ['x'] },
+      { ...good, t: 1.5 },
+      { ...good, t: '10' },
+      { ...good, a: [7] },
+      { ...good, a: 'x' },
+      { ...good, e: [[1, 's1', 1, 0, 0, 5]] },
+      { ...good, e: [[1, 's1', 1, 0, 0, 5, []]] },
+      { ...good, e: [[1, 's1', 1, 1, 0, 5, {}]] },
+      { ...good, e: [[1, 's1', 1, -1, 0, 5, {}]] },
+      { ...good, e: [[1, 's1', 1, 0, 0.5, 5, {}]] },
+      { ...good, e: [[1, 's1', 1, 0, 0, '5', {}]] },
+      { ...good, e: [[1, 's1', 1, 0, 0, 5, {}, 'usage']] },
+      { ...good, e: [[1, 's1', 1, 0, 0, 5, {}, 1, 2, 3, '4', 5]] },
+      { ...good, e: [['1', 's1', 1, 0, 0, 5, {}]] },
+      { ...good, e: [[1, 7, 1, 0, 0, 5, {}]] },
+      { ...good, e: ['x'] },
     ];
     for (const group of bad) {
       expect(expandRecord(group)).toBeUndefined();
