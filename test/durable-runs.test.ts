@@ -119,6 +119,8 @@ describe('durable runs', () => {
     const unknown = await cli(['resume', 'no-such-run'], dir).done;
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/error \[NOT_FOUND\] no journaled run 'no-such-run'/);
+    // Nothing says it is resuming a run that is not there.
+    expect(unknown.stderr + changed.stderr).not.toContain('resuming run');
   });
 
   it('Ctrl-C: exit 130 with the exact resume command; the resume completes the run', async () => {
@@ -132,6 +134,7 @@ describe('durable runs', () => {
     expect(stopped.stderr).toContain(`resume it with: qicoord resume ${runId}`);
     const resumed = await cli(['resume', runId], dir).done;
     expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toContain(`resuming run ${runId}`);
     expect(marks(dir, 'a')).toEqual(['start 1', 'done 1']);
     expect(marks(dir, 'c')).toEqual(['start 1', 'done 1']);
   });

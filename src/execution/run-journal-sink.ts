@@ -3,8 +3,17 @@ import type { JournalRecord } from '../journal/record.js';
 import type { RunJournal } from '../journal/run-journal.js';
 import type { RunEvent } from './run-events.js';
 
-/** Events the write barrier writes before the next frame to an agent (see RunJournalSink.flushPending). */
-const BARRIER_EVENTS: ReadonlySet<RunEvent['type']> = new Set(['attempts-reserved', 'subtasks-added', 'sync-released']);
+/**
+ * Events the write barrier writes before the next frame to an agent (see RunJournalSink.flushPending),
+ * and whether it also syncs them: a reserved attempt number and delegated subtasks must survive a
+ * power cut too (or a resume could number an attempt again); a sync point's release needs only to be
+ * in the file (a success that followed it is synced after it).
+ */
+const BARRIER_EVENTS: ReadonlyMap<RunEvent['type'], 'write' | 'sync'> = new Map([
+  ['attempts-reserved', 'sync'],
+  ['subtasks-added', 'sync'],
+  ['sync-released', 'write'],
+]);
 
 /**
  * Where a run's applied events go on disk (durable runs). A journal that cannot be written is
@@ -12,8 +21,8 @@ const BARRIER_EVENTS: ReadonlySet<RunEvent['type']> = new Set(['attempts-reserve
  */
 export class RunJournalSink {
   private broken = false;
-  /** A record an agent's next frame depends on was appended and is not written yet (see flushPending). */
-  private barrierPending = false;
+  /** A record an agent's next frame depends on was appended and is not written (or synced) yet (see flushPending). */
+  private barrierPending: 'write' | 'sync' | undefined;
 
   constructor(
     private readonly journal: RunJournal | undefined,
@@ -35,21 +44,21 @@ export class RunJournalSink {
     if (this.journal === undefined || this.broken || event.type === 'subtask-dispatched' || event.type === 'subtask-started') return;
     const wrote = this.journal.record(event as unknown as JournalRecord);
     if (wrote.tag === 'failure') this.fail(wrote.error, `the run's journal could not be written; it cannot be resumed past this point: ${wrote.error.message}`);
-    else if (BARRIER_EVENTS.has(event.type)) this.barrierPending = true;
+    else if (this.barrierPending !== 'sync') this.barrierPending = BARRIER_EVENTS.get(event.type) ?? this.barrierPending;
   }
 
   /**
    * The write barrier, run right before any frame is written to one of the run's agents: a
-   * record the frame may depend on, appended since the last write, is written and synced now
-   * (synchronously, with whatever else is queued). An attempt number newly reserved is on disk
-   * before an agent can get an attempt with it — a resume, even after a power cut, numbers every
-   * attempt it may have sent above it — delegated subtasks before they can run, and a sync
-   * point's release before a participant can learn its outcome. They are rare (a reservation
-   * once per run and per retry level): the sync costs a run ~0.2 ms, not a subtask. With nothing
-   * pending this costs a test; other records wait for their batch.
+   * record the frame may depend on, appended since the last write, is written now (synchronously,
+   * with whatever else is queued). An attempt number newly reserved is on disk (synced) before an
+   * agent can get an attempt with it — a resume, even after a power cut, numbers every attempt it
+   * may have sent above it — delegated subtasks (synced) before they can run, and a sync point's
+   * release before a participant can learn its outcome. Syncs are rare (a reservation once per
+   * run and per retry level, one per delegation call): ~0.2 ms each, not per subtask. With
+   * nothing pending this costs a test; other records wait for their batch.
    */
   flushPending(): void {
-    if (this.barrierPending) this.writeQueued(true);
+    if (this.barrierPending !== undefined) this.writeQueued(this.barrierPending === 'sync');
   }
 
   /**
@@ -58,7 +67,7 @@ export class RunJournalSink {
    * written then survives the process, as any write does.
    */
   writeQueued(sync = false): void {
-    this.barrierPending = false;
+    this.barrierPending = undefined;
     if (this.journal === undefined || this.broken) return;
     const wrote = this.journal.writeNow(sync);
     if (wrote.tag === 'failure') this.fail(wrote.error, `the run's journal could not be written; it cannot be resumed past this point: ${wrote.error.message}`);

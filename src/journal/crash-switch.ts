@@ -8,7 +8,7 @@ import { qiError } from '../errors/catalogue.js';
  * right after the N-th journal record this process writes is in the file, `N:torn` in the middle
  * of writing it (half of its line's bytes written). A SIGKILL flushes nothing, so what is left on
  * disk is exactly what a coordinator killed at that point leaves. Record 1 of a new run is its
- * head. Subtask starts and successes written together share one line (event-group.ts); record N
+ * head. Subtask successes written together share one line (event-group.ts); record N
  * inside such a group ends the group at N, so the sweep reaches every record whatever the batching.
  */
 export interface CrashSwitch {

@@ -36,11 +36,11 @@ export const MAX_GROUP_UNITS = 1024 * 1024;
  *
  * Appending only queues a record; it is encoded when its batch is written (records are the run's
  * events, never changed once applied, so encoding them later writes the same line). The batch is
- * written synchronously: an attempt's start must be in the file before its agent gets the
- * subtask (`writeNow`, called by the run's write barrier at the agent channel: a coordinator
- * killed after that resumes the attempt under the next number), which a write handed to libuv's
- * thread pool cannot promise; measured, the thread pool gained no throughput either. Subtask
- * starts and successes that go out in one write share one line (event-group.ts). "Killed right
+ * written synchronously: a reserved attempt number must be on disk before an agent gets an
+ * attempt with it (`writeNow(true)`, called by the run's write barrier at the agent channel: a
+ * resume numbers attempts above it), which a write handed to libuv's thread pool cannot promise;
+ * measured, the thread pool gained no throughput either. Successes that go out in one write
+ * share one line (event-group.ts). "Killed right
  * after record N" (the crash switch) therefore means exactly records 1..N on disk (a group cut
  * after record N, when N is inside one).
  *
@@ -179,7 +179,7 @@ export class JournalWriter {
 
   /**
    * Encodes the queued entries into the batch, one line each — a run of consecutive subtask
-   * starts and successes one line for all of them (event-group.ts) — and returns how many
+   * successes one line for all of them (event-group.ts) — and returns how many
    * entries it encoded; `lineEnds` holds where each line ends and `lineFirst` the entry it
    * starts with. A record JSON cannot encode (a BigInt, a cycle) ends the journal there: the
    * lines before it are written, it and those after it are not (a journal is always a prefix of

@@ -4,7 +4,7 @@ import { createCoordinator } from '../../coordinator/coordinator.js';
 import { DEFAULT_PROBE_FILE } from '../../plugins/probe-store.js';
 import { asInterrupted, SIGNAL_EXIT } from '../interrupt.js';
 import { EXIT, logDestination, outputsOnce, printJson, reportFailure, type CommandResult, type OutputMode } from '../output.js';
-import { LineRenderer, TtyRenderer } from '../progress/renderers.js';
+import { LineRenderer, TtyRenderer, type ProgressRenderer } from '../progress/renderers.js';
 import { formatSummary } from '../summary.js';
 import { resumeHint, watchRun } from './run.js';
 
@@ -44,8 +44,7 @@ export async function resumeCommand(o: ResumeOptions): CommandResult {
   });
   if (created.tag === 'failure') return reportFailure(created, mode);
   const coordinator = created.value;
-  const progress = process.stderr.isTTY ? new TtyRenderer(process.stderr) : new LineRenderer(process.stderr);
-  progress.notice(`resuming run ${o.runId}`);
+  const progress = announcingResume(process.stderr.isTTY ? new TtyRenderer(process.stderr) : new LineRenderer(process.stderr), o.runId);
   const { ran, stopped } = await watchRun(coordinator, progress, undefined, () => coordinator.resume(o.runId, { agentId: 'qicoord-cli' }));
   if (stopped !== undefined) progress.notice(resumeHint(o.runId, o.journal));
   progress.stop();
@@ -58,4 +57,23 @@ export async function resumeCommand(o: ResumeOptions): CommandResult {
   else process.stdout.write(formatSummary(result, result.aggregatedResult.subtasks.map((s) => s.id), { columns: process.stdout.isTTY ? process.stdout.columns : undefined, verbose: mode.verbose }));
   if (stopped !== undefined) return SIGNAL_EXIT[stopped.signal];
   return result.success ? EXIT.ok : EXIT.failed;
+}
+
+/**
+ * `progress`, saying "resuming run X" when the run starts again: not before an unknown run id's
+ * or a refused journal's error (and not for a finished run, which only prints its result).
+ */
+function announcingResume(progress: ProgressRenderer, runId: string): ProgressRenderer {
+  let announced = false;
+  return {
+    onEvent(event) {
+      if (!announced && event.type === 'run-start' && event.coordinationId === runId) {
+        announced = true;
+        progress.notice(`resuming run ${runId}`);
+      }
+      progress.onEvent(event);
+    },
+    notice: (text) => progress.notice(text),
+    stop: () => progress.stop(),
+  };
 }
