@@ -1,5 +1,5 @@
 import type { SubtaskStatus } from '../events/types.js';
-import { TERMINAL_STATUSES, type RunEvent, type RunState, type SubtaskState } from './run-events.js';
+import { TERMINAL_STATUSES, type AttemptEnd, type RunEvent, type RunState, type SubtaskState } from './run-events.js';
 
 /** The state of a run of `ids` before anything happened. */
 export function initialRunState(ids: readonly string[]): RunState {
@@ -111,7 +111,7 @@ function applySubtaskEvent(state: RunState, event: SubtaskEvent): boolean {
   }
 }
 
-function endAttempt(s: SubtaskState, event: { readonly at: number; readonly usage?: SubtaskState['usage']; readonly agentId?: string | undefined; readonly startedAt?: number | undefined }): boolean {
+function endAttempt(s: SubtaskState, event: AttemptEnd): boolean {
   s.endedAt = event.at;
   if (event.usage !== undefined) s.usage = event.usage;
   // A replayed attempt has no start of its own: its end says where and when it began.

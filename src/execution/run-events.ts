@@ -24,44 +24,11 @@ export type RunEvent =
   | { readonly type: 'subtask-dispatched'; readonly index: number; readonly subtaskId: string; readonly attempt: number; readonly at: number }
   /** The attempt's agent is bound and the subtask sent to it (not journaled: its attempt's end names the agent and the start). */
   | { readonly type: 'subtask-started'; readonly index: number; readonly subtaskId: string; readonly attempt: number; readonly agentId: string; readonly at: number }
-  | {
-      readonly type: 'subtask-succeeded';
-      readonly index: number;
-      readonly subtaskId: string;
-      readonly attempt: number;
-      readonly outputs: Readonly<Record<string, unknown>>;
-      readonly usage?: ResourceUsage | undefined;
-      /** The attempt's agent and start (what its `subtask-started` said: a journal keeps only this). */
-      readonly agentId?: string | undefined;
-      readonly startedAt?: number | undefined;
-      readonly at: number;
-    }
+  | ({ readonly type: 'subtask-succeeded'; readonly outputs: Readonly<Record<string, unknown>> } & AttemptEnd)
   /** An attempt failed and the subtask goes back to pending (retry, deadline extended). */
-  | {
-      readonly type: 'subtask-requeued';
-      readonly index: number;
-      readonly subtaskId: string;
-      readonly attempt: number;
-      readonly error: QiError;
-      readonly delayMs: number;
-      readonly reason: string;
-      readonly usage?: ResourceUsage | undefined;
-      readonly agentId?: string | undefined;
-      readonly startedAt?: number | undefined;
-      readonly at: number;
-    }
+  | ({ readonly type: 'subtask-requeued'; readonly error: QiError; readonly delayMs: number; readonly reason: string } & AttemptEnd)
   /** The subtask failed for good. */
-  | {
-      readonly type: 'subtask-failed';
-      readonly index: number;
-      readonly subtaskId: string;
-      readonly attempt: number;
-      readonly error: QiError;
-      readonly usage?: ResourceUsage | undefined;
-      readonly agentId?: string | undefined;
-      readonly startedAt?: number | undefined;
-      readonly at: number;
-    }
+  | ({ readonly type: 'subtask-failed'; readonly error: QiError } & AttemptEnd)
   | { readonly type: 'subtask-cancelled'; readonly index: number; readonly subtaskId: string; readonly error?: QiError | undefined; readonly at: number }
   /** Never ran: an upstream did not succeed, or the strategy would not start it. */
   | { readonly type: 'subtask-skipped'; readonly index: number; readonly subtaskId: string; readonly error: QiError; readonly at: number }
@@ -69,6 +36,18 @@ export type RunEvent =
   /** A fallback action of the plan carried out (extend-deadline names `index` and `factor` in its detail). */
   | { readonly type: 'fallback-applied'; readonly action: string; readonly detail: Readonly<Record<string, unknown>>; readonly at: number }
   | { readonly type: 'run-ended'; readonly status: RunEndStatus; readonly error?: QiError | undefined; readonly at: number };
+
+/** What every end of an attempt records (succeeded, requeued, failed). */
+export interface AttemptEnd {
+  readonly index: number;
+  readonly subtaskId: string;
+  readonly attempt: number;
+  readonly usage?: ResourceUsage | undefined;
+  /** The attempt's agent and start (what its `subtask-started` said: a journal keeps only its end). */
+  readonly agentId?: string | undefined;
+  readonly startedAt?: number | undefined;
+  readonly at: number;
+}
 
 export type RunEndStatus = 'completed' | 'failed' | 'cancelled';
 

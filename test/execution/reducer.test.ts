@@ -53,6 +53,18 @@ describe('applyEvent', () => {
     expect(s.subtasks[0]).toMatchObject({ status: 'succeeded', attempts: 2, error: undefined });
   });
 
+  it('reserves attempt numbers only upwards, and counts a try per dispatch whatever its number', () => {
+    const s = initialRunState(['a']);
+    expect(play(s, [{ type: 'attempts-reserved', upTo: 3, at }, { type: 'attempts-reserved', upTo: 2, at }, { type: 'attempts-reserved', upTo: 3, at }])).toEqual([true, false, false]);
+    expect(s.reservedAttempts).toBe(3);
+    play(s, [
+      { type: 'subtask-dispatched', index: 0, subtaskId: 'a', attempt: 4, at },
+      { type: 'subtask-requeued', index: 0, subtaskId: 'a', attempt: 4, error: err, delayMs: 0, reason: 'retry', agentId: 'x', startedAt: at + 1, at: at + 2 },
+      { type: 'subtask-dispatched', index: 0, subtaskId: 'a', attempt: 5, at },
+    ]);
+    expect(s.subtasks[0]).toMatchObject({ attempts: 5, tries: 2, agentId: 'x', startedAt: at + 1 });
+  });
+
   it('a terminal status is final: later events for that subtask change nothing', () => {
     const s = initialRunState(['a']);
     play(s, [

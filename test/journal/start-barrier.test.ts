@@ -41,22 +41,30 @@ function typesOnDisk(journalDir: string): string[] {
   return readdirSync(journalDir).flatMap((run) => ok(readJournal(path.join(journalDir, run, JOURNAL_FILE))).records.map((r) => r.type));
 }
 
+/**
+ * A journaling coordinator whose plugins run in this process; `seen` maps each attempt
+ * (`id#attempt`) to the highest reservation its journal file held when the plugin received it.
+ */
+async function watchedCoordinator(): Promise<{ coordinator: MultiAgentCoordinator; journalDir: string; seen: Map<string, number> }> {
+  const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-barrier-')));
+  const journalDir = path.join(root, 'runs');
+  const seen = new Map<string, number>();
+  const transport = watchedTransport((subtask) => seen.set(`${subtask.id}#${subtask.attempt}`, reservedOnDisk(journalDir)));
+  const coordinator = ok(
+    await createCoordinator({
+      cwd: root,
+      transport,
+      journal: { dir: journalDir },
+      config: { plugins: [STEPS_PLUGIN], logging: { level: 'silent' }, pool: { enabled: false }, sandbox: { workspaceRoot: path.join(root, 'ws') } },
+    }),
+  );
+  open.push(coordinator);
+  return { coordinator, journalDir, seen };
+}
+
 describe('the journal write barrier', () => {
   it("an attempt's number is reserved in the journal file when its agent receives the subtask, several dispatched at once too; starts are not journaled", async () => {
-    const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-barrier-')));
-    const journalDir = path.join(root, 'runs');
-    // The reservation the file held when each attempt reached its agent's plugin.
-    const seen = new Map<string, number>();
-    const transport = watchedTransport((subtask) => seen.set(`${subtask.id}#${subtask.attempt}`, reservedOnDisk(journalDir)));
-    const coordinator = ok(
-      await createCoordinator({
-        cwd: root,
-        transport,
-        journal: { dir: journalDir },
-        config: { plugins: [STEPS_PLUGIN], logging: { level: 'silent' }, pool: { enabled: false }, sandbox: { workspaceRoot: path.join(root, 'ws') } },
-      }),
-    );
-    open.push(coordinator);
+    const { coordinator, journalDir, seen } = await watchedCoordinator();
     // Four independent subtasks on up to four agents (dispatched together), then one after them
     // on an agent that already ran one.
     const ids = ['a', 'b', 'c', 'd'];
@@ -73,19 +81,7 @@ describe('the journal write barrier', () => {
   });
 
   it('a retried attempt reserves its number before its agent gets it', async () => {
-    const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'qicoord-barrier-')));
-    const journalDir = path.join(root, 'runs');
-    const seen = new Map<string, number>();
-    const transport = watchedTransport((subtask) => seen.set(`${subtask.id}#${subtask.attempt}`, reservedOnDisk(journalDir)));
-    const coordinator = ok(
-      await createCoordinator({
-        cwd: root,
-        transport,
-        journal: { dir: journalDir },
-        config: { plugins: [STEPS_PLUGIN], logging: { level: 'silent' }, pool: { enabled: false }, sandbox: { workspaceRoot: path.join(root, 'ws') } },
-      }),
-    );
-    open.push(coordinator);
+    const { coordinator, seen } = await watchedCoordinator();
     // Past its maxDuration on attempt 1: its deadline is extended and it runs again, as attempt 2.
     const t = task('retry', [sub('slow', [{ do: 'sleep', ms: 2_000, attempt: 1 }], { executionConstraints: { maxMemory: 128, maxDuration: 200 } })]);
     const result = ok(await coordinator.executeDistributedTask(ok(await coordinator.distributeTask(t, strategy('sequential')))));

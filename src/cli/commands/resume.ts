@@ -12,9 +12,9 @@ export const resumeHelp = `Usage: qicoord resume RUN_ID [--journal DIR] [--confi
 
 Continues a run that was interrupted (the coordinator killed, the machine rebooted, Ctrl-C) from
 its journal: subtasks that had succeeded are not run again and their outputs feed their
-dependents; subtasks that were running run again (their next attempt); synchronization points
-that had released keep their outcome. A run that had finished prints its stored result.
-'qicoord runs' lists the runs.
+dependents; subtasks that were running run again (under a higher attempt number: none is ever
+used twice); synchronization points that had released keep their outcome. A run that had
+finished prints its stored result. 'qicoord runs' lists the runs.
 
 Options:
   --journal DIR      the journal folder (default: the config's journal.dir, else .qicoord/runs in
