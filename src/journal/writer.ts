@@ -14,10 +14,10 @@ import { recordJson } from './record.js';
  * wrote it first when something depended on it). What a killed coordinator can lose grows by at
  * most this window of records — never one that later work depended on (`durable()` writes and
  * syncs at once) and never an attempt number (the write barrier); a machine that loses power
- * loses every record not yet synced anyway, seconds of them. Each batch costs a fixed ~30 µs (an
- * encoding call, a checksum, a write whose cost hardly depends on its size): at 2 ms a batch held
- * ~60 trivial subtasks, at 8 ~240, and the journal's coordinator CPU per subtask fell by ~0.9 µs
- * (60-round interleaved A/B). A check at the end of every turn of the event loop (setImmediate)
+ * loses every record not yet synced anyway, seconds of them. A batch's write costs ~35 µs in a
+ * run whatever its size (timed inside one): at 2 ms a batch held ~60 trivial subtasks, at 8
+ * ~200, and the journal's coordinator CPU per subtask fell by ~0.9 µs (60-round interleaved A/B,
+ * ± 0.6). A check at the end of every turn of the event loop (setImmediate)
  * cost more than the writes: it made the loop poll once more and call into JavaScript once more
  * per turn.
  */
