@@ -53,7 +53,7 @@ export function applyEvent(state: RunState, event: RunEvent): boolean {
       state.syncOutcomes[event.pointId] = event.outcome;
       return true;
     case 'attempts-reserved':
-      if (event.upTo <= state.reservedAttempts) return false;
+      if (!Number.isSafeInteger(event.upTo) || event.upTo <= state.reservedAttempts) return false;
       state.reservedAttempts = event.upTo;
       return true;
     case 'fallback-applied':
@@ -115,8 +115,8 @@ function endAttempt(s: SubtaskState, event: AttemptEnd): boolean {
   s.endedAt = event.at;
   if (event.usage !== undefined) s.usage = event.usage;
   // A replayed attempt has no start of its own: its end says where and when it began.
-  if (event.agentId !== undefined) s.agentId = event.agentId;
-  if (event.startedAt !== undefined) s.startedAt = event.startedAt;
+  if (typeof event.agentId === 'string') s.agentId = event.agentId;
+  if (typeof event.startedAt === 'number') s.startedAt = event.startedAt;
   return true;
 }
 

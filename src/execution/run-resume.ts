@@ -17,7 +17,8 @@ export interface ReplayHost {
  * keep their outputs and released sync points their outcome. A run stopped by a cancel (Ctrl-C)
  * resumes as if it had been killed: its end and the cancellations that came with it are not
  * replayed, so those subtasks run again. A journal is read back from disk: an event naming a
- * subtask by an index that is not that subtask's is dropped, and delegated subtasks are checked again.
+ * subtask by an index that is not that subtask's, or an attempt by anything but a positive whole
+ * number, is dropped, and delegated subtasks are checked again.
  */
 export function replay(events: readonly RunEvent[], host: ReplayHost): void {
   const cancelledRun = events.some((e) => e.type === 'run-ended' && e.status === 'cancelled');
@@ -25,6 +26,8 @@ export function replay(events: readonly RunEvent[], host: ReplayHost): void {
     if (event.type === 'run-ended' || (cancelledRun && event.type === 'subtask-cancelled')) continue;
     if (event.type === 'subtasks-added' && !host.accepts(event)) continue;
     if ('index' in event && host.idOf(event.index) !== event.subtaskId) continue;
+    // An attempt number is a positive whole number (a run numbers attempts from it).
+    if ('attempt' in event && !(Number.isSafeInteger(event.attempt) && event.attempt > 0)) continue;
     // `subtask-dispatched` is not journaled: an attempt's first record on disk stands for its dispatch too.
     if ('attempt' in event && event.type !== 'subtask-dispatched' && host.state.subtasks[event.index]!.status === 'pending') {
       host.record({ type: 'subtask-dispatched', index: event.index, subtaskId: event.subtaskId, attempt: event.attempt, at: event.at });

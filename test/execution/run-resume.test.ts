@@ -50,6 +50,21 @@ describe('replay', () => {
     expect(state.subtasks.map((s) => s.status)).toEqual(['pending', 'pending', 'pending']);
   });
 
+  it('drops an attempt that is not a positive whole number, and a reservation that is not a whole number', () => {
+    const bad = [0, -1, 1.5, '2', null, Number.NaN];
+    const { state, applied } = replayed([
+      { type: 'run-started', at: 1 },
+      ...bad.map((attempt) => ({ type: 'subtask-succeeded', index: 0, subtaskId: 'a', attempt, outputs: {}, at: 2 }) as unknown as RunEvent),
+      ...[1.5, '9', Number.POSITIVE_INFINITY].map((upTo) => ({ type: 'attempts-reserved', upTo, at: 3 }) as unknown as RunEvent),
+      { type: 'subtask-succeeded', index: 1, subtaskId: 'b', attempt: 1, outputs: {}, agentId: 7, startedAt: 'x', at: 4 } as unknown as RunEvent,
+    ]);
+    expect(state.subtasks[0]!.status).toBe('pending');
+    expect(state.reservedAttempts).toBe(0);
+    // A success's agent and start of the wrong kinds are not taken.
+    expect(state.subtasks[1]).toMatchObject({ status: 'succeeded', agentId: undefined, startedAt: undefined });
+    expect(applied.filter((e) => e.type === 'subtask-succeeded')).toHaveLength(1);
+  });
+
   it("a run stopped by a cancel resumes as if killed: its end and its cancellations are not replayed", () => {
     const { state } = replayed([
       { type: 'run-started', at: 1 },
