@@ -5,8 +5,8 @@
  * of record N written — and then resumed; and runs are SIGKILLed from outside at record counts
  * drawn from a seeded PRNG, resumed, killed again, resumed. Each case asserts the effects:
  * outputs equal a run without a crash; every subtask recorded as succeeded before a crash
- * executed exactly once overall (the plugin leaves one marker file per execution); no agent
- * process is left; a decision recorded before the crash is the one every participant gets after
+ * executed exactly once overall (the plugin leaves one marker file per execution); no attempt
+ * number ran twice; no agent process is left; a decision recorded before the crash is the one every participant gets after
  * it; an interrupted subtask that had checkpointed restores its checkpoint.
  */
 import { seeded } from '../strategy-sim.js';
@@ -99,7 +99,7 @@ function journalLines(dir: string): JournalRecord[] {
   return lines.map((l) => decodeRecord(l)).flatMap((d) => (d.ok ? [d.record] : []));
 }
 
-/** The records those lines stand for (a group of starts and successes expanded): what the crash switch counts. */
+/** The records those lines stand for (a group of successes expanded): what the crash switch counts. */
 const journalRecords = (dir: string): JournalRecord[] => journalLines(dir).flatMap((r) => expandRecord(r) ?? []);
 
 const succeededIn = (records: readonly JournalRecord[]): Set<string> => new Set(records.filter((r) => r.type === 'subtask-succeeded').map((r) => String(r['subtaskId'])));
@@ -154,6 +154,10 @@ function assertRecovered(dir: string, crashes: readonly Crash[], outputs: Output
   expect(outputs).toEqual(reference);
   const ran = executions(dir);
   for (const id of Object.keys(reference)) expect(ran.filter((e) => e.subtask === id && e.lines.at(-1) === 'done').length, `${id} completed`).toBeGreaterThanOrEqual(1);
+  // An attempt number is never used twice, across every crash and resume (the idempotency key a
+  // plugin may rely on): each subtask's executions carry distinct numbers.
+  const keys = ran.map((e) => `${e.subtask}#${e.attempt}`);
+  expect(keys.filter((k, i) => keys.indexOf(k) !== i), 'attempt numbers used twice').toEqual([]);
   // Completed work is exactly-once: a subtask recorded as succeeded before a crash never ran
   // again after it (earlier attempts, interrupted by earlier crashes, are at-least-once).
   for (const c of crashes) {
