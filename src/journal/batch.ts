@@ -38,12 +38,6 @@ export class LineBatch {
     this.used = start + 10 + n;
   }
 
-  /** Appends a line already encoded (record.ts `encodeJson`), as is. */
-  addLine(line: string): void {
-    this.reserve(this.used + Buffer.byteLength(line));
-    this.used += this.bytes.write(line, this.used, 'utf8');
-  }
-
   /** The first `length` bytes (a view: valid until the next add or clear). */
   view(length = this.used): Buffer {
     return this.bytes.subarray(0, length);

@@ -24,9 +24,9 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /**
  * Whether a queued entry may go into a group: a success with the fields a group keeps, of their
- * kinds — times whole ms, so that one less another is exact — (anything else: an encoded line,
- * another record, a record of another shape, is written as it is, so a group always reads back
- * as what was appended).
+ * kinds — times whole ms, so that one less another is exact — (anything else: a record
+ * serialized already, another record, a record of another shape, is written as it is, so a group
+ * always reads back as what was appended).
  */
 export function groupable(entry: JournalRecord | string): entry is JournalRecord {
   if (typeof entry === 'string' || entry.type !== SUCCEEDED) return false;

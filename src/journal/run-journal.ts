@@ -9,7 +9,6 @@ import type { RunLock } from './lock.js';
 import { acquireRunLock } from './lock.js';
 import { readJournal } from './read.js';
 import type { JournalRecord } from './record.js';
-import { encodeJson } from './record.js';
 import { JOURNAL_FILE, RECORD } from './runs.js';
 import { JournalWriter } from './writer.js';
 
@@ -60,8 +59,9 @@ export function runFingerprint(task: unknown, strategy: unknown, config: unknown
 
 /** The same fingerprint from the texts of its parts (the task's and strategy's JSON, the config's canonical text). */
 export function fingerprintOf(task: string, strategy: string, config: string): string {
-  // The texts as one object, its keys in sorted order.
-  return createHash('sha256').update(`{"config":${config},"strategy":${strategy},"task":${task}}`).digest('hex');
+  // The texts as one object, its keys in sorted order; hashed part by part (joining them first
+  // copied the task's megabytes once more).
+  return createHash('sha256').update('{"config":').update(config).update(',"strategy":').update(strategy).update(',"task":').update(task).update('}').digest('hex');
 }
 
 /** sha256 (hex) of a text: the config's fingerprint from its canonical text. */
@@ -89,8 +89,8 @@ export interface RunJournal {
   record(event: JournalRecord): Result<void, QiError>;
   /** Writes what is recorded so far to the file now; with `sync`, fdatasyncs it before returning. */
   writeNow(sync?: boolean): Result<void, QiError>;
-  /** Appends one record already encoded (record.ts `encodeJson`). */
-  recordLine(line: string): Result<void, QiError>;
+  /** Appends one record given as its JSON text (serialized already). */
+  recordJson(json: string): Result<void, QiError>;
   /** Resolves once everything recorded so far is on disk (one fdatasync per batch). */
   durable(): Promise<Result<void, QiError>>;
   /** Syncs, closes and releases the lock (the run's own `run-ended` event marks a finished run). */
@@ -111,7 +111,7 @@ function openJournal(runDir: string, runId: string, lock: RunLock, truncateTo?: 
     dir: runDir,
     record: (event) => w.append(event),
     writeNow: (sync) => w.writeNow(sync),
-    recordLine: (line) => w.appendLine(line),
+    recordJson: (json) => w.appendJson(json),
     durable: () => w.durable(),
     close() {
       // The lock goes once the file is closed (after writes still in flight, if any).
@@ -136,7 +136,7 @@ export async function startRunJournal(journalDir: string, head: JournalHead, tex
   if (lock.tag === 'failure') return lock;
   const journal = openJournal(runDir, head.runId, lock.value);
   if (journal.tag === 'failure') return journal;
-  const wrote = texts === undefined ? journal.value.record({ type: RECORD.head, version: JOURNAL_VERSION, ...head }) : journal.value.recordLine(headLine(head, texts));
+  const wrote = texts === undefined ? journal.value.record({ type: RECORD.head, version: JOURNAL_VERSION, ...head }) : journal.value.recordJson(headJson(head, texts));
   const synced = wrote.tag === 'failure' ? wrote : await journal.value.durable();
   if (synced.tag === 'failure') {
     journal.value.close();
@@ -145,10 +145,10 @@ export async function startRunJournal(journalDir: string, head: JournalHead, tex
   return journal;
 }
 
-/** The head record with the task and strategy as given JSON texts (serialized once, for the fingerprint too). */
-function headLine(head: JournalHead, texts: { readonly task: string; readonly strategy: string }): string {
+/** The head record's JSON text, with the task and strategy as given JSON texts (serialized once, for the fingerprint too). */
+function headJson(head: JournalHead, texts: { readonly task: string; readonly strategy: string }): string {
   const { task: _task, strategy: _strategy, ...rest } = head;
-  return encodeJson(`${JSON.stringify({ type: RECORD.head, version: JOURNAL_VERSION, ...rest }).slice(0, -1)},"task":${texts.task},"strategy":${texts.strategy}}`);
+  return `${JSON.stringify({ type: RECORD.head, version: JOURNAL_VERSION, ...rest }).slice(0, -1)},"task":${texts.task},"strategy":${texts.strategy}}`;
 }
 
 /** A journal opened to resume a run: its head, the events after it, and the journal to append to. */

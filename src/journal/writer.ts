@@ -52,7 +52,7 @@ export const MAX_GROUP_UNITS = 1024 * 1024;
  */
 export class JournalWriter {
   private fd: number | undefined;
-  /** Records (or lines already encoded) appended and not yet written, in order. */
+  /** Records (or records' JSON texts) appended and not yet written, in order. */
   private readonly queued: (JournalRecord | string)[] = [];
   /** The bytes of the next batch (encoded into, reused). */
   private readonly batch = new LineBatch();
@@ -120,9 +120,13 @@ export class JournalWriter {
     return this.status();
   }
 
-  /** Appends one line already encoded (record.ts), as `append` does. */
-  appendLine(line: string): Result<void, QiError> {
-    return this.enqueue(line);
+  /**
+   * Appends one record given as its JSON text (an object with a string `type`), as `append`
+   * does: for a record serialized already (the head holds the task's text, megabytes on a big
+   * run), converted to UTF-8 once, straight into the batch, and checksummed over those bytes.
+   */
+  appendJson(json: string): Result<void, QiError> {
+    return this.enqueue(json);
   }
 
   private enqueue(entry: JournalRecord | string): Result<void, QiError> {
@@ -196,7 +200,7 @@ export class JournalWriter {
       const entry = queued[i]!;
       let next = i + 1;
       try {
-        if (typeof entry === 'string') this.batch.addLine(entry);
+        if (typeof entry === 'string') this.batch.addJson(entry);
         else if (!groupable(entry)) this.batch.addJson(recordJson(entry));
         else {
           while (next < queued.length && groupable(queued[next]!)) next++;
@@ -213,7 +217,7 @@ export class JournalWriter {
           }
         }
       } catch (e) {
-        this.writeFailure ??= qiError('JOURNAL_UNAVAILABLE', `cannot encode a record of the journal ${this.file} (${typeof entry === 'string' ? 'line' : entry.type}): ${e instanceof Error ? e.message : String(e)}`, {
+        this.writeFailure ??= qiError('JOURNAL_UNAVAILABLE', `cannot encode a record of the journal ${this.file} (${typeof entry === 'string' ? 'serialized record' : entry.type}): ${e instanceof Error ? e.message : String(e)}`, {
           file: this.file,
         });
         break;
@@ -243,7 +247,7 @@ export class JournalWriter {
     const from = this.lineFirst[line]!;
     const tail = new LineBatch();
     const entry = this.queued[at]!;
-    if (typeof entry === 'string') tail.addLine(entry);
+    if (typeof entry === 'string') tail.addJson(entry);
     else tail.addJson(at === from ? recordJson(entry) : groupJson(this.queued, from, at + 1));
     this.writeBatch(fd, before);
     const last = tail.view();

@@ -70,9 +70,9 @@ describe('journal line batch', () => {
     const big = { type: 'subtask-succeeded', index: 9, subtaskId: 'big', attempt: 1, outputs: { text: 'é😀'.repeat(40_000) }, at: 1 };
     const records: JournalRecord[] = [...events.map(asRecord), big, ...events.map(asRecord)];
     for (const r of records) batch.addJson(recordJson(r));
-    const head = encodeJson(JSON.stringify({ type: 'head', task: { id: 'ü' } }));
-    batch.addLine(head);
-    const expected = records.map((r) => encodeRecord(r)).join('') + head;
+    const head = JSON.stringify({ type: 'head', task: { id: 'ü'.repeat(20_000) } });
+    batch.addJson(head);
+    const expected = records.map((r) => encodeRecord(r)).join('') + encodeJson(head);
     expect(batch.view().toString('utf8')).toBe(expected);
     expect(batch.length).toBe(Buffer.byteLength(expected));
     batch.clear();
