@@ -18,8 +18,9 @@ import { JournalWriter } from './writer.js';
  * stand for its attempt's start too. 4: every start is written (in the file before its agent gets
  * the subtask), and the starts and successes of one write share one line (event-group.ts). 5:
  * starts are not written; an attempt's end names its agent and start, and `attempts-reserved`
- * records (in the file before an agent gets a number above the last) let a resume number every
- * attempt above any that may have run.
+ * records (written and synced before an agent gets a number above the last) let a resume number
+ * every attempt above any that may have run; a group of successes keeps an agent table and times
+ * relative to its first start.
  */
 export const JOURNAL_VERSION = 5;
 
