@@ -191,8 +191,10 @@ describe('failures', () => {
     };
     // The marker may exist before its content is written: wait until it names a worker.
     const victimOf = (): (typeof workers)[number] | undefined => workers.find((w) => startedIn()?.startsWith(`${w.ws}/`) === true);
-    expect(await waitUntil(() => victimOf() !== undefined, 20_000)).toBe(true);
-    const victim = victimOf()!;
+    // Kept from the check that found it: asking again could read another subtask's marker, still empty.
+    let found: (typeof workers)[number] | undefined;
+    expect(await waitUntil(() => (found = victimOf()) !== undefined, 20_000)).toBe(true);
+    const victim = found!;
     victim.proc.child.kill('SIGKILL');
     const result = await running;
     expect(result.success).toBe(true);
