@@ -12,6 +12,7 @@
  */
 import { closeSync, readdirSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fdPath } from '../util/fd-path.js';
 
 interface HistoryEntry {
   fd?: number | undefined;
@@ -72,7 +73,7 @@ function statDescriptors(): [number, number][] {
   }
   for (const fd of fds) {
     try {
-      const pid = /^\/proc\/(\d+)\/stat$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+      const pid = /^\/proc\/(\d+)\/stat$/.exec(readlinkSync(fdPath(Number(fd))))?.[1];
       if (pid !== undefined) out.push([Number(fd), Number(pid)]);
     } catch {
       // Closed meanwhile (the listing's own descriptor).

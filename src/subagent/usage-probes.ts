@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, opendirSync, readFileSync, type Dir } from 'node:fs';
 import path from 'node:path';
+import { fdPath } from '../util/fd-path.js';
 
 const MB = 1024 * 1024;
 /** Page size of x86-64 and arm64 Linux, the hosts qicoord supports. */
@@ -92,7 +93,7 @@ export function diskUsage(root: string, maxEntries: number): DiskUsage {
     const folder = stack.pop()!;
     const fd = openFound(folder);
     if (fd === undefined) continue;
-    const here = `/proc/self/fd/${fd}`;
+    const here = fdPath(fd);
     let listing: Dir | undefined;
     try {
       listing = opendirSync(here);

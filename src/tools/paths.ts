@@ -4,6 +4,7 @@ import type { QiError, Result } from '@qi/base';
 import { failure, success } from '@qi/base';
 import { z } from 'zod';
 import { qiError } from '../errors/catalogue.js';
+import { fdPath } from '../util/fd-path.js';
 import { errnoCode, fsError } from './fs-errors.js';
 import type { ToolPolicy } from './types.js';
 
@@ -107,21 +108,13 @@ export async function checkWritePath(policy: ToolPolicy, requested: string): Pro
 }
 
 /**
- * Where an open file really is: the kernel's path of what `fd` refers to (`/proc/self/fd/N`),
- * whatever links the path that opened it went through. A check of a path and a later open of the
- * same path can see two different files (an agent may swap a folder of its workspace for a link
- * in between: rename is atomic); the open file is what is read or written, so it is what is
- * checked again ({@link confirmOpened}).
- */
-export function fdPath(fd: number): string {
-  return `/proc/self/fd/${fd}`;
-}
-
-/**
  * Confirms that an open file or folder (`fd`, opened from a path {@link checkReadPath} or
  * {@link checkWritePath} returned) lies inside the roots that check used: FS_DENIED otherwise
  * (the path was swapped for a link between the check and the open). Nothing may be read from or
- * written to `fd` before this succeeds.
+ * written to `fd` before this succeeds. A check of a path and a later open of the same path can
+ * see two different files (an agent may swap a folder of its workspace for a link in between:
+ * rename is atomic); the open file is what is read or written, so it is what is checked again,
+ * where the kernel says it is (`fdPath`), whatever links the path that opened it went through.
  */
 export async function confirmOpened(policy: ToolPolicy, op: 'read' | 'write', requested: string, fd: number): Promise<Result<void, QiError>> {
   if (op === 'write' && policy.fileSystemAccess === 'full') return success(undefined);

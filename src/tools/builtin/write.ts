@@ -6,7 +6,8 @@ import { failure, success } from '@qi/base';
 import { z } from 'zod';
 import { qiError } from '../../errors/catalogue.js';
 import { errnoCode, fsError } from '../fs-errors.js';
-import { fdPath, pathArg } from '../paths.js';
+import { fdPath } from '../../util/fd-path.js';
+import { pathArg } from '../paths.js';
 import { defineTool, type ToolContext } from '../types.js';
 
 /**
