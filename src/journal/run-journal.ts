@@ -20,9 +20,10 @@ import { JournalWriter } from './writer.js';
  * starts are not written; an attempt's end names its agent and start, and `attempts-reserved`
  * records (written and synced before an agent gets a number above the last) let a resume number
  * every attempt above any that may have run; a group of successes keeps an agent table and times
- * relative to its first start.
+ * relative to its first start. 6: a group writes each usage snapshot once, in a table its successes
+ * point into.
  */
-export const JOURNAL_VERSION = 5;
+export const JOURNAL_VERSION = 6;
 
 /** What a run's journal starts with: enough to rebuild the run, and to tell it was not changed. */
 export interface JournalHead {

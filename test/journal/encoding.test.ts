@@ -115,6 +115,20 @@ describe('journal written by the writer', () => {
     expect(groupable({ ...succeeded(1), startedAt: 2 ** 60 })).toBe(false);
   });
 
+  it("a group writes a usage snapshot once for its agent's run of successes, and reads each success back with a usage of its own", () => {
+    const first = { ...usage, cpuPercent: undefined };
+    const later = { ...usage, toolCalls: 5 };
+    const succeeded = (i: number, agentId: string, u: typeof usage | typeof first): JournalRecord => ({ type: 'subtask-succeeded', index: i, subtaskId: `s${i}`, attempt: 1, outputs: { v: i }, usage: u, agentId, startedAt: i, at: i + 1 });
+    // The same snapshot for another agent is a row of its own; a copy with the same figures too.
+    const records = [succeeded(0, 'a', first), succeeded(1, 'b', first), succeeded(2, 'a', first), succeeded(3, 'a', later), succeeded(4, 'b', first), succeeded(5, 'a', { ...later })];
+    const group = JSON.parse(groupJson(records, 0, records.length)) as { u: unknown[]; e: unknown[][] };
+    expect(group.u).toEqual([[12.5, 3, 0, 1, 2], [12.5, 3, 0, 1, 2], [12.5, 3, 5, 1, 2, 40], [12.5, 3, 5, 1, 2, 40]]);
+    expect(group.e.map((item) => item[7])).toEqual([0, 1, 0, 2, 1, 3]);
+    const expanded = expandRecord(group as unknown as JournalRecord)!;
+    expect(expanded).toEqual(records.map(plain));
+    expect(expanded[0]!['usage']).not.toBe(expanded[2]!['usage']);
+  });
+
   it('successes too large for one line together (big outputs) are written a line each', () => {
     const big = (i: number): JournalRecord => ({ type: 'subtask-succeeded', index: i, subtaskId: `s${i}`, attempt: 1, outputs: { text: 'x'.repeat(MAX_GROUP_UNITS / 2) }, agentId: 'a', startedAt: i, at: i });
     const records = [big(0), big(1), big(2)];
@@ -139,8 +153,12 @@ describe('journal written by the writer', () => {
       writeFileSync(file, flipped);
       expect(ok(readJournal(file)).records).toEqual([plain(records[0])]);
     }
-    const good = { type: GROUP_TYPE, t: 10, a: ['x'], e: [[1, 's1', 1, 0, 0, 5, {}]] };
-    expect(expandRecord(good)).toEqual([{ type: 'subtask-succeeded', index: 1, subtaskId: 's1', attempt: 1, outputs: {}, agentId: 'x', startedAt: 10, at: 15 }]);
+    const good = { type: GROUP_TYPE, t: 10, a: ['x'], u: [[1, 2, 3, 4, 5]], e: [[1, 's1', 1, 0, 0, 5, {}], [2, 's2', 1, 0, 1, 6, {}, 0]] };
+    const usage = { memoryMB: 1, executionTimeMs: 2, toolCalls: 3, networkRequests: 4, fileOperations: 5 };
+    expect(expandRecord(good)).toEqual([
+      { type: 'subtask-succeeded', index: 1, subtaskId: 's1', attempt: 1, outputs: {}, agentId: 'x', startedAt: 10, at: 15 },
+      { type: 'subtask-succeeded', index: 2, subtaskId: 's2', attempt: 1, outputs: {}, usage, agentId: 'x', startedAt: 11, at: 16 },
+    ]);
     const bad = [
       { type: GROUP_TYPE },
       { ...good, t: 1.5 },
@@ -153,8 +171,14 @@ describe('journal written by the writer', () => {
       { ...good, e: [[1, 's1', 1, -1, 0, 5, {}]] },
       { ...good, e: [[1, 's1', 1, 0, 0.5, 5, {}]] },
       { ...good, e: [[1, 's1', 1, 0, 0, '5', {}]] },
+      { ...good, u: undefined },
+      { ...good, u: [[1, 2, 3, 4]] },
+      { ...good, u: [[1, 2, 3, '4', 5]] },
+      { ...good, u: [{}] },
       { ...good, e: [[1, 's1', 1, 0, 0, 5, {}, 'usage']] },
-      { ...good, e: [[1, 's1', 1, 0, 0, 5, {}, 1, 2, 3, '4', 5]] },
+      { ...good, e: [[1, 's1', 1, 0, 0, 5, {}, 1]] },
+      { ...good, e: [[1, 's1', 1, 0, 0, 5, {}, 0, 0]] },
+      { ...good, e: [[1, 's1', 1, 0, 0, 5, {}, 1, 2, 3, 4, 5]] },
       { ...good, e: [['1', 's1', 1, 0, 0, 5, {}]] },
       { ...good, e: [[1, 7, 1, 0, 0, 5, {}]] },
       { ...good, e: ['x'] },
