@@ -28,11 +28,13 @@ export async function run({ figures, progress, reps }) {
   // a drift in the machine's load or a GC owed by the previous run falls on both alike; the ratio
   // is the median of the rounds' own on/off ratios (each measured under the same load), not a
   // ratio of medians taken from different moments.
-  // 40 rounds: a round's own ratio ranges from ~0.75 to ~1.5 on this 2-core host, and with 16
-  // rounds the median moved by ±0.03 between runs of the same code (0.945 and 1.001 back to back).
+  // 80 rounds: a round's own ratio has a standard deviation of 7-9 % on this 2-core host (0.81 to
+  // 1.26 over 120 rounds), the same with runs four times as long (each run starts its own agents,
+  // and where they land decides its rate), so only more rounds narrow the median: with 40, two
+  // bench runs of the same code gave 0.941 and 0.986 back to back; 80 halve its variance (~±1 %).
   const rates = { on: [], off: [] };
   const pairs = [];
-  for (let r = 0; r < reps(40, 2); r++) {
+  for (let r = 0; r < reps(80, 2); r++) {
     const order = r % 2 === 0 ? [['on', on], ['off', off]] : [['off', off], ['on', on]];
     const round = {};
     for (const [key, c] of order) {
