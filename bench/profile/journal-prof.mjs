@@ -2,14 +2,19 @@
  * The coordinator side of the journal's cost: the throughput case (N independent echo subtasks on
  * 2 agents, parallel) with the journal on or off, interleaved with the order alternating, printing
  * per-subtask times, the coordinator's CPU per subtask over the throughput span (first start to
- * last end: the journal's head and close are outside it) and — with both sides — the median of
- * the rounds' on/off throughput ratios. Profile the journaled side with
+ * last end: the journal's head and close are outside it) — its whole process, and its main
+ * thread alone (from /proc/self/task/PID/schedstat, in ns: the journal's work is all on it, while
+ * the process's figure also moves with V8's helper threads) — and, with both sides, the median
+ * of the rounds' on/off throughput ratios. Profile the journaled side with
  * `node --cpu-prof --cpu-prof-dir=DIR bench/profile/journal-prof.mjs on [N] [reps]` (`off` for the
  * unjournaled side, `both` to compare), then `node bench/profile/journal-prof.mjs top FILE.cpuprofile N`
  * for the journal's own share of it: the self time of the journal's modules (dist/src/journal/**,
  * the run's journal sink), the checksum and the file writes, per subtask of the N profiled.
  */
 import { readFileSync } from 'node:fs';
+
+/** CPU time of this process's main thread so far, in µs (Linux). */
+const mainThreadUs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
 import { createCoordinator } from '../../dist/src/index.js';
 import { BENCH_DIR, configInput, ok, scratchDir } from '../lib/env.mjs';
 import { FIXTURE_PLUGINS, independentTask, strategy, timedRun } from '../lib/coordinator.mjs';
@@ -32,9 +37,11 @@ async function compare(mode, n, reps) {
   for (let r = 0; r < reps; r++) {
     const rate = {};
     for (const [key, c] of r % 2 === 0 ? sides : [...sides].reverse()) {
-      const { span, cpu } = await spanRun(c, independentTask(`jp-${key}-${r}`, n, 'bench-echo', (i) => ({ value: i })));
+      const { span, cpu, mainUs } = await spanRun(c, independentTask(`jp-${key}-${r}`, n, 'bench-echo', (i) => ({ value: i })));
       rate[key] = n / (span / 1000);
-      console.log(`${key.padEnd(3)} ${n} subtasks: ${Math.round(rate[key])} subtasks/s, ${((span / n) * 1000).toFixed(0)} µs per subtask, coordinator CPU ${((cpu.user + cpu.system) / n).toFixed(0)} µs per subtask (user ${(cpu.user / n).toFixed(0)}, system ${(cpu.system / n).toFixed(0)})`);
+      console.log(
+        `${key.padEnd(3)} ${n} subtasks: ${Math.round(rate[key])} subtasks/s, ${((span / n) * 1000).toFixed(0)} µs per subtask, coordinator CPU ${((cpu.user + cpu.system) / n).toFixed(1)} µs per subtask (user ${(cpu.user / n).toFixed(1)}, system ${(cpu.system / n).toFixed(1)}; main thread ${(mainUs / n).toFixed(2)})`,
+      );
     }
     if (rate.on !== undefined && rate.off !== undefined) ratios.push(rate.on / rate.off);
   }
@@ -54,15 +61,19 @@ async function spanRun(coordinator, task) {
   let cpu0;
   let last;
   let cpu;
+  let main0;
+  let mainUs;
   let ended = 0;
   const listening = (async () => {
     for await (const ev of events) {
       if (ev.coordinationId !== plan.distributionId) continue;
       if (ev.type === 'subtask-start' && first === undefined) {
         cpu0 = process.cpuUsage();
+        main0 = mainThreadUs();
         first = performance.now();
       } else if (ev.type === 'subtask-end' && ++ended === task.subtasks.length) {
         cpu = process.cpuUsage(cpu0);
+        mainUs = mainThreadUs() - main0;
         last = performance.now();
       } else if (ev.type === 'run-end') break;
     }
@@ -70,7 +81,7 @@ async function spanRun(coordinator, task) {
   const result = ok(await coordinator.executeDistributedTask(plan), 'executeDistributedTask');
   await listening;
   if (!result.success) throw new Error(`run ${task.id} failed: ${result.error?.code}`);
-  return { span: last - first, cpu };
+  return { span: last - first, cpu, mainUs };
 }
 
 /** The journal's self time in a .cpuprofile, in total and per subtask (`subtasks`: how many the profiled runs executed). */
