@@ -13,8 +13,9 @@ import type { JournalRecord } from './record.js';
  * make the line 40 % shorter again. A success's usage is its agent's latest snapshot, which the
  * agent replaces now and then: in a bench run 82 of 2,000 successes had a snapshot their agent's
  * previous success had not, so a row is written once per snapshot, not once per success (the
- * usage figures were 40 % of a group's encoding, in a loop). Reading a journal expands the group
- * back into the records it stands for, so nothing past the reader sees it.
+ * usage figures were 40 % of a group's encoding in a loop; timed inside a run, encoding fell from
+ * ~0.69 to ~0.60 µs a success, and lines from ~60 to ~40 bytes). Reading a journal expands the
+ * group back into the records it stands for, so nothing past the reader sees it.
  */
 export const GROUP_TYPE = 'events';
 
