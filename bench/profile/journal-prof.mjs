@@ -12,13 +12,13 @@
  * the run's journal sink), the checksum and the file writes, per subtask of the N profiled.
  */
 import { readFileSync } from 'node:fs';
-
-/** CPU time of this process's main thread so far, in µs (Linux). */
-const mainThreadUs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
 import { createCoordinator } from '../../dist/src/index.js';
 import { BENCH_DIR, configInput, ok, scratchDir } from '../lib/env.mjs';
 import { FIXTURE_PLUGINS, independentTask, strategy, timedRun } from '../lib/coordinator.mjs';
 import { median } from '../lib/stats.mjs';
+
+/** CPU time of this process's main thread so far, in µs (Linux). */
+const mainThreadUs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
 
 const [mode = 'both', nArg = '2000', repsArg = '3'] = process.argv.slice(2);
 if (mode === 'top') {

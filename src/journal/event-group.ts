@@ -89,7 +89,7 @@ export function expandRecord(record: JournalRecord): JournalRecord[] | undefined
   }
   const out: JournalRecord[] = [];
   for (const item of items) {
-    const r = Array.isArray(item) ? expandItem(item, t0 as number, agents as string[], rows as number[][]) : undefined;
+    const r = Array.isArray(item) ? expandItem(item, t0 as number, agents as string[], rows as UsageRow[]) : undefined;
     if (r === undefined) return undefined;
     out.push(r);
   }
@@ -97,11 +97,13 @@ export function expandRecord(record: JournalRecord): JournalRecord[] | undefined
 }
 
 /** A usage row: five or six figures (a figure JSON could not write, NaN, reads back null, as it would in a usage object). */
-function isUsageRow(row: unknown): boolean {
+type UsageRow = readonly (number | null)[];
+
+function isUsageRow(row: unknown): row is UsageRow {
   return Array.isArray(row) && (row.length === 5 || row.length === 6) && row.every((v) => isNumber(v) || v === null);
 }
 
-function expandItem(item: readonly unknown[], t0: number, agents: readonly string[], rows: readonly (readonly number[])[]): JournalRecord | undefined {
+function expandItem(item: readonly unknown[], t0: number, agents: readonly string[], rows: readonly UsageRow[]): JournalRecord | undefined {
   const [index, subtaskId, attempt, agent, startedAfter, endedAfter, outputs, row] = item;
   if (item.length !== PLAIN_ITEM && item.length !== PLAIN_ITEM + 1) return undefined;
   if (!isNumber(index) || typeof subtaskId !== 'string' || !isNumber(attempt) || !isObject(outputs) || !isIndex(agent, agents.length)) return undefined;
