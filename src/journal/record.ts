@@ -2,7 +2,8 @@ import { crc32 } from 'node:zlib';
 import { exceedsDepth } from '../protocol/depth.js';
 
 /**
- * One journal line: the CRC-32 of the JSON (8 hex digits), a space, the JSON, a newline. The
+ * One journal line: the CRC-32 of the JSON (8 hex digits), a space, the JSON, a newline (written
+ * by batch.ts, straight into a write's bytes; read back by `decodeRecord`). The
  * checksum tells a torn or corrupted line from a good one; a record is plain JSON (`type` names
  * its kind: `head`, then the run's events), so the journal reads with `cut -d' ' -f2- | jq`.
  */
@@ -18,11 +19,6 @@ export const MAX_RECORD_DEPTH = 96;
 
 const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
 
-/** Encodes a record as one line (checksum, space, JSON, newline). */
-export function encodeRecord(record: JournalRecord): string {
-  return encodeJson(recordJson(record));
-}
-
 /**
  * The JSON text of a record: JSON.stringify. (A field-by-field encoder of the two records every
  * subtask writes was measured in the running coordinator against this, and was no faster: the
@@ -30,11 +26,6 @@ export function encodeRecord(record: JournalRecord): string {
  */
 export function recordJson(record: JournalRecord): string {
   return JSON.stringify(record);
-}
-
-/** Encodes the JSON text of a record (an object with a string `type`) as one line. */
-export function encodeJson(json: string): string {
-  return `${hex(crc32(json))} ${json}\n`;
 }
 
 /** Why a line could not be read back. */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CRASH_SWITCH_ENV, crashSwitchFrom } from '../../src/journal/crash-switch.js';
 import { readJournal } from '../../src/journal/read.js';
-import { encodeRecord } from '../../src/journal/record.js';
+import { encodeRecord } from './lines.js';
 import { JOURNAL_FILE } from '../../src/journal/runs.js';
 import { JournalWriter } from '../../src/journal/writer.js';
 import { ROOT } from '../cli-helpers.js';

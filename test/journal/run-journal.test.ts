@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalText, fingerprintOf, openRunJournal, runFingerprint, startRunJournal, type JournalHead } from '../../src/journal/run-journal.js';
 import { JOURNAL_FILE } from '../../src/journal/runs.js';
 import { err, ok, tempProject } from '../helpers.js';
+import { encodeRecord } from './lines.js';
 
 const CLI = path.join(import.meta.dirname, '../../dist/src/cli/main.js');
 
@@ -53,7 +54,6 @@ describe('run journals', () => {
     const other = ok(await startRunJournal(dir, { ...head('run-4') }));
     other.close();
     // A head claiming version 99, with a valid checksum.
-    const { encodeRecord } = await import('../../src/journal/record.js');
     writeFileSync(path.join(dir, 'run-4', JOURNAL_FILE), encodeRecord({ type: 'head', version: 99, runId: 'run-4' }));
     expect(err(openRunJournal(dir, 'run-4')).code).toBe('INVALID_JOURNAL');
     expect(lines.length).toBeGreaterThan(0);
